@@ -1,0 +1,183 @@
+"""Stage 3: the whole check of a file: parse, expand, infer, lint, expectations, budgets."""
+
+from __future__ import annotations
+
+import operator
+import re
+from dataclasses import dataclass, field
+
+from specc.check.rules import RULES
+from specc.diagnostics import Diagnostic, Span, SpeccError, sort_key
+from specc.ir.graph import Model
+from specc.ir.infer import infer
+from specc.ir.shapes import fmt_shape
+from specc.syntax.expand import Expander
+from specc.syntax.parse import parse
+
+_OPS = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+_NOQA = re.compile(r"#.*\bnoqa\b(?::\s*(?P<codes>[A-Z][0-9]+(?:[\s,]+[A-Z][0-9]+)*))?", re.I)
+
+
+@dataclass
+class CheckResult:
+    """What ``specc check`` knows about a file: its models and its diagnostics."""
+
+    file: str
+    source: str
+    models: list[Model] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        """Diagnostics of severity error."""
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        """Diagnostics of severity warning."""
+        return [d for d in self.diagnostics if d.severity == "warning"]
+
+    def model(self, name: str | None = None) -> Model:
+        """The model called ``name``, or the only / first one."""
+        if name is None:
+            if not self.models:
+                raise KeyError("the file defines no valid model")
+            return self.models[0]
+        for model in self.models:
+            if model.name == name:
+                return model
+        raise KeyError(name)
+
+
+def _check_expects(model: Model) -> list[Diagnostic]:
+    out = []
+    for expect in model.expects:
+        if expect.quantity == "output":
+            actual: object = model.output_shape
+            if expect.op not in ("==", "!="):
+                out.append(
+                    Diagnostic("E107", "expect output compares with == or != only", expect.span)
+                )
+                continue
+            shown, wanted = fmt_shape(actual), fmt_shape(expect.value)  # type: ignore[arg-type]
+        else:
+            actual = model.total(expect.quantity)
+            shown, wanted = f"{actual:,}", f"{expect.value:,}"  # type: ignore[str-format]
+        if not _OPS[expect.op](actual, expect.value):
+            out.append(
+                Diagnostic(
+                    "E301",
+                    f"expect {expect.quantity} {expect.op} {wanted} failed: "
+                    f"{model.name} has {expect.quantity} {shown}",
+                    expect.span,
+                )
+            )
+    return out
+
+
+def _check_budgets(model: Model, max_params: int | None, max_macs: int | None) -> list[Diagnostic]:
+    out = []
+    if max_params is not None and model.total("params") > max_params:
+        out.append(
+            Diagnostic(
+                "E302",
+                f"{model.name} has {model.total('params'):,} params, over the budget "
+                f"of {max_params:,}",
+                model.span,
+            )
+        )
+    if max_macs is not None and model.total("macs") > max_macs:
+        out.append(
+            Diagnostic(
+                "E303",
+                f"{model.name} needs {model.total('macs'):,} MACs, over the budget of {max_macs:,}",
+                model.span,
+            )
+        )
+    return out
+
+
+def _silenced(diagnostic: Diagnostic, lines: list[str]) -> bool:
+    if diagnostic.severity != "warning" or not 1 <= diagnostic.span.line <= len(lines):
+        return False
+    match = _NOQA.search(lines[diagnostic.span.line - 1])
+    if not match:
+        return False
+    codes = match.group("codes")
+    return codes is None or diagnostic.code in re.split(r"[\s,]+", codes.upper())
+
+
+def _block_site(diagnostic: Diagnostic, model: Model) -> Diagnostic:
+    """Errors of layers inside a block are reported where the model calls the block."""
+    for node in model.nodes:
+        if node.call_site is not None and node.span == diagnostic.span:
+            return Diagnostic(
+                diagnostic.code,
+                f"{diagnostic.message} (in block '{node.block}', line {node.span.line})",
+                node.call_site,
+                diagnostic.help,
+                diagnostic.severity,
+            )
+    return diagnostic
+
+
+def check_source(
+    source: str,
+    file: str = "<input>",
+    max_params: int | None = None,
+    max_macs: int | None = None,
+) -> CheckResult:
+    """Check ``.cnn`` text: every model inferred, every problem as a located diagnostic."""
+    result = CheckResult(file, source)
+    diagnostics: list[Diagnostic] = []
+    try:
+        statements = parse(source, file)
+        expander = Expander(file)
+        models = expander.run(statements)
+    except SpeccError as exc:
+        result.diagnostics = sorted(exc.diagnostics, key=sort_key)
+        return result
+    except RecursionError:
+        result.diagnostics = [
+            Diagnostic(
+                "E112",
+                "the file nests expressions too deeply to analyse",
+                Span(file, 1, 1, 1, 2),
+                "split long expressions; no model needs this",
+            )
+        ]
+        return result
+    diagnostics.extend(expander.diagnostics)
+    for block in expander.unused_blocks():
+        diagnostics.append(
+            Diagnostic(
+                "W404",
+                f"block '{block.name}' is never used",
+                block.name_span,
+                "call it from a model, or delete it",
+                severity="warning",
+            )
+        )
+    for model in models:
+        errors = [_block_site(d, model) for d in infer(model)]
+        diagnostics.extend(errors)
+        result.models.append(model)
+        if errors:
+            continue
+        for rule in RULES:
+            diagnostics.extend(rule.check(model))
+        diagnostics.extend(_check_expects(model))
+        diagnostics.extend(_check_budgets(model, max_params, max_macs))
+    lines = source.splitlines()
+    unique = {(d.code, d.span, d.message): d for d in diagnostics}
+    result.diagnostics = sorted(
+        (d for d in unique.values() if not _silenced(d, lines)), key=sort_key
+    )
+    return result

@@ -1,0 +1,118 @@
+"""What every command that reads a spec shares: reading, reporting, exit codes, writing."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from specc.check import CheckResult, check_source
+from specc.diagnostics import Diagnostic, Span, render_text
+from specc.ir.graph import Model
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+
+
+def read_spec(path: str) -> tuple[str | None, Diagnostic | None]:
+    """The text of ``path`` (``-`` is standard input), or an E100 diagnostic."""
+    from specc.syntax.parse import MAX_FILE_BYTES
+
+    span = Span(path, 1, 1, 1, 2)
+    try:
+        if path == "-":
+            text = sys.stdin.read(MAX_FILE_BYTES + 1)
+        else:
+            size = os.path.getsize(path)
+            if size > MAX_FILE_BYTES:
+                return None, Diagnostic(
+                    "E100", f"file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,}", span
+                )
+            text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, Diagnostic("E100", "no such file", span)
+    except IsADirectoryError:
+        return None, Diagnostic("E100", "is a directory, not a .cnn file", span)
+    except UnicodeDecodeError as exc:
+        return None, Diagnostic("E100", f"file is not UTF-8 text ({exc.reason})", span)
+    except OSError as exc:
+        return None, Diagnostic("E100", f"cannot read file: {exc.strerror}", span)
+    return text, None
+
+
+def add_model_arg(parser: argparse.ArgumentParser) -> None:
+    """``--model NAME``: pick a model where a file holds several."""
+    parser.add_argument(
+        "--model", metavar="NAME", help="the model to use when the file has several"
+    )
+
+
+def load_model(args: argparse.Namespace, strict: bool = False) -> tuple[Model | None, int]:
+    """Read and check ``args.file``; print diagnostics; return the chosen model or an exit code.
+
+    Commands that produce something (keras, onnx, run, ...) refuse a spec with
+    errors: nothing is written, exit 1 (2 for an unreadable file or bad --model).
+    """
+    text, problem = read_spec(args.file)
+    if problem is not None:
+        print_diagnostics([problem], {})
+        return None, EXIT_USAGE
+    result = check_source(text or "", args.file)
+    if result.diagnostics:
+        print_diagnostics(result.diagnostics, {args.file: text or ""}, stream=sys.stderr)
+    if result.errors or (strict and result.warnings):
+        return None, EXIT_ERRORS
+    return pick_model(result, getattr(args, "model", None))
+
+
+def pick_model(result: CheckResult, name: str | None) -> tuple[Model | None, int]:
+    """The model named ``name`` (or the first); a usage error when it does not exist."""
+    names = [m.name for m in result.models]
+    if not names:
+        print(f"{result.file}: error: the file defines no model", file=sys.stderr)
+        return None, EXIT_ERRORS
+    if name is None:
+        return result.models[0], EXIT_OK
+    if name not in names:
+        print(
+            f"{result.file}: error: no model named '{name}'; the file has {', '.join(names)}",
+            file=sys.stderr,
+        )
+        return None, EXIT_USAGE
+    return result.model(name), EXIT_OK
+
+
+def print_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str], stream=None) -> None:
+    """Diagnostics as compiler-style text."""
+    (stream or sys.stderr).write(render_text(diagnostics, sources))
+
+
+def write_atomically(path: str, data: bytes | str) -> None:
+    """Write ``path`` whole or not at all: a temporary file renamed into place."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    mode = "wb" if isinstance(data, bytes) else "w"
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, mode, **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as f:
+            f.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def parse_count(text: str) -> int:
+    """``1.5M`` -> 1500000 for --max-params and --max-macs (argparse type)."""
+    from specc.syntax.parse import parse
+
+    try:
+        statements = parse(f"x {text}\n")
+        value = statements[0].items[0].value  # type: ignore[union-attr]
+        number = getattr(value, "value", None)
+    except Exception:  # any parse failure is the same usage error
+        number = None
+    if not isinstance(number, int) or isinstance(number, bool) or number < 0:
+        raise argparse.ArgumentTypeError(f"expected a count such as 250000 or 1.5M, got {text!r}")
+    return number

@@ -1,0 +1,1 @@
+"""Stage 2: the Pydantic IR (layer classes, the graph) and shape inference."""

@@ -1,0 +1,51 @@
+"""Shape, weight and MAC inference over a model's nodes."""
+
+from __future__ import annotations
+
+from specc.diagnostics import Diagnostic
+from specc.ir.graph import Model
+from specc.ir.shapes import MAX_DIM, ShapeError, check_size
+
+# Parameters whose span points at the likely culprit of a shape error.
+_CULPRIT = {
+    "E202": ("groups",),
+    "E203": ("dilation_rate", "strides"),
+    "E206": ("target_shape",),
+}
+
+
+def infer(model: Model) -> list[Diagnostic]:
+    """Fill in output shapes, weights and MACs; return the errors found.
+
+    A node whose inputs are unknown (an earlier error) is left unknown, so one
+    mistake is reported once, not again at every layer after it.
+    """
+    diagnostics: list[Diagnostic] = []
+    for node in model.nodes[1:]:
+        shapes = [model.nodes[i].output_shape for i in node.inputs]
+        if any(s is None for s in shapes) or node.layer is None:
+            continue
+        inputs = [s for s in shapes if s is not None]
+        try:
+            node.layer.check_input(inputs)
+            out = check_size(node.layer.output_shape(inputs))
+            weights = node.layer.weights(inputs)
+            for w in weights:
+                if w.size > MAX_DIM * 4:
+                    raise ShapeError(
+                        "E207",
+                        f"{node.name}/{w.name} of shape {w.shape} has {w.size:,} "
+                        "parameters, more than any backend can allocate",
+                    )
+        except ShapeError as exc:
+            span = node.span
+            for param in _CULPRIT.get(exc.code, ()):
+                if param in node.arg_spans:
+                    span = node.arg_spans[param]
+                    break
+            diagnostics.append(Diagnostic(exc.code, exc.message, span, exc.help))
+            continue
+        node.output_shape = out
+        node.weights = weights
+        node.macs = node.layer.macs(inputs, out)
+    return diagnostics

@@ -1,0 +1,193 @@
+"""Shape rules as pure functions, following Keras 3's ``operation_utils.py``.
+
+Shapes never include the batch axis. A rule that cannot produce a shape
+raises :class:`ShapeError` with Keras's wording ("Expected ..., received ...")
+and the code specc reports it under; the caller attaches the span.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+Shape = tuple[int, ...]
+
+# Keras and every backend index tensors with 32-bit sizes somewhere; a spec
+# asking for more is a mistake (or an attack), never a model.
+MAX_DIM = 2**31 - 1
+
+
+class ShapeError(Exception):
+    """A shape rule's refusal: a diagnostic code, a message and a help line."""
+
+    def __init__(self, code: str, message: str, help: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.help = help
+
+
+def fmt_shape(shape: Sequence[int]) -> str:
+    """``(32, 32, 3)`` written as ``32x32x3``, as a spec would write it."""
+    return "x".join(str(d) for d in shape) if shape else "()"
+
+
+def require_rank(shape: Shape, rank: int, what: str) -> None:
+    """Refuse an input whose rank is not ``rank`` (height, width, channels for 3)."""
+    if len(shape) != rank:
+        layout = {3: "(height, width, channels)", 1: "(features,)"}.get(rank, f"rank {rank}")
+        raise ShapeError(
+            "E205",
+            f"{what} expects an input of rank {rank} {layout}, received shape {fmt_shape(shape)}",
+            "flatten or reshape before it, or move it before the flatten" if rank == 3 else None,
+        )
+
+
+def check_size(shape: Shape) -> Shape:
+    """Refuse shapes with more elements than any backend can index."""
+    if any(d > MAX_DIM for d in shape) or math.prod(shape) > MAX_DIM * 8:
+        raise ShapeError("E207", f"output shape {fmt_shape(shape)} is too large to allocate")
+    return shape
+
+
+def conv_output_length(
+    length: int, kernel: int, stride: int, padding: str, dilation: int = 1
+) -> int:
+    """One spatial length of a convolution's output (Keras ``compute_conv_output_shape``)."""
+    if padding == "same":
+        return (length - 1) // stride + 1
+    return (length - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def conv_output_shape(
+    hw: tuple[int, int],
+    kernel: tuple[int, int],
+    strides: tuple[int, int],
+    padding: str,
+    dilation: tuple[int, int],
+    what: str = "conv2d",
+) -> tuple[int, int]:
+    """Output height and width of a 2-D convolution; refuses an empty output (E201)."""
+    out = tuple(
+        conv_output_length(n, k, s, padding, d)
+        for n, k, s, d in zip(hw, kernel, strides, dilation, strict=True)
+    )
+    if min(out) <= 0:
+        effective = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
+        dil = f" (dilated to {fmt_shape(effective)})" if effective != kernel else ""
+        raise ShapeError(
+            "E201",
+            f"{what} kernel {fmt_shape(kernel)}{dil} does not fit the {fmt_shape(hw)} input "
+            f"with padding={padding}",
+            "use padding=same, a smaller kernel, or fewer pooling layers before it",
+        )
+    return out  # type: ignore[return-value]
+
+
+def pool_output_shape(
+    hw: tuple[int, int],
+    pool: tuple[int, int],
+    strides: tuple[int, int],
+    padding: str,
+    what: str,
+) -> tuple[int, int]:
+    """Output height and width of 2-D pooling (Keras ``compute_pooling_output_shape``)."""
+    out = tuple(
+        conv_output_length(n, k, s, padding) for n, k, s in zip(hw, pool, strides, strict=True)
+    )
+    if min(out) <= 0:
+        raise ShapeError(
+            "E201",
+            f"{what} pool {fmt_shape(pool)} does not fit the {fmt_shape(hw)} input "
+            f"with padding={padding}",
+            "use padding=same, a smaller pool_size, or fewer pooling layers before it",
+        )
+    return out  # type: ignore[return-value]
+
+
+def conv_transpose_output_length(
+    length: int,
+    kernel: int,
+    stride: int,
+    padding: str,
+    output_padding: int | None,
+    dilation: int = 1,
+) -> int:
+    """One spatial length of a transposed convolution (Keras ``deconv_output_length``)."""
+    kernel = kernel + (kernel - 1) * (dilation - 1)
+    if output_padding is None:
+        if padding == "valid":
+            return length * stride + max(kernel - stride, 0)
+        return length * stride
+    pad = kernel // 2 if padding == "same" else 0
+    return (length - 1) * stride + kernel - 2 * pad + output_padding
+
+
+def broadcast_shapes(shapes: Sequence[Shape], what: str) -> Shape:
+    """Element-wise merge output (Keras ``Merge._compute_elemwise_op_output_shape``)."""
+    out = shapes[0]
+    for shape in shapes[1:]:
+        a, b = (out, shape) if len(out) >= len(shape) else (shape, out)
+        tail = []
+        for i, j in zip(a[len(a) - len(b) :], b, strict=True):
+            if i == 1:
+                tail.append(j)
+            elif j == 1 or i == j:
+                tail.append(i)
+            else:
+                raise ShapeError(
+                    "E204",
+                    f"{what} expects inputs of the same shape, received "
+                    + ", ".join(fmt_shape(s) for s in shapes),
+                    "make the paths end with the same shape (a 1x1 conv2d or matching strides)",
+                )
+        out = a[: len(a) - len(b)] + tuple(tail)
+    return out
+
+
+def concat_shape(shapes: Sequence[Shape], axis: int) -> Shape:
+    """Concatenate's output: shapes equal except on ``axis`` (batch axis counted as 0)."""
+    rank = len(shapes[0])
+    if any(len(s) != rank for s in shapes):
+        raise ShapeError(
+            "E204",
+            "concatenate expects inputs of the same rank, received "
+            + ", ".join(fmt_shape(s) for s in shapes),
+        )
+    if axis == 0 or not -rank - 1 <= axis <= rank:
+        raise ShapeError(
+            "E204",
+            f"concatenate axis={axis} is out of range for inputs of rank {rank} "
+            f"(expected -{rank}..-1 or 1..{rank})",
+        )
+    index = axis - 1 if axis > 0 else rank + axis
+    for s in shapes[1:]:
+        if s[:index] + s[index + 1 :] != shapes[0][:index] + shapes[0][index + 1 :]:
+            raise ShapeError(
+                "E204",
+                "concatenate expects inputs whose shapes match except on the concatenation "
+                f"axis {axis}, received " + ", ".join(fmt_shape(s) for s in shapes),
+                "pool or resize one input so their heights and widths agree",
+            )
+    joined = sum(s[index] for s in shapes)
+    return (*shapes[0][:index], joined, *shapes[0][index + 1 :])
+
+
+def reshape_shape(shape: Shape, target: Shape) -> Shape:
+    """Reshape's output, resolving one -1; refuses a change in element count (E206)."""
+    total = math.prod(shape)
+    known = math.prod(d for d in target if d != -1)
+    if -1 in target:
+        if known == 0 or total % known:
+            raise ShapeError(
+                "E206",
+                f"cannot reshape {fmt_shape(shape)} ({total} elements) to {target}",
+            )
+        return tuple(total // known if d == -1 else d for d in target)
+    if known != total:
+        raise ShapeError(
+            "E206",
+            f"reshape expects target_shape with {total} elements (the input is "
+            f"{fmt_shape(shape)}), received {target} with {known}",
+        )
+    return target

@@ -1,0 +1,53 @@
+"""Summaries of checked models: the JSON of design.md and the numbers of the table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from specc.check import CheckResult
+from specc.ir.graph import Model
+
+
+def model_json(model: Model) -> dict[str, Any]:
+    """One model as design.md's ``specc summary --format json`` describes it."""
+    shape = model.output_shape
+    return {
+        "name": model.name,
+        "input_shape": list(model.input.output_shape or ()),
+        "output_shape": list(shape) if shape is not None else None,
+        "params": model.total("params"),
+        "trainable_params": model.total("trainable_params"),
+        "non_trainable_params": model.total("non_trainable_params"),
+        "macs": model.total("macs"),
+        "layers": [
+            {
+                "name": node.name,
+                "kind": node.kind,
+                "line": node.span.line,
+                "output_shape": list(node.output_shape) if node.output_shape else None,
+                "params": node.params,
+                "macs": node.macs,
+            }
+            for node in model.layers
+        ],
+    }
+
+
+def results_json(results: list[CheckResult]) -> dict[str, Any]:
+    """``{"models": [...], "diagnostics": [...]}`` for one or more checked files."""
+    models = []
+    for result in results:
+        for model in result.models:
+            models.append({**model_json(model), "file": result.file})
+    return {
+        "models": models,
+        "diagnostics": [d.to_json() for r in results for d in r.diagnostics],
+    }
+
+
+def human_count(n: int) -> str:
+    """``356810`` as ``356.8K``; ``10585344`` as ``10.6M``."""
+    for unit, scale in (("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if n >= scale:
+            return f"{n / scale:.1f}{unit}"
+    return str(n)

@@ -1,0 +1,1 @@
+"""Stage 1: text to syntax tree (parse) and syntax tree to layer graph (expand)."""
