@@ -1,0 +1,33 @@
+"""Shared test helpers.
+
+``require(name)`` imports an optional dependency or skips the test with a
+reason; in CI (``SPECC_REQUIRE_ALL=1``) a missing dependency fails instead,
+because CI installs every extra and must never skip.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.cnn"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+def require(name: str) -> ModuleType:
+    """Import ``name`` or skip (fail under SPECC_REQUIRE_ALL=1)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        if os.environ.get("SPECC_REQUIRE_ALL"):
+            pytest.fail(f"{name} is required in CI but cannot be imported: {exc}")
+        pytest.skip(f"{name} is not installed ({exc})")
