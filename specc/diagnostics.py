@@ -143,11 +143,11 @@ def render_text(diagnostics: Iterable[Diagnostic], sources: dict[str, str]) -> s
             text = lines[s.line - 1].expandtabs(1)
             if len(text) > 200:
                 text = text[:200] + "..."
-            gutter = " " * len(str(s.line))
+            width = max(5, len(str(s.line)))
             end = s.end_column if s.end_line == s.line else len(text) + 1
-            width = max(1, min(end, len(text) + 1) - s.column)
-            out.append(f"{s.line:>{len(gutter)}} | {text}")
-            out.append(f"{gutter} | {' ' * (s.column - 1)}{'^' * width}")
+            carets = max(1, min(end, len(text) + 1) - s.column)
+            out.append(f"{s.line:>{width}} | {text}")
+            out.append(f"{'':>{width}} | {' ' * (s.column - 1)}{'^' * carets}")
         if d.help:
             out.append(f"  help: {d.help}")
     return "\n".join(out) + ("\n" if out else "")

@@ -2,20 +2,22 @@
 
 In a wheel they live inside ``specc/`` (hatchling force-include); in a source
 checkout or an editable install they are the top-level folders of the repo.
+(Plain paths, not importlib.resources: this runs on every ``specc check``.)
 """
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
 
 
 def resource_dir(folder: str) -> Path:
     """The folder ``grammar`` or ``templates``, wherever the install put it."""
-    packaged = Path(str(resources.files("specc"))) / folder
+    packaged = _PACKAGE / folder
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / folder
+    return _PACKAGE.parent / folder
 
 
 def read_resource(folder: str, name: str) -> str:

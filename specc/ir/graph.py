@@ -1,4 +1,11 @@
-"""The IR: a model is a graph of layer nodes, each with its span and inferred facts."""
+"""The IR: a model is a graph of layer nodes, each with its span and inferred facts.
+
+What a spec says about a layer is validated by the layer's Pydantic class
+(:mod:`specc.ir.layers`). The graph objects here are assembled by specc itself
+from already-validated parts, so the expander builds them with
+``model_construct`` and their schemas are built only when something (a test,
+a JSON export) asks: ``specc check`` stays fast.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +32,7 @@ QUANTITIES: tuple[str, ...] = (
 class Node(BaseModel):
     """One Keras layer (or the model input, index 0) with its inputs and inferred facts."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, defer_build=True)
 
     index: int
     name: str
@@ -67,6 +74,8 @@ class Node(BaseModel):
 class Expect(BaseModel):
     """``expect QUANTITY OP VALUE``."""
 
+    model_config = ConfigDict(defer_build=True)
+
     quantity: Quantity
     op: str
     value: int | tuple[int, ...]
@@ -76,7 +85,7 @@ class Expect(BaseModel):
 class Settings(BaseModel):
     """``compile ...`` or ``fit ...``: Keras keyword arguments, values as written."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, defer_build=True)
 
     kwargs: dict[str, Any]
     spans: dict[str, Span]
@@ -86,7 +95,7 @@ class Settings(BaseModel):
 class Model(BaseModel):
     """A model of a spec: its nodes (input first, in the order written) and settings."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, defer_build=True)
 
     name: str
     span: Span

@@ -209,7 +209,7 @@ class Expander:
             return None
         if st.broken:
             return None
-        return Model(
+        return Model.model_construct(
             name=name,
             span=stmt.span,
             input_dtype=st.input_dtype,
@@ -321,7 +321,7 @@ class Expander:
                     "input takes SHAPE, name= and dtype=",
                 )
         st.nodes.append(
-            Node(index=0, name=name, kind="input", layer=None, inputs=[], span=stmt.span)
+            Node.model_construct(index=0, name=name, kind="input", layer=None, inputs=[], span=stmt.span)
         )
         st.nodes[0].output_shape = value
         st.names[name] = 0
@@ -371,7 +371,7 @@ class Expander:
                 raise error("E106", f"'{item.name}' is given twice", item.span)
             kwargs[item.name] = evaluate(item.value, scope.env)
             spans[item.name] = item.span
-        settings = Settings(kwargs=kwargs, spans=spans, span=stmt.span)
+        settings = Settings.model_construct(kwargs=kwargs, spans=spans, span=stmt.span)
         check_settings(stmt.keyword, settings)
         return settings
 
@@ -415,7 +415,7 @@ class Expander:
         if quantity == "output" and isinstance(value, int):
             value = (value,)
         self.state.expects.append(
-            Expect(quantity=quantity, op=items[1].op, value=value, span=stmt.span)
+            Expect.model_construct(quantity=quantity, op=items[1].op, value=value, span=stmt.span)
         )
 
     # -- blocks ------------------------------------------------------------------
@@ -681,7 +681,7 @@ class Expander:
             )
         index = len(st.nodes)
         st.nodes.append(
-            Node(
+            Node.model_construct(
                 index=index,
                 name=name,
                 kind=cls.kind,

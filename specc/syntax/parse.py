@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Iterator
 from functools import lru_cache
 
+import lark
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
@@ -76,16 +78,31 @@ class _Brackets:
             yield tok
 
 
+def _cache_path() -> str | bool:
+    """Where lark keeps the analysed grammar (it checks the grammar's hash on load)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "specc")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return False
+    return os.path.join(folder, f"cnn-grammar-lark{lark.__version__}.cache")
+
+
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    return Lark(
-        read_resource("grammar", "cnn.lark"),
+    options = dict(
         parser="lalr",
         lexer="contextual",
         propagate_positions=True,
         maybe_placeholders=False,
         postlex=_Brackets(""),
     )
+    grammar = read_resource("grammar", "cnn.lark")
+    try:
+        return Lark(grammar, cache=_cache_path(), **options)
+    except (OSError, EOFError, ValueError, TypeError):  # an unwritable or corrupt cache
+        return Lark(grammar, **options)
 
 
 def _span(file: str, meta: object) -> Span:
