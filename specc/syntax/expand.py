@@ -321,7 +321,9 @@ class Expander:
                     "input takes SHAPE, name= and dtype=",
                 )
         st.nodes.append(
-            Node.model_construct(index=0, name=name, kind="input", layer=None, inputs=[], span=stmt.span)
+            Node.model_construct(
+                index=0, name=name, kind="input", layer=None, inputs=[], span=stmt.span
+            )
         )
         st.nodes[0].output_shape = value
         st.names[name] = 0
