@@ -114,20 +114,6 @@ def _silenced(diagnostic: Diagnostic, lines: list[str]) -> bool:
     return codes is None or diagnostic.code in re.split(r"[\s,]+", codes.upper())
 
 
-def _block_site(diagnostic: Diagnostic, model: Model) -> Diagnostic:
-    """Errors of layers inside a block are reported where the model calls the block."""
-    for node in model.nodes:
-        if node.call_site is not None and node.span == diagnostic.span:
-            return Diagnostic(
-                diagnostic.code,
-                f"{diagnostic.message} (in block '{node.block}', line {node.span.line})",
-                node.call_site,
-                diagnostic.help,
-                diagnostic.severity,
-            )
-    return diagnostic
-
-
 def check_source(
     source: str,
     file: str = "<input>",
@@ -166,7 +152,7 @@ def check_source(
             )
         )
     for model in models:
-        errors = [_block_site(d, model) for d in infer(model)]
+        errors = infer(model)
         diagnostics.extend(errors)
         result.models.append(model)
         if errors:

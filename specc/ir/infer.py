@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from specc.diagnostics import Diagnostic
-from specc.ir.graph import Model
+from specc.ir.graph import Model, Node
 from specc.ir.shapes import MAX_DIM, ShapeError, check_size
 
 # Parameters whose span points at the likely culprit of a shape error.
@@ -38,14 +38,26 @@ def infer(model: Model) -> list[Diagnostic]:
                         "parameters, more than any backend can allocate",
                     )
         except ShapeError as exc:
-            span = node.span
-            for param in _CULPRIT.get(exc.code, ()):
-                if param in node.arg_spans:
-                    span = node.arg_spans[param]
-                    break
-            diagnostics.append(Diagnostic(exc.code, exc.message, span, exc.help))
+            diagnostics.append(_located(node, exc))
             continue
         node.output_shape = out
         node.weights = weights
         node.macs = node.layer.macs(inputs, out)
     return diagnostics
+
+
+def _located(node: Node, exc: ShapeError) -> Diagnostic:
+    """The diagnostic at the parameter to blame, or at the block call that made the layer.
+
+    A layer inside a block may be fine for one call and wrong for another, so
+    its error is reported where the model calls the block.
+    """
+    if node.call_site is not None:
+        message = f"{exc.message} (in block '{node.block}', line {node.span.line})"
+        return Diagnostic(exc.code, message, node.call_site, exc.help)
+    span = node.span
+    for param in _CULPRIT.get(exc.code, ()):
+        if param in node.arg_spans:
+            span = node.arg_spans[param]
+            break
+    return Diagnostic(exc.code, exc.message, span, exc.help)
