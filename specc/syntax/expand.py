@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from specc.diagnostics import Diagnostic, Span, SpeccError, error
 from specc.ir.graph import QUANTITIES, Expect, Model, Node, Settings
-from specc.ir.layers import KINDS, REGISTRY, ActivationLayer, Layer, lookup
+from specc.ir.layers import REGISTRY, ActivationLayer, Layer, lookup
 from specc.ir.shapes import MAX_DIM
 from specc.ir.values import ACTIVATIONS, suggest
 from specc.syntax import tree as t
@@ -257,7 +257,8 @@ class Expander:
                 "E102",
                 f"unknown layer or block '{stmt.head}'{suggest(stmt.head, choices)}",
                 stmt.head_span,
-                "layers: " + ", ".join(KINDS[:8]) + ", ... (see language.md)",
+                "layers include conv2d, dense, maxpooling2d, batchnormalization, add, "
+                "concatenate; blocks must be defined with `block NAME(...) { }`",
             )
 
     # -- keywords --------------------------------------------------------------
@@ -424,6 +425,7 @@ class Expander:
 
     def _call_block(self, stmt: t.Statement, scope: Scope) -> None:
         block = self.blocks[stmt.head]
+        self.used_blocks.add(block.name)
         if block.name in scope.calls:
             chain = " -> ".join((*scope.calls[scope.calls.index(block.name) :], block.name))
             raise error(
@@ -478,7 +480,6 @@ class Expander:
                         f"call it as `{block.name} " + " ".join(names) + "`",
                     )
                 env[pname] = evaluate(default, {})
-        self.used_blocks.add(block.name)
         inner = Scope(env, (*scope.calls, block.name), scope.call_site or stmt.span, top=False)
         self._run(block.body, inner)
 
