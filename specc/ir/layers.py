@@ -114,7 +114,9 @@ class _ConvBase(Layer):
     bias_constraint: Constraint = None
 
     def check_config(self) -> None:
-        """Keras's constructor refusals (strides with dilation)."""
+        """Keras's constructor refusals (strides with dilation; Conv2D and Conv2DTranspose only)."""
+        if self.kind in ("depthwiseconv2d", "separableconv2d"):
+            return  # Keras 3 builds and runs these with strides and dilation together
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ShapeError(
                 "E203",
