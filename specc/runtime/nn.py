@@ -1,0 +1,284 @@
+"""Vectorized NHWC float32 operators, written once against an array module ``xp``.
+
+``xp`` is :mod:`numpy` on the CPU or :mod:`cupy` on a GPU: every function here
+takes it as an argument and uses only what both modules provide. No function
+loops over pixels, batch items or channels; convolutions are im2col (one copy
+per kernel tap) followed by a single matrix product, pooling is a reshape
+where the windows tile the input and a loop over the window taps otherwise.
+
+Semantics follow Keras 3 (TensorFlow backend): 'same' padding puts the odd
+extra pixel at the end, max pooling ignores padded cells, average pooling
+divides by the number of real cells.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+Array = Any  # numpy.ndarray or cupy.ndarray
+
+
+def same_pads(length: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
+    """TensorFlow's SAME padding (before, after) for one spatial axis: extra pixel at the end."""
+    effective = dilation * (kernel - 1) + 1
+    out = (length - 1) // stride + 1
+    total = max((out - 1) * stride + effective - length, 0)
+    return total // 2, total - total // 2
+
+
+def window_pads(
+    shape: tuple[int, int],
+    kernel: tuple[int, int],
+    strides: tuple[int, int],
+    dilation: tuple[int, int],
+    padding: str,
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """((top, bottom), (left, right)) for a window op with Keras's ``padding``."""
+    if padding == "valid":
+        return (0, 0), (0, 0)
+    return (
+        same_pads(shape[0], kernel[0], strides[0], dilation[0]),
+        same_pads(shape[1], kernel[1], strides[1], dilation[1]),
+    )
+
+
+def pad_hw(xp: Any, x: Array, pads: tuple[tuple[int, int], tuple[int, int]], value=0.0) -> Array:
+    """``x`` (N, H, W, C) with constant padding on the two spatial axes."""
+    (t, b), (left, r) = pads
+    if not (t or b or left or r):
+        return x
+    n, h, w, c = x.shape
+    out = xp.full((n, h + t + b, w + left + r, c), value, dtype=x.dtype)
+    out[:, t : t + h, left : left + w, :] = x
+    return out
+
+
+def _taps(kernel, strides, dilation, out_hw):
+    """(row slice, column slice) of the padded input for each kernel tap."""
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, strides, dilation, out_hw
+    for a in range(kh):
+        for b in range(kw):
+            rows = slice(a * dh, a * dh + (ho - 1) * sh + 1, sh)
+            cols = slice(b * dw, b * dw + (wo - 1) * sw + 1, sw)
+            yield a, b, rows, cols
+
+
+def _out_hw(padded_hw, kernel, strides, dilation) -> tuple[int, int]:
+    return tuple(  # type: ignore[return-value]
+        (n - d * (k - 1) - 1) // s + 1
+        for n, k, s, d in zip(padded_hw, kernel, strides, dilation, strict=True)
+    )
+
+
+def im2col(xp: Any, x: Array, kernel, strides, dilation) -> tuple[Array, tuple[int, int]]:
+    """Patches of padded ``x`` as (N, Ho, Wo, kh, kw, C) and the output size (Ho, Wo)."""
+    n, h, w, c = x.shape
+    ho, wo = _out_hw((h, w), kernel, strides, dilation)
+    if tuple(kernel) == (1, 1):
+        sh, sw = strides
+        view = x[:, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw, :]
+        return view.reshape(n, ho, wo, 1, 1, c), (ho, wo)
+    cols = xp.empty((n, ho, wo, kernel[0], kernel[1], c), dtype=x.dtype)
+    for a, b, rows, cs in _taps(kernel, strides, dilation, (ho, wo)):
+        cols[:, :, :, a, b, :] = x[:, rows, cs, :]
+    return cols, (ho, wo)
+
+
+def conv2d(
+    xp: Any,
+    x: Array,
+    kernel: Array,
+    strides=(1, 1),
+    dilation=(1, 1),
+    pads=((0, 0), (0, 0)),
+    groups: int = 1,
+) -> Array:
+    """Keras Conv2D (no bias): ``kernel`` is Keras's (kh, kw, C/groups, F)."""
+    kh, kw, cg, f = kernel.shape
+    x = pad_hw(xp, x, pads)
+    cols, (ho, wo) = im2col(xp, x, (kh, kw), strides, dilation)
+    n = x.shape[0]
+    m = n * ho * wo
+    if groups == 1:
+        out = cols.reshape(m, kh * kw * cg) @ kernel.reshape(kh * kw * cg, f)
+        return out.reshape(n, ho, wo, f)
+    fg = f // groups
+    grouped = cols.reshape(m, kh * kw, groups, cg).transpose(2, 0, 1, 3).reshape(groups, m, -1)
+    kmat = kernel.reshape(kh * kw, cg, groups, fg).transpose(2, 0, 1, 3).reshape(groups, -1, fg)
+    out = xp.matmul(grouped, kmat)  # (groups, m, fg)
+    return out.transpose(1, 0, 2).reshape(n, ho, wo, f)
+
+
+def depthwise_conv2d(
+    xp: Any, x: Array, kernel: Array, strides=(1, 1), dilation=(1, 1), pads=((0, 0), (0, 0))
+) -> Array:
+    """Keras DepthwiseConv2D (no bias): ``kernel`` (kh, kw, C, M); channel c*M+m out."""
+    kh, kw, c, mult = kernel.shape
+    x = pad_hw(xp, x, pads)
+    n, h, w, _ = x.shape
+    ho, wo = _out_hw((h, w), (kh, kw), strides, dilation)
+    shape = (n, ho, wo, c) if mult == 1 else (n, ho, wo, c, mult)
+    out = xp.zeros(shape, dtype=x.dtype)
+    for a, b, rows, cols in _taps((kh, kw), strides, dilation, (ho, wo)):
+        patch = x[:, rows, cols, :]
+        if mult == 1:
+            out += patch * kernel[a, b, :, 0]
+        else:
+            out += patch[..., None] * kernel[a, b]
+    return out.reshape(n, ho, wo, c * mult)
+
+
+def conv2d_transpose(
+    xp: Any,
+    x: Array,
+    kernel: Array,
+    out_hw: tuple[int, int],
+    strides=(1, 1),
+    dilation=(1, 1),
+    padding: str = "valid",
+) -> Array:
+    """Keras Conv2DTranspose (no bias), as TensorFlow's gradient of a convolution.
+
+    ``kernel`` is Keras's (kh, kw, F, C). One matrix product gives every tap's
+    contribution; a loop over the kh*kw taps scatters them (col2im), then the
+    result is cropped where the forward convolution would have padded.
+    """
+    kh, kw, f, c = kernel.shape
+    n, h, w, _ = x.shape
+    sh, sw = strides
+    dh, dw = dilation
+    ho, wo = out_hw
+    if padding == "same":
+        top = max((h - 1) * sh + dh * (kh - 1) + 1 - ho, 0) // 2
+        left = max((w - 1) * sw + dw * (kw - 1) + 1 - wo, 0) // 2
+    else:
+        top = left = 0
+    full_h = max((h - 1) * sh + dh * (kh - 1) + 1, top + ho)
+    full_w = max((w - 1) * sw + dw * (kw - 1) + 1, left + wo)
+    kmat = kernel.transpose(3, 0, 1, 2).reshape(c, kh * kw * f)
+    taps = (x.reshape(n * h * w, c) @ kmat).reshape(n, h, w, kh, kw, f)
+    full = xp.zeros((n, full_h, full_w, f), dtype=x.dtype)
+    for a in range(kh):
+        for b in range(kw):
+            rows = slice(a * dh, a * dh + (h - 1) * sh + 1, sh)
+            cols = slice(b * dw, b * dw + (w - 1) * sw + 1, sw)
+            full[:, rows, cols, :] += taps[:, :, :, a, b, :]
+    return full[:, top : top + ho, left : left + wo, :]
+
+
+def max_pool(xp: Any, x: Array, pool, strides, padding: str) -> Array:
+    """Keras MaxPooling2D: padded cells never win."""
+    n, h, w, c = x.shape
+    (ph, pw), (sh, sw) = pool, strides
+    if padding == "valid" and (ph, pw) == (sh, sw):
+        ho, wo = h // ph, w // pw
+        tiles = x[:, : ho * ph, : wo * pw, :].reshape(n, ho, ph, wo, pw, c)
+        return tiles.max(axis=(2, 4))
+    pads = window_pads((h, w), pool, strides, (1, 1), padding)
+    x = pad_hw(xp, x, pads, value=-np.inf)
+    ho, wo = _out_hw(x.shape[1:3], pool, strides, (1, 1))
+    out = None
+    for _, _, rows, cols in _taps(pool, strides, (1, 1), (ho, wo)):
+        out = x[:, rows, cols, :].copy() if out is None else xp.maximum(out, x[:, rows, cols, :])
+    return out
+
+
+def avg_pool(xp: Any, x: Array, pool, strides, padding: str) -> Array:
+    """Keras AveragePooling2D: the sum of real cells over their count."""
+    n, h, w, c = x.shape
+    (ph, pw), (sh, sw) = pool, strides
+    if padding == "valid" and (ph, pw) == (sh, sw):
+        ho, wo = h // ph, w // pw
+        tiles = x[:, : ho * ph, : wo * pw, :].reshape(n, ho, ph, wo, pw, c)
+        return tiles.mean(axis=(2, 4))
+    pads = window_pads((h, w), pool, strides, (1, 1), padding)
+    x = pad_hw(xp, x, pads)
+    ho, wo = _out_hw(x.shape[1:3], pool, strides, (1, 1))
+    out = xp.zeros((n, ho, wo, c), dtype=x.dtype)
+    for _, _, rows, cols in _taps(pool, strides, (1, 1), (ho, wo)):
+        out += x[:, rows, cols, :]
+    counts = pad_hw(np, np.ones((1, h, w, 1), np.float32), pads)
+    total = np.zeros((1, ho, wo, 1), np.float32)
+    for _, _, rows, cols in _taps(pool, strides, (1, 1), (ho, wo)):
+        total += counts[:, rows, cols, :]
+    return out / xp.asarray(total)
+
+
+def upsample_nearest(xp: Any, x: Array, size: tuple[int, int]) -> Array:
+    """Each pixel repeated ``size`` times along height and width."""
+    n, h, w, c = x.shape
+    fh, fw = size
+    wide = xp.broadcast_to(x[:, :, None, :, None, :], (n, h, fh, w, fw, c))
+    return wide.reshape(n, h * fh, w * fw, c)
+
+
+def resize_matrix(n_in: int, n_out: int, method: str) -> np.ndarray:
+    """The (n_out, n_in) float32 matrix of TensorFlow's ``tf.image.resize`` on one axis.
+
+    Upsampling in Keras 3 (``antialias=False``, half-pixel centres) is linear
+    and separable, so each method is one matrix per axis: bilinear and bicubic
+    as ``ResizeBilinear``/``ResizeBicubic`` (Keys cubic a=-0.5, weights read
+    from TensorFlow's 1024-entry table, taps outside the image dropped and the
+    rest renormalised), lanczos3/5 as ``ScaleAndTranslate``, area as ``ResizeArea``.
+    """
+    out = np.zeros((n_out, n_in), np.float64)
+    scale = np.float32(n_in) / np.float32(n_out)
+    for i in range(n_out):
+        if method == "area":
+            lo, hi = i * n_in / n_out, (i + 1) * n_in / n_out
+            for j in range(int(math.floor(lo)), min(int(math.ceil(hi)), n_in)):
+                out[i, j] = (min(hi, j + 1) - max(lo, j)) / (hi - lo)
+            continue
+        centre = float(np.float32((np.float32(i) + np.float32(0.5)) * scale - np.float32(0.5)))
+        if method == "bilinear":
+            lo = math.floor(centre)
+            lerp = centre - lo
+            out[i, max(lo, 0)] += 1.0 - lerp
+            out[i, min(math.ceil(centre), n_in - 1)] += lerp
+        elif method == "bicubic":
+            lo = math.floor(centre)
+            t = round((centre - lo) * 1024) / 1024  # TensorFlow's coefficient table
+            a = -0.5
+            weights = [
+                ((a * (1 + t) - 5 * a) * (1 + t) + 8 * a) * (1 + t) - 4 * a,
+                ((a + 2) * t - (a + 3)) * t * t + 1,
+                ((a + 2) * (1 - t) - (a + 3)) * (1 - t) ** 2 + 1,
+                ((a * (2 - t) - 5 * a) * (2 - t) + 8 * a) * (2 - t) - 4 * a,
+            ]
+            taps = [(lo - 1 + k, wk) for k, wk in enumerate(weights) if 0 <= lo - 1 + k < n_in]
+            total = sum(wk for _, wk in taps)
+            for j, wk in taps:
+                out[i, j] = wk / total
+        elif method in ("lanczos3", "lanczos5"):
+            radius = int(method[-1])
+            sample = (i + 0.5) * (n_in / n_out)
+            start = min(max(math.ceil(sample - radius - 0.5), 0), n_in - 1)
+            end = min(max(math.floor(sample + radius - 0.5), 0), n_in - 1) + 1
+            taps = [(j, _lanczos(abs(j + 0.5 - sample), radius)) for j in range(start, end)]
+            total = sum(wk for _, wk in taps)
+            for j, wk in taps:
+                out[i, j] = wk / total
+        else:
+            raise ValueError(f"unknown interpolation {method!r}")
+    return out.astype(np.float32)
+
+
+def _lanczos(x: float, radius: int) -> float:
+    pi = 3.14159265359  # TensorFlow's constant
+    if x > radius:
+        return 0.0
+    if x <= 1e-3:
+        return 1.0
+    return radius * math.sin(pi * x) * math.sin(pi * x / radius) / (pi * pi * x * x)
+
+
+def resize(xp: Any, x: Array, rows: Array, cols: Array) -> Array:
+    """``x`` (N, H, W, C) resized by per-axis matrices ``rows`` (Ho, H) and ``cols`` (Wo, W)."""
+    n, h, w, c = x.shape
+    ho, wo = rows.shape[0], cols.shape[0]
+    tall = xp.matmul(rows, x.reshape(n, h, w * c)).reshape(n * ho, w, c)
+    wide = xp.matmul(cols, tall)  # (n*ho, wo, c)
+    return wide.reshape(n, ho, wo, c)

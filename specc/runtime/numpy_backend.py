@@ -1,0 +1,303 @@
+"""specc's own runtime: the IR executed with NumPy, or with CuPy on a GPU.
+
+Each layer kind has a method of the same name that receives the node and its
+weights (already on the device) and returns the function computing the
+layer's output from its input arrays. The plan is built once per model; a call
+runs it on one batch, freeing every intermediate array as soon as its last
+consumer has run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from specc.diagnostics import Diagnostic, SpeccError
+from specc.ir.graph import Model, Node
+from specc.runtime import nn
+from specc.runtime.activations import activate
+
+Array = Any
+Op = Callable[[list[Array]], Array]
+
+
+def array_module(device: str, model: Model) -> Any:
+    """numpy for ``cpu``; cupy for ``gpu`` (E605 when cupy or a GPU is missing)."""
+    if device == "cpu":
+        return np
+    try:
+        import cupy
+
+        cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # ImportError, or CUDA errors when no driver/GPU is present
+        raise SpeccError(
+            Diagnostic(
+                "E605",
+                f"the numpy backend needs CuPy and a CUDA GPU for --device gpu: {exc}",
+                model.span,
+                "install cupy-cuda12x (pip install cupy-cuda12x), or use --device cpu",
+            )
+        ) from None
+    return cupy
+
+
+def needed_nodes(model: Model) -> list[Node]:
+    """Layer nodes the output depends on, in the order written (a topological order)."""
+    needed = {model.output}
+    for node in reversed(model.nodes):
+        if node.index in needed:
+            needed.update(node.inputs)
+    return [node for node in model.nodes[1:] if node.index in needed]
+
+
+class NumpyBackend:
+    """A prepared forward pass; call it with a float32 batch (numpy) to get numpy back."""
+
+    name = "numpy"
+
+    def __init__(self, model: Model, weights: dict[str, np.ndarray], device: str = "cpu") -> None:
+        self.model = model
+        self.device = device
+        self.xp = array_module(device, model)
+        self.plan: list[tuple[Node, Op]] = []
+        self.last_use: dict[int, int] = {}
+        for node in needed_nodes(model):
+            w = {
+                wt.name: self.xp.asarray(weights[f"{node.name}/{wt.name}"], dtype=np.float32)
+                for wt in node.weights
+            }
+            self.plan.append((node, getattr(self, node.kind)(node, w)))
+            for i in node.inputs:
+                self.last_use[i] = node.index
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """The model's output for the batch ``x`` (N, *input_shape), float32."""
+        xp = self.xp
+        values: dict[int, Array] = {0: xp.asarray(x, dtype=np.float32)}
+        with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+            for node, op in self.plan:
+                values[node.index] = op([values[i] for i in node.inputs])
+                for i in set(node.inputs):
+                    if self.last_use.get(i) == node.index and i != self.model.output:
+                        del values[i]
+        out = values[self.model.output]
+        if xp is not np:
+            out = xp.asnumpy(out)
+        return np.ascontiguousarray(out, dtype=np.float32)
+
+    def synchronize(self) -> None:
+        """Wait for queued device work (benchmarks); nothing to do on the CPU."""
+        if self.xp is not np:
+            self.xp.cuda.Device().synchronize()
+
+    # helpers ---------------------------------------------------------------
+
+    def _in_hw(self, node: Node) -> tuple[int, int]:
+        shape = self.model.nodes[node.inputs[0]].output_shape
+        assert shape is not None
+        return shape[0], shape[1]
+
+    def _finish(self, node: Node, y: Array, bias: Array | None) -> Array:
+        if bias is not None:
+            y += bias
+        return activate(self.xp, y, getattr(node.layer, "activation", None))
+
+    # convolutions ------------------------------------------------------------
+
+    def conv2d(self, node: Node, w: dict[str, Array]) -> Op:
+        """Keras Conv2D: im2col and one matrix product (per group)."""
+        layer, xp = node.layer, self.xp
+        pads = nn.window_pads(
+            self._in_hw(node), layer.kernel_size, layer.strides, layer.dilation_rate, layer.padding
+        )
+        kernel, bias = w["kernel"], w.get("bias")
+
+        def op(inputs: list[Array]) -> Array:
+            y = nn.conv2d(
+                xp, inputs[0], kernel, layer.strides, layer.dilation_rate, pads, layer.groups
+            )
+            return self._finish(node, y, bias)
+
+        return op
+
+    def depthwiseconv2d(self, node: Node, w: dict[str, Array]) -> Op:
+        """Keras DepthwiseConv2D: a multiply-add per kernel tap over all channels."""
+        layer, xp = node.layer, self.xp
+        pads = nn.window_pads(
+            self._in_hw(node), layer.kernel_size, layer.strides, layer.dilation_rate, layer.padding
+        )
+        kernel, bias = w["kernel"], w.get("bias")
+
+        def op(inputs: list[Array]) -> Array:
+            y = nn.depthwise_conv2d(xp, inputs[0], kernel, layer.strides, layer.dilation_rate, pads)
+            return self._finish(node, y, bias)
+
+        return op
+
+    def separableconv2d(self, node: Node, w: dict[str, Array]) -> Op:
+        """Keras SeparableConv2D: depthwise, then a 1x1 convolution, then bias."""
+        layer, xp = node.layer, self.xp
+        pads = nn.window_pads(
+            self._in_hw(node), layer.kernel_size, layer.strides, layer.dilation_rate, layer.padding
+        )
+        depthwise, bias = w["depthwise_kernel"], w.get("bias")
+        pointwise = w["pointwise_kernel"]
+        mid, filters = pointwise.shape[2], pointwise.shape[3]
+        pointwise = pointwise.reshape(mid, filters)
+
+        def op(inputs: list[Array]) -> Array:
+            y = nn.depthwise_conv2d(
+                xp, inputs[0], depthwise, layer.strides, layer.dilation_rate, pads
+            )
+            n, h, wd, _ = y.shape
+            y = (y.reshape(n * h * wd, mid) @ pointwise).reshape(n, h, wd, filters)
+            return self._finish(node, y, bias)
+
+        return op
+
+    def conv2dtranspose(self, node: Node, w: dict[str, Array]) -> Op:
+        """Keras Conv2DTranspose: one matrix product, then col2im over the kernel taps."""
+        layer, xp = node.layer, self.xp
+        assert node.output_shape is not None
+        out_hw = (node.output_shape[0], node.output_shape[1])
+        kernel, bias = w["kernel"], w.get("bias")
+
+        def op(inputs: list[Array]) -> Array:
+            y = nn.conv2d_transpose(
+                xp, inputs[0], kernel, out_hw, layer.strides, layer.dilation_rate, layer.padding
+            )
+            if bias is not None:
+                y = y + bias
+            return activate(xp, y, layer.activation)
+
+        return op
+
+    def dense(self, node: Node, w: dict[str, Array]) -> Op:
+        """Keras Dense on the last axis."""
+        kernel, bias = w["kernel"], w.get("bias")
+
+        def op(inputs: list[Array]) -> Array:
+            x = inputs[0]
+            y = (x.reshape(-1, x.shape[-1]) @ kernel).reshape(*x.shape[:-1], kernel.shape[1])
+            return self._finish(node, y, bias)
+
+        return op
+
+    # pooling -----------------------------------------------------------------
+
+    def maxpooling2d(self, node: Node, w: dict[str, Array]) -> Op:
+        """Keras MaxPooling2D."""
+        layer = node.layer
+        return lambda inputs: nn.max_pool(
+            self.xp, inputs[0], layer.pool_size, layer.effective_strides, layer.padding
+        )
+
+    def averagepooling2d(self, node: Node, w: dict[str, Array]) -> Op:
+        """Keras AveragePooling2D (padded cells not counted)."""
+        layer = node.layer
+        return lambda inputs: nn.avg_pool(
+            self.xp, inputs[0], layer.pool_size, layer.effective_strides, layer.padding
+        )
+
+    def globalaveragepooling2d(self, node: Node, w: dict[str, Array]) -> Op:
+        """Mean over height and width."""
+        keep = node.layer.keepdims
+        return lambda inputs: inputs[0].mean(axis=(1, 2), keepdims=keep)
+
+    def globalmaxpooling2d(self, node: Node, w: dict[str, Array]) -> Op:
+        """Max over height and width."""
+        keep = node.layer.keepdims
+        return lambda inputs: inputs[0].max(axis=(1, 2), keepdims=keep)
+
+    # shape and elementwise layers ---------------------------------------------
+
+    def flatten(self, node: Node, w: dict[str, Array]) -> Op:
+        """(N, ...) to (N, prod(...)) in row-major (Keras's NHWC) order."""
+        return lambda inputs: inputs[0].reshape(inputs[0].shape[0], -1)
+
+    def reshape(self, node: Node, w: dict[str, Array]) -> Op:
+        """To the inferred target shape (``-1`` resolved by the IR)."""
+        shape = tuple(node.output_shape or ())
+        return lambda inputs: inputs[0].reshape(inputs[0].shape[0], *shape)
+
+    def dropout(self, node: Node, w: dict[str, Array]) -> Op:
+        """Identity at inference."""
+        return lambda inputs: inputs[0]
+
+    def activation(self, node: Node, w: dict[str, Array]) -> Op:
+        """A Keras activation function."""
+        name = node.layer.activation
+        return lambda inputs: activate(self.xp, inputs[0], name)
+
+    def batchnormalization(self, node: Node, w: dict[str, Array]) -> Op:
+        """Inference: moving statistics, as ``tf.nn.batch_normalization`` folds them."""
+        layer, xp = node.layer, self.xp
+        shape = node.output_shape or ()
+        rank = len(shape) + 1
+        axis = layer.axis % rank
+        inv = 1.0 / xp.sqrt(w["moving_variance"] + np.float32(layer.epsilon))
+        if "gamma" in w:
+            inv = inv * w["gamma"]
+        shift = -w["moving_mean"] * inv
+        if "beta" in w:
+            shift = shift + w["beta"]
+        broadcast = [1] * rank
+        broadcast[axis] = shape[axis - 1]
+        scale = inv.astype(np.float32).reshape(broadcast)
+        offset = shift.astype(np.float32).reshape(broadcast)
+        return lambda inputs: inputs[0] * scale + offset
+
+    def zeropadding2d(self, node: Node, w: dict[str, Array]) -> Op:
+        """Zeros around height and width."""
+        pads = node.layer.padding
+        return lambda inputs: nn.pad_hw(self.xp, inputs[0], pads)
+
+    def upsampling2d(self, node: Node, w: dict[str, Array]) -> Op:
+        """Nearest: repeat; other interpolations: TensorFlow's resize as two matrices."""
+        layer, xp = node.layer, self.xp
+        if layer.interpolation == "nearest":
+            return lambda inputs: nn.upsample_nearest(xp, inputs[0], layer.size)
+        h, wd = self._in_hw(node)
+        rows = xp.asarray(nn.resize_matrix(h, h * layer.size[0], layer.interpolation))
+        cols = xp.asarray(nn.resize_matrix(wd, wd * layer.size[1], layer.interpolation))
+        return lambda inputs: nn.resize(xp, inputs[0], rows, cols)
+
+    # merges --------------------------------------------------------------------
+
+    def add(self, node: Node, w: dict[str, Array]) -> Op:
+        """Sum of the inputs (broadcast as Keras does)."""
+        return lambda inputs: _fold(lambda a, b: a + b, inputs)
+
+    def subtract(self, node: Node, w: dict[str, Array]) -> Op:
+        """First input minus the second."""
+        return lambda inputs: inputs[0] - inputs[1]
+
+    def multiply(self, node: Node, w: dict[str, Array]) -> Op:
+        """Product of the inputs."""
+        return lambda inputs: _fold(lambda a, b: a * b, inputs)
+
+    def average(self, node: Node, w: dict[str, Array]) -> Op:
+        """Sum of the inputs over their count."""
+        return lambda inputs: _fold(lambda a, b: a + b, inputs) / np.float32(len(inputs))
+
+    def maximum(self, node: Node, w: dict[str, Array]) -> Op:
+        """Elementwise maximum."""
+        return lambda inputs: _fold(self.xp.maximum, inputs)
+
+    def minimum(self, node: Node, w: dict[str, Array]) -> Op:
+        """Elementwise minimum."""
+        return lambda inputs: _fold(self.xp.minimum, inputs)
+
+    def concatenate(self, node: Node, w: dict[str, Array]) -> Op:
+        """Joined along ``axis`` (counted with the batch axis, as Keras does)."""
+        axis = node.layer.axis
+        return lambda inputs: self.xp.concatenate(inputs, axis=axis)
+
+
+def _fold(fn: Callable[[Array, Array], Array], inputs: list[Array]) -> Array:
+    out = inputs[0]
+    for x in inputs[1:]:
+        out = fn(out, x)
+    return out
