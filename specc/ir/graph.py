@@ -49,6 +49,24 @@ class Node(BaseModel):
     weights: list[Weight] = Field(default_factory=list)
     macs: int = 0
 
+    @classmethod
+    def build(cls, **fields: Any) -> Node:
+        """A node from parts specc has validated already.
+
+        Every field is passed to ``model_construct``, so pydantic resolves no
+        default (that costs an ``inspect.signature`` per field per node).
+        """
+        values: dict[str, Any] = {
+            "arg_spans": {},
+            "block": None,
+            "call_site": None,
+            "output_shape": None,
+            "weights": [],
+            "macs": 0,
+        }
+        values.update(fields)
+        return cls.model_construct(**values)
+
     @property
     def params(self) -> int:
         """All scalars of all weights."""

@@ -210,6 +210,7 @@ class Expander:
         if st.broken:
             return None
         return Model.model_construct(
+            expects=st.expects,
             name=name,
             span=stmt.span,
             input_dtype=st.input_dtype,
@@ -217,7 +218,6 @@ class Expander:
             output=st.current,
             compile=st.compile,
             fit=st.fit,
-            expects=st.expects,
         )
 
     def _run(self, body: list[t.Statement], scope: Scope) -> None:
@@ -322,9 +322,7 @@ class Expander:
                     "input takes SHAPE, name= and dtype=",
                 )
         st.nodes.append(
-            Node.model_construct(
-                index=0, name=name, kind="input", layer=None, inputs=[], span=stmt.span
-            )
+            Node.build(index=0, name=name, kind="input", layer=None, inputs=[], span=stmt.span)
         )
         st.nodes[0].output_shape = value
         st.names[name] = 0
@@ -684,7 +682,7 @@ class Expander:
             )
         index = len(st.nodes)
         st.nodes.append(
-            Node.model_construct(
+            Node.build(
                 index=index,
                 name=name,
                 kind=cls.kind,

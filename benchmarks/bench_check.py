@@ -1,0 +1,101 @@
+"""How fast `specc check` is, against Keras doing the same job, measured in one run.
+
+1. Cold process: `specc check` on the CIFAR example, against a cold process that
+   imports Keras, builds the same model and calls `summary()`. Prints both
+   medians and the ratio (target: specc <= 0.25 s and >= 10x faster).
+2. Growth: generated specs of 1,000 to 20,000 layers, checked in-process;
+   prints seconds and microseconds per layer (target: 10,000 layers < 1 s,
+   cost per layer flat).
+
+Usage: python benchmarks/bench_check.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CIFAR = ROOT / "examples" / "cifar10_cnn.cnn"
+
+KERAS_JOB = """
+import os
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import keras
+from keras import layers
+model = keras.Sequential([
+    keras.Input((32, 32, 3)),
+    layers.Conv2D(32, 3, padding="same", activation="relu"),
+    layers.MaxPooling2D(2),
+    layers.Conv2D(64, 3, padding="same", activation="relu"),
+    layers.MaxPooling2D(2),
+    layers.Conv2D(128, 3, padding="same", activation="relu"),
+    layers.MaxPooling2D(2),
+    layers.Flatten(),
+    layers.Dense(128, activation="relu"),
+    layers.Dense(10),
+])
+model.summary(print_fn=lambda *a, **k: None)
+assert model.count_params() == 356810
+"""
+
+
+def cold(cmd: list[str], runs: int) -> float:
+    """Median wall seconds of a fresh process running ``cmd``."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def long_spec(layers: int) -> str:
+    """A valid stack of ``layers`` layers (conv/batchnorm/relu triples on a small map)."""
+    lines = ["model deep {", "  input 16x16x8"]
+    for i in range(layers):
+        lines.append(("  conv2d 8 3 same", "  batchnorm", "  relu")[i % 3])
+    lines += ["  globalavgpool", "  dense 10", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    """Print the cold-start comparison and the growth table."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+
+    specc_cmd = [sys.executable, "-m", "specc.cli", "check", "-q", str(CIFAR)]
+    cold(specc_cmd, 1)  # warm the grammar cache and the OS file cache
+    specc_s = cold(specc_cmd, args.runs)
+    keras_s = cold([sys.executable, "-c", KERAS_JOB], max(2, args.runs // 2))
+    bare_s = cold([sys.executable, "-c", "pass"], args.runs)
+    print("cold process, CIFAR example (median wall seconds)")
+    print(f"  python -c pass            {bare_s:7.3f}")
+    print(f"  specc check               {specc_s:7.3f}   (target <= 0.25)")
+    print(f"  keras build + summary()   {keras_s:7.3f}")
+    print(f"  ratio keras / specc       {keras_s / specc_s:7.1f}x  (target >= 10x)")
+
+    from specc.check import check_source
+
+    print("\ngrowth: in-process check of generated stacks")
+    print("  (best of 3; CPU seconds are this process's own, robust to a busy machine)")
+    print(f"  {'layers':>7} {'wall s':>8} {'cpu s':>8} {'us/layer':>9}")
+    for n in (1_000, 2_500, 5_000, 10_000, 20_000):
+        text = long_spec(n)
+        wall, cpu = [], []
+        for _ in range(3):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            result = check_source(text, "deep.cnn")
+            wall.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
+            assert not result.errors, result.errors[:3]
+        print(f"  {n:>7} {min(wall):8.3f} {min(cpu):8.3f} {min(cpu) / n * 1e6:9.1f}")
+
+
+if __name__ == "__main__":
+    main()
