@@ -229,7 +229,7 @@ def resize_matrix(n_in: int, n_out: int, method: str) -> np.ndarray:
     for i in range(n_out):
         if method == "area":
             lo, hi = i * n_in / n_out, (i + 1) * n_in / n_out
-            for j in range(int(math.floor(lo)), min(int(math.ceil(hi)), n_in)):
+            for j in range(math.floor(lo), min(math.ceil(hi), n_in)):
                 out[i, j] = (min(hi, j + 1) - max(lo, j)) / (hi - lo)
             continue
         centre = float(np.float32((np.float32(i) + np.float32(0.5)) * scale - np.float32(0.5)))
