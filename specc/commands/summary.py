@@ -64,28 +64,24 @@ def _print_tables(result) -> None:
     from specc.ir.shapes import fmt_shape
     from specc.report import human_count
 
-    console = Console(highlight=False, soft_wrap=False)
+    console = Console(highlight=False, soft_wrap=False, width=max(120, Console().width))
     for model in result.models:
         table = Table(title=f'Model: "{model.name}"', title_justify="left")
         for column, justify in (
-            ("Layer (kind)", "left"),
+            ("Layer", "left"),
+            ("Kind", "left"),
             ("Output shape", "left"),
             ("Param #", "right"),
             ("MACs", "right"),
             ("Line", "right"),
         ):
-            table.add_column(column, justify=justify)  # type: ignore[arg-type]
-        table.add_row(
-            f"{model.input.name} (input)",
-            f"(None, {', '.join(map(str, model.input.output_shape or ()))})",
-            "0",
-            "0",
-            str(model.input.span.line),
-        )
-        for node in model.layers:
+            table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        rows = [(model.input, "input")] + [(node, node.kind) for node in model.layers]
+        for node, kind in rows:
             shape = ", ".join(map(str, node.output_shape or ()))
             table.add_row(
-                f"{node.name} ({node.kind})",
+                node.name,
+                kind,
                 f"(None, {shape})",
                 f"{node.params:,}",
                 f"{node.macs:,}",
