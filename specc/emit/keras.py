@@ -18,9 +18,11 @@ from typing import Any
 from specc.diagnostics import error
 from specc.emit.keras_format import Doc, call, collection, comment_before, render
 from specc.emit.keras_values import (
+    comment_text,
     keras_object,
     literal,
     py_string,
+    shorten,
     variable_names,
 )
 from specc.ir.graph import Model, Node, Settings
@@ -211,7 +213,7 @@ class KerasEmitter:
             if node.block is not None and site != previous:
                 line = f" (line {node.call_site.line})" if node.call_site else ""
                 if _WORD.match(node.block):
-                    out[node.index] = f"{node.block}{line}"
+                    out[node.index] = f"{shorten(node.block)}{line}"
             previous = site
         return out
 
@@ -224,7 +226,7 @@ class KerasEmitter:
             items.append(
                 comment_before(comments[node.index], doc) if node.index in comments else doc
             )
-        args = [collection("[", items, "]"), ("name=", py_string(self.model.name))]
+        args = [collection("[", items, "]", exploded=True), ("name=", py_string(self.model.name))]
         return render(("return ", call("keras.Sequential", args)), indent=1)
 
     def functional(self) -> str:
@@ -286,7 +288,6 @@ class KerasEmitter:
         """The whole module, from the template."""
         from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-        from specc.emit.keras_values import comment_text
         from specc.resources import resource_dir
 
         model = self.model
@@ -302,8 +303,8 @@ class KerasEmitter:
         )
         has_training = model.compile is not None or model.fit is not None
         return env.get_template(TEMPLATE).render(
-            source=comment_text(self.source),
-            model_name=model.name,
+            source=shorten(comment_text(self.source), 60),
+            model_name=shorten(model.name),
             params=f"{model.total('params'):,}",
             trainable=f"{model.total('trainable_params'):,}",
             build_body=self.sequential() if model.is_sequential else self.functional(),

@@ -90,12 +90,18 @@ def call(callee: str, args: list[Doc]) -> Doc:
     return (callee, group("(", Indent((Line(), inner)), Line(), ")"))
 
 
-def collection(open_: str, items: list[Doc], close: str, one_tuple: bool = False) -> Doc:
-    """A list, tuple or dict display: on the line, or one item per line with a trailing comma."""
+def collection(
+    open_: str, items: list[Doc], close: str, one_tuple: bool = False, exploded: bool = False
+) -> Doc:
+    """A list, tuple or dict display: on the line, or one item per line with a trailing comma.
+
+    ``exploded`` always puts one item per line; the trailing comma keeps ruff from joining them.
+    """
     if not items:
         return open_ + close
     trailing = IfBreak(",", "," if one_tuple else "")
-    return group(open_, Indent((Line(), *_join(items), trailing)), Line(), close)
+    doc = group(open_, Indent((Line(), *_join(items), trailing)), Line(), close)
+    return Group(doc.parts, hard=True) if exploded else doc
 
 
 def comment_before(text: str, doc: Doc) -> Doc:

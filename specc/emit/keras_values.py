@@ -143,6 +143,12 @@ STRING_NAMES: dict[str, frozenset[str]] = {
     "metrics": frozenset(METRIC_CLASSES) - {"rmse", "fbeta_score", "iou", "mean_iou", "log_cosh"},
 }
 
+# Arguments without a default in Keras: a bare name cannot stand for these objects.
+REQUIRED_ARGS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("metrics", "iou"): ("num_classes", "target_class_ids"),
+    ("metrics", "mean_iou"): ("num_classes",),
+}
+
 
 def py_string(text: str) -> str:
     """A Python string literal for ``text`` in ruff's preferred quotes, every character escaped
@@ -171,6 +177,14 @@ def py_string(text: str) -> str:
 def comment_text(text: str) -> str:
     """``text`` made safe for a ``#`` comment: no line breaks or unprintable characters."""
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def shorten(text: str, limit: int = 40) -> str:
+    """``text`` cut to ``limit`` characters (``...`` in the middle) so that lines stay short."""
+    if len(text) <= limit:
+        return text
+    half = (limit - 3) // 2
+    return text[:half] + "..." + text[len(text) - (limit - 3 - half) :]
 
 
 def is_identifier(name: Any) -> bool:
@@ -224,6 +238,15 @@ def keras_object(value: Any, namespace: str, span: Span, what: str) -> Doc:
     name = fn.name.lower()
     if not fn.kwargs and name in STRING_NAMES[namespace]:
         return py_string(name)
+    given = {key for key, _ in fn.kwargs}
+    missing = [key for key in REQUIRED_ARGS.get((namespace, name), ()) if key not in given]
+    if missing:
+        raise error(
+            "E605",
+            f"{what} {name} needs {', '.join(missing)} in Keras",
+            span,
+            f"write {name}({', '.join(f'{key}=...' for key in missing)})",
+        )
     args: list[Doc] = []
     for key, arg in fn.kwargs:
         if not is_identifier(key):
@@ -252,7 +275,7 @@ def variable_names(names: list[str]) -> dict[str, str]:
     used: set[str] = set()
     out: dict[str, str] = {}
     for name in names:
-        base = name.lower().strip("_") or "t"
+        base = name.lower().strip("_")[:32].rstrip("_") or "t"
         if not base.isascii() or not base.isidentifier() or base[0].isdigit():
             base = "t_" + "".join(ch if ch.isalnum() and ch.isascii() else "_" for ch in base)
         if keyword.iskeyword(base) or keyword.issoftkeyword(base) or base in RESERVED:
