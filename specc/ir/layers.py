@@ -68,6 +68,8 @@ class Layer(BaseModel):
     bare_words: ClassVar[bool] = False
     merge: ClassVar[bool] = False
     input_rank: ClassVar[int | None] = None
+    # Parameters Keras requires although specc gives them a default (always passed on).
+    keras_required: ClassVar[tuple[str, ...]] = ()
 
     trainable: Bool = True
 
@@ -330,6 +332,7 @@ class AveragePooling2D(_Pool):
     aliases: ClassVar[tuple[str, ...]] = ("avgpool",)
     keras_class: ClassVar[str] = "AveragePooling2D"
     auto_name: ClassVar[str] = "average_pooling2d"
+    keras_required: ClassVar[tuple[str, ...]] = ("pool_size",)  # no default in Keras
 
 
 class _GlobalPool(Layer):
@@ -612,10 +615,10 @@ def lookup(word: str) -> type[Layer] | None:
 
 
 def explicit_params(layer: Layer) -> dict[str, Any]:
-    """The parameters whose value differs from Keras's default, in declaration order."""
+    """The parameters Keras needs or whose value differs from Keras's default, in order."""
     out = {}
     for name, info in type(layer).model_fields.items():
         value = getattr(layer, name)
-        if info.is_required() or value != info.default:
+        if info.is_required() or name in layer.keras_required or value != info.default:
             out[name] = value
     return out

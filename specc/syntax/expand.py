@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from specc.diagnostics import Diagnostic, Span, SpeccError, error
 from specc.ir.graph import QUANTITIES, Expect, Model, Node, Settings
 from specc.ir.layers import REGISTRY, ActivationLayer, Layer, lookup
-from specc.ir.shapes import MAX_DIM
+from specc.ir.shapes import MAX_DIM, ShapeError, check_size
 from specc.ir.values import ACTIVATIONS, suggest
 from specc.syntax import tree as t
 from specc.syntax.evaluate import Env, evaluate
@@ -90,6 +90,7 @@ class Expander:
         self.blocks: dict[str, BlockDef] = {}
         self.used_blocks: set[str] = set()
         self.steps = 0
+        self._block_costs: dict[str, int] = {}
         self.state: _ModelState
 
     # -- top level ---------------------------------------------------------
@@ -301,6 +302,12 @@ class Expander:
                 f"input shape must be positive integers such as 32x32x3, received {value!r}",
                 positional[0].span,
             )
+        try:
+            check_size(value)
+        except ShapeError as exc:
+            shown = "x".join(map(str, value))
+            message = f"input shape {shown} is too large to allocate"
+            raise error(exc.code, message, positional[0].span) from None
         name = "input_layer"
         for key, item in keywords.items():
             if key == "name":
@@ -347,8 +354,43 @@ class Expander:
                 stmt.items[0].span,
                 "no model needs this many layers; lower the count",
             )
+        if count * self._cost(stmt.body, scope.env) + self.steps > MAX_STEPS:
+            raise error(
+                "E112",
+                f"repeat {count:,} would expand to more than {MAX_STEPS:,} statements",
+                stmt.items[0].span,
+                "no model needs this many layers; lower the count",
+            )
         for _ in range(count):
             self._run(stmt.body, scope)
+
+    def _cost(self, body: list[t.Statement], env: Env, seen: frozenset[str] = frozenset()) -> int:
+        """A lower bound of the statements ``body`` expands to, found without expanding it.
+
+        Nested repeats multiply (counts that cannot be evaluated yet count once),
+        so `repeat 1000 { repeat 1000 { ... } }` is refused before it runs.
+        """
+        total = 0
+        for stmt in body:
+            total += 1
+            item = stmt.items[0] if len(stmt.items) == 1 else None
+            if stmt.keyword == "repeat" and stmt.body and isinstance(item, t.Positional):
+                try:
+                    count = evaluate(item.value, env)
+                except SpeccError:
+                    count = 1
+                if isinstance(count, int) and not isinstance(count, bool) and count > 0:
+                    total += count * self._cost(stmt.body, env, seen)
+            elif stmt.body:
+                total += sum(self._cost(sub.body or [], env, seen) for sub in stmt.body)
+            elif stmt.head in self.blocks and stmt.head not in seen:
+                if stmt.head not in self._block_costs:
+                    block = self.blocks[stmt.head]
+                    self._block_costs[stmt.head] = self._cost(block.body, {}, seen | {stmt.head})
+                total += self._block_costs[stmt.head]
+            if total > MAX_STEPS:
+                break
+        return total
 
     def stmt_compile(self, stmt: t.Statement, scope: Scope) -> None:
         """``compile key=value...``: arguments of Keras's ``model.compile``."""

@@ -17,6 +17,10 @@ from specc.syntax import tree as t
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_NESTING = 100
+# Operators in one statement: expression trees are walked recursively, so an
+# arithmetic chain of thousands of terms must stop here, located, not in a RecursionError.
+MAX_OPERATORS = 256
+_OPERATORS = ("+", "-", "*", "/", "//")
 
 _OPEN = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
 _CLOSE = {v: k for k, v in _OPEN.items()}
@@ -60,8 +64,22 @@ class _Brackets:
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         stack: list[Token] = []
+        operators = 0
         for tok in stream:
             kind = tok.type
+            if kind in ("_NL", "SEMICOLON", "LBRACE", "RBRACE") and not (
+                kind == "_NL" and stack and stack[-1].type in ("LPAR", "LSQB")
+            ):
+                operators = 0
+            elif tok.value in _OPERATORS and kind != "STRING":
+                operators += 1
+                if operators > MAX_OPERATORS:
+                    raise error(
+                        "E112",
+                        f"more than {MAX_OPERATORS} operators in one statement",
+                        Span.of_token(self.file, tok),
+                        "compute the value in fewer steps; no model needs this",
+                    )
             if kind in _OPEN:
                 stack.append(tok)
                 if len(stack) > MAX_NESTING:
