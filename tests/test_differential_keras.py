@@ -1,0 +1,156 @@
+"""Random specs against real Keras: every shape, count, weight, name and refusal.
+
+``specgen`` writes the specs; Keras, never the generator, computes what is
+right. For valid specs, the Keras model built from specc's IR must agree with
+specc on the layer order and names (also Keras's automatic names), every
+layer's output shape, parameter count and weights (names, shapes, order), and
+the model's total, trainable and non-trainable parameters. For invalid specs,
+Keras must refuse the statement at the line the generator names, and specc
+must report its error(s) there.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import require
+from specgen import generate_invalid_spec, generate_spec
+
+from specc.check import check_source
+from specc.ir.graph import Model
+from specc.ir.layers import explicit_params
+
+GRAPH_SEEDS = range(0, 200)
+STACK_SEEDS = range(10_000, 10_100)
+INVALID_SEEDS = range(0, 60)
+CHUNK = 25
+GENERATED_NAME = re.compile(r"t\d+\Z")
+
+
+def _chunks(seeds: range) -> list[range]:
+    return [seeds[i : i + CHUNK] for i in range(0, len(seeds), CHUNK)]
+
+
+def _keras_layer(node, auto_names: bool):
+    """The Keras layer for ``node``; with ``auto_names`` Keras names unnamed layers itself."""
+    import keras
+    from keras_reference import keras_value
+
+    cls = getattr(keras.layers, type(node.layer).keras_class)
+    kwargs = {k: keras_value(v) for k, v in explicit_params(node.layer).items()}
+    if not auto_names or GENERATED_NAME.match(node.name):
+        kwargs["name"] = node.name
+    return cls(**kwargs)
+
+
+def _build(model: Model, auto_names: bool):
+    """A functional Keras model of ``model``; layer names from Keras when ``auto_names``."""
+    import keras
+
+    tensors = {0: keras.Input(shape=model.input.output_shape, name=model.input.name)}
+    for node in model.nodes[1:]:
+        layer = _keras_layer(node, auto_names)
+        inputs = [tensors[i] for i in node.inputs]
+        tensors[node.index] = layer(inputs if node.layer.merge else inputs[0])
+    return keras.Model(tensors[0], tensors[model.output], name=model.name)
+
+
+def _size(variable) -> int:
+    out = 1
+    for d in variable.shape:
+        out *= int(d)
+    return out
+
+
+def _compare(seed: int, text: str, model: Model, keras_model) -> None:
+    where = f"seed {seed}:\n{text}"
+    layers = [lay for lay in keras_model.layers if type(lay).__name__ != "InputLayer"]
+    assert [lay.name for lay in layers] == [n.name for n in model.layers], where
+    for layer, node in zip(layers, model.layers, strict=True):
+        at = f"{node.name} (line {node.span.line}) of {where}"
+        assert tuple(layer.output.shape[1:]) == node.output_shape, at
+        assert layer.count_params() == node.params, at
+        keras_weights = [(w.name, tuple(int(d) for d in w.shape)) for w in layer.weights]
+        assert keras_weights == [(w.name, w.shape) for w in node.weights], at
+    assert tuple(keras_model.output.shape[1:]) == model.output_shape, where
+    assert keras_model.count_params() == model.total("params"), where
+    trainable = sum(_size(w) for w in keras_model.trainable_weights)
+    non_trainable = sum(_size(w) for w in keras_model.non_trainable_weights)
+    assert trainable == model.total("trainable_params"), where
+    assert non_trainable == model.total("non_trainable_params"), where
+
+
+def _check_valid(seeds: range, graphs: bool) -> None:
+    require("tensorflow")
+    import keras
+
+    for seed in seeds:
+        text = generate_spec(seed, graphs=graphs)
+        result = check_source(text, f"seed{seed}.cnn")
+        assert result.errors == [], f"seed {seed}:\n{text}\n{result.errors}"
+        (model,) = result.models
+        keras.backend.clear_session()
+        # Fresh session: Keras's own automatic names must be specc's.
+        _compare(seed, text, model, _build(model, auto_names=True))
+
+
+@pytest.mark.parametrize("seeds", _chunks(GRAPH_SEEDS), ids=lambda r: f"{r.start}-{r.stop}")
+def test_random_graphs_match_keras(seeds):
+    _check_valid(seeds, graphs=True)
+
+
+@pytest.mark.parametrize("seeds", _chunks(STACK_SEEDS), ids=lambda r: f"{r.start}-{r.stop}")
+def test_random_stacks_match_keras(seeds):
+    _check_valid(seeds, graphs=False)
+
+
+def test_generator_is_deterministic_and_covers_every_kind():
+    from specc.ir.layers import KINDS
+
+    assert generate_spec(7) == generate_spec(7)
+    assert generate_invalid_spec(7) == generate_invalid_spec(7)
+    seen: set[str] = set()
+    for seed in GRAPH_SEEDS:
+        seen |= {node.kind for node in check_source(generate_spec(seed)).models[0].layers}
+    assert seen == set(KINDS)
+
+
+def test_stacks_are_sequential_and_kinds_are_honoured():
+    for seed in STACK_SEEDS[:40]:
+        assert check_source(generate_spec(seed, graphs=False)).models[0].is_sequential
+    kinds = frozenset({"conv2d", "dense", "flatten"})
+    for seed in range(40):
+        model = check_source(generate_spec(seed, kinds=kinds)).models[0]
+        assert {node.kind for node in model.layers} <= kinds
+
+
+def _keras_refusal_line(model: Model) -> int | None:
+    """Construct and call each layer in order; the line of the first one Keras refuses."""
+    import keras
+
+    tensors = {0: keras.Input(shape=model.input.output_shape)}
+    for node in model.nodes[1:]:
+        try:
+            layer = _keras_layer(node, auto_names=False)
+            inputs = [tensors[i] for i in node.inputs]
+            tensors[node.index] = layer(inputs if node.layer.merge else inputs[0])
+        except Exception:  # Keras refuses with ValueError, TypeError, ...: any refusal counts
+            return node.span.line
+    return None
+
+
+@pytest.mark.parametrize("seeds", _chunks(INVALID_SEEDS), ids=lambda r: f"{r.start}-{r.stop}")
+def test_invalid_specs_refused_by_keras_and_specc_at_the_line(seeds):
+    require("tensorflow")
+    import keras
+
+    for seed in seeds:
+        text, line = generate_invalid_spec(seed)
+        where = f"seed {seed}, line {line}:\n{text}"
+        result = check_source(text, f"invalid{seed}.cnn")
+        assert result.errors, where
+        assert {d.span.line for d in result.errors} == {line}, f"{where}\n{result.errors}"
+        (model,) = result.models
+        keras.backend.clear_session()
+        assert _keras_refusal_line(model) == line, where

@@ -1,0 +1,170 @@
+"""Fuzzing the front end: random text and mutated examples never crash specc.
+
+Every input, however broken, must end in diagnostics (or none), never in a
+traceback; each diagnostic must point inside the file and carry a code
+registered in ``specc.diagnostics.CODES``. The same holds for ``specc check``
+and ``specc summary`` run through ``specc.cli.main`` in every output format.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from conftest import EXAMPLES
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from specc.check import check_source
+from specc.cli import main
+from specc.diagnostics import CODES, Diagnostic, render_github, render_sarif, render_text
+
+FUZZ = settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+EXAMPLE_TEXTS = [p.read_text(encoding="utf-8") for p in EXAMPLES]
+TOKEN_RE = re.compile(r"\s+|#[^\n]*|[A-Za-z_@][A-Za-z0-9_]*|[0-9.]+(?:[xkMGe][0-9]*)*|.", re.S)
+VOCABULARY = [
+    "{", "}", "(", ")", "[", "]", ",", ";", "=", "==", "<=", "+", "-", "*", "//", "/", "\n",
+    "#", '"', "'", "@stem", "@nowhere", "x", "model", "block", "input", "repeat", "path",
+    "expect", "compile", "fit", "params", "output", "conv2d", "dense", "add", "concatenate",
+    "subtract", "maxpool", "flatten", "reshape", "batchnorm", "relu", "same", "valid",
+    "name=", "strides=", "groups=", "axis=", "padding=", "activation=", "dilation_rate=",
+    "0", "1", "-1", "3", "3x3", "0x0", "32x32x3", "1e999", "1.5M", "0.5", "2G", "nan",
+    "99999999999999999999999", "none", "true", "false", "l2(0.01)", "adam(", "(3, 3)",
+    "((0, 1), (2, 3))", "\t", "\r\n", "\u00e9", "\u2028", "\x00", "\ufeff",
+]  # fmt: skip
+ALPHABET = st.sampled_from(list("{}()[]@=,;#\n \t\"'xkMG.+-*/<>!_abcdefgz0123456789\r"))
+
+
+def assert_well_located(text: str, diagnostics: list[Diagnostic]) -> None:
+    """Every diagnostic: registered code, severity, span inside the text."""
+    lines = text.split("\n")
+    n_lines = max(len(lines), len(text.splitlines()))
+    for d in diagnostics:
+        assert d.code in CODES, d
+        assert d.severity in ("error", "warning"), d
+        assert d.message and "Traceback" not in d.message, d
+        s = d.span
+        assert 1 <= s.line <= n_lines + 1, (d, n_lines)
+        assert 1 <= s.end_line <= n_lines + 1, (d, n_lines)
+        assert s.column >= 1 and s.end_column >= 1, d
+        assert (s.end_line, s.end_column) >= (s.line, s.column), d
+        if s.line <= len(lines):
+            assert s.column <= len(lines[s.line - 1]) + 2, (d, lines[s.line - 1])
+
+
+def check_text(text: str) -> None:
+    """check_source must not raise; its diagnostics must be well located and renderable."""
+    result = check_source(text, "fuzz.cnn")
+    assert_well_located(text, result.diagnostics)
+    render_text(result.diagnostics, {"fuzz.cnn": text})
+    render_github(result.diagnostics)
+    json.loads(render_sarif(result.diagnostics, "0"))
+    for model in result.models:
+        if not result.errors:
+            assert model.inferred
+
+
+@st.composite
+def mutated_example(draw) -> str:
+    """An example with 1 to 4 edits of characters, lines or tokens."""
+    text = draw(st.sampled_from(EXAMPLE_TEXTS))
+    for _ in range(draw(st.integers(1, 4))):
+        unit = draw(st.sampled_from(["char", "line", "token"]))
+        if unit == "char":
+            parts = list(text)
+        elif unit == "line":
+            parts = text.splitlines(keepends=True)
+        else:
+            parts = TOKEN_RE.findall(text)
+        if not parts:
+            break
+        i = draw(st.integers(0, len(parts) - 1))
+        j = draw(st.integers(0, len(parts) - 1))
+        edit = draw(st.sampled_from(["delete", "duplicate", "swap", "insert", "replace"]))
+        if edit == "delete":
+            del parts[i]
+        elif edit == "duplicate":
+            parts.insert(i, parts[i])
+        elif edit == "swap":
+            parts[i], parts[j] = parts[j], parts[i]
+        else:
+            new = draw(st.sampled_from(VOCABULARY) | st.text(ALPHABET, min_size=1, max_size=4))
+            if unit == "token":
+                new = f" {new} "
+            if edit == "insert":
+                parts.insert(i, new)
+            else:
+                parts[i] = new
+        text = "".join(parts)
+    return text
+
+
+@FUZZ
+@given(st.text(max_size=400))
+def test_arbitrary_text_never_crashes(text):
+    check_text(text)
+
+
+@FUZZ
+@given(st.text(ALPHABET, max_size=400))
+def test_punctuation_soup_never_crashes(text):
+    check_text(text)
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(VOCABULARY), max_size=60))
+def test_token_soup_never_crashes(tokens):
+    check_text(" ".join(tokens))
+    check_text("model m {\n  input 8x8x3\n  " + " ".join(tokens) + "\n}\n")
+
+
+@FUZZ
+@given(mutated_example())
+def test_mutated_examples_never_crash(text):
+    check_text(text)
+
+
+def _run_cli(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+@settings(FUZZ, max_examples=150)
+@given(
+    mutated_example(),
+    st.sampled_from(["text", "json", "sarif", "github"]),
+    st.sampled_from(["check", "summary"]),
+)
+def test_cli_on_mutated_examples(text, fmt, command):
+    fd, path = tempfile.mkstemp(suffix=".cnn")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        if command == "check":
+            code, out, err = _run_cli(["check", path, "--format", fmt])
+        else:
+            extra = ["--format", "json"] if fmt == "json" else []
+            code, out, err = _run_cli(["summary", path, *extra])
+        # What the CLI read (text mode turns \r\n and \r into \n).
+        result = check_source(Path(path).read_text(encoding="utf-8"), path)
+    finally:
+        os.unlink(path)
+    assert code in (0, 1, 2), code
+    assert "Traceback" not in out + err
+    if result.errors:
+        assert code == 1, (code, result.errors)
+    elif command == "check":
+        assert code == 0, (code, err)
+    if fmt in ("json", "sarif") and (command == "check" or fmt == "json") and out.strip():
+        json.loads(out)
