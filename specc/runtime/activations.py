@@ -99,6 +99,15 @@ ACTIVATION_FUNCTIONS: dict[str, Callable[[Any, Array], Array]] = {
 }
 
 
+def activate_inplace(xp: Any, x: Array, name: str | None) -> Array:
+    """Like :func:`activate`, overwriting ``x`` where the activation allows it (relu, relu6)."""
+    if name == "relu":
+        return xp.maximum(x, 0, out=x)
+    if name == "relu6":
+        return xp.clip(x, 0, 6, out=x)
+    return activate(xp, x, name)
+
+
 def activate(xp: Any, x: Array, name: str | None) -> Array:
     """``x`` through the Keras activation ``name`` (None is linear)."""
     if name is None or name == "linear":

@@ -74,16 +74,31 @@ def _out_hw(padded_hw, kernel, strides, dilation) -> tuple[int, int]:
 
 
 def im2col(xp: Any, x: Array, kernel, strides, dilation) -> tuple[Array, tuple[int, int]]:
-    """Patches of padded ``x`` as (N, Ho, Wo, kh, kw, C) and the output size (Ho, Wo)."""
+    """Patches of padded ``x`` as (N, Ho, Wo, kh, kw, C) and the output size (Ho, Wo).
+
+    Without column dilation the kw taps of one kernel row are adjacent in
+    memory (kw*C contiguous values), so each kernel row is one strided copy.
+    """
     n, h, w, c = x.shape
+    kh, kw = kernel
     ho, wo = _out_hw((h, w), kernel, strides, dilation)
-    if tuple(kernel) == (1, 1):
-        sh, sw = strides
+    sh, sw = strides
+    if (kh, kw) == (1, 1):
         view = x[:, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw, :]
         return view.reshape(n, ho, wo, 1, 1, c), (ho, wo)
-    cols = xp.empty((n, ho, wo, kernel[0], kernel[1], c), dtype=x.dtype)
-    for a, b, rows, cs in _taps(kernel, strides, dilation, (ho, wo)):
-        cols[:, :, :, a, b, :] = x[:, rows, cs, :]
+    cols = xp.empty((n, ho, wo, kh, kw, c), dtype=x.dtype)
+    if dilation[1] == 1 and x.flags.c_contiguous:
+        s = x.strides
+        rows = cols.reshape(n, ho, wo, kh, kw * c)
+        for a in range(kh):
+            start = x[:, a * dilation[0] :, :, :]
+            view = xp.lib.stride_tricks.as_strided(
+                start, (n, ho, wo, kw * c), (s[0], s[1] * sh, s[2] * sw, s[3])
+            )
+            rows[:, :, :, a, :] = view
+        return cols, (ho, wo)
+    for a, b, rs, cs in _taps(kernel, strides, dilation, (ho, wo)):
+        cols[:, :, :, a, b, :] = x[:, rs, cs, :]
     return cols, (ho, wo)
 
 
@@ -173,16 +188,18 @@ def max_pool(xp: Any, x: Array, pool, strides, padding: str) -> Array:
     """Keras MaxPooling2D: padded cells never win."""
     n, h, w, c = x.shape
     (ph, pw), (sh, sw) = pool, strides
-    if padding == "valid" and (ph, pw) == (sh, sw):
-        ho, wo = h // ph, w // pw
-        tiles = x[:, : ho * ph, : wo * pw, :].reshape(n, ho, ph, wo, pw, c)
-        return tiles.max(axis=(2, 4))
     pads = window_pads((h, w), pool, strides, (1, 1), padding)
     x = pad_hw(xp, x, pads, value=-np.inf)
     ho, wo = _out_hw(x.shape[1:3], pool, strides, (1, 1))
+    # Separable: the max over window rows first, then over window columns.
+    tall = None
+    for a in range(ph):
+        part = x[:, a : a + (ho - 1) * sh + 1 : sh, :, :]
+        tall = part.copy() if tall is None else xp.maximum(tall, part, out=tall)
     out = None
-    for _, _, rows, cols in _taps(pool, strides, (1, 1), (ho, wo)):
-        out = x[:, rows, cols, :].copy() if out is None else xp.maximum(out, x[:, rows, cols, :])
+    for b in range(pw):
+        part = tall[:, :, b : b + (wo - 1) * sw + 1 : sw, :]
+        out = part.copy() if out is None else xp.maximum(out, part, out=out)
     return out
 
 
@@ -190,21 +207,29 @@ def avg_pool(xp: Any, x: Array, pool, strides, padding: str) -> Array:
     """Keras AveragePooling2D: the sum of real cells over their count."""
     n, h, w, c = x.shape
     (ph, pw), (sh, sw) = pool, strides
-    if padding == "valid" and (ph, pw) == (sh, sw):
-        ho, wo = h // ph, w // pw
-        tiles = x[:, : ho * ph, : wo * pw, :].reshape(n, ho, ph, wo, pw, c)
-        return tiles.mean(axis=(2, 4))
     pads = window_pads((h, w), pool, strides, (1, 1), padding)
     x = pad_hw(xp, x, pads)
     ho, wo = _out_hw(x.shape[1:3], pool, strides, (1, 1))
-    out = xp.zeros((n, ho, wo, c), dtype=x.dtype)
-    for _, _, rows, cols in _taps(pool, strides, (1, 1), (ho, wo)):
-        out += x[:, rows, cols, :]
-    counts = pad_hw(np, np.ones((1, h, w, 1), np.float32), pads)
-    total = np.zeros((1, ho, wo, 1), np.float32)
-    for _, _, rows, cols in _taps(pool, strides, (1, 1), (ho, wo)):
-        total += counts[:, rows, cols, :]
-    return out / xp.asarray(total)
+    out = _window_sum(xp, x, pool, strides, (ho, wo))
+    if pads == ((0, 0), (0, 0)):
+        return out / np.float32(ph * pw)
+    ones = pad_hw(np, np.ones((1, h, w, 1), np.float32), pads)
+    counts = _window_sum(np, ones, pool, strides, (ho, wo))
+    return out / xp.asarray(counts)
+
+
+def _window_sum(xp: Any, x: Array, pool, strides, out_hw) -> Array:
+    """Sums over pooling windows, rows first then columns (separable)."""
+    (ph, pw), (sh, sw), (ho, wo) = pool, strides, out_hw
+    tall = None
+    for a in range(ph):
+        part = x[:, a : a + (ho - 1) * sh + 1 : sh, :, :]
+        tall = part.copy() if tall is None else xp.add(tall, part, out=tall)
+    out = None
+    for b in range(pw):
+        part = tall[:, :, b : b + (wo - 1) * sw + 1 : sw, :]
+        out = part.copy() if out is None else xp.add(out, part, out=out)
+    return out
 
 
 def upsample_nearest(xp: Any, x: Array, size: tuple[int, int]) -> Array:

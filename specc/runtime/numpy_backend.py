@@ -16,8 +16,12 @@ import numpy as np
 
 from specc.diagnostics import Diagnostic, SpeccError
 from specc.ir.graph import Model, Node
+from specc.runtime import sample_bytes
 from specc.runtime import nn
-from specc.runtime.activations import activate
+from specc.runtime.activations import activate, activate_inplace
+
+CACHE_BYTES = 4 * 2**20
+"""Working set of one CPU micro-batch: about what a core's share of cache holds."""
 
 Array = Any
 Op = Callable[[list[Array]], Array]
@@ -57,10 +61,20 @@ class NumpyBackend:
 
     name = "numpy"
 
-    def __init__(self, model: Model, weights: dict[str, np.ndarray], device: str = "cpu") -> None:
+    def __init__(
+        self,
+        model: Model,
+        weights: dict[str, np.ndarray],
+        device: str = "cpu",
+        threads: int | None = None,
+    ) -> None:
+        from specc.runtime.threads import cpu_count
+
         self.model = model
         self.device = device
         self.xp = array_module(device, model)
+        self.threads = 1 if self.xp is not np else (threads or cpu_count())
+        self.micro_batch = max(1, min(64, CACHE_BYTES // sample_bytes(model)))
         self.plan: list[tuple[Node, Op]] = []
         self.last_use: dict[int, int] = {}
         for node in needed_nodes(model):
@@ -73,7 +87,26 @@ class NumpyBackend:
                 self.last_use[i] = node.index
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        """The model's output for the batch ``x`` (N, *input_shape), float32."""
+        """The model's output for the batch ``x`` (N, *input_shape), float32.
+
+        On the CPU the batch runs in micro-batches of :data:`CACHE_BYTES` of
+        working set each (cache-friendly), spread over the cores
+        (:mod:`specc.runtime.threads`).
+        """
+        n = x.shape[0]
+        if self.xp is not np or n == 1:
+            return self._forward(x)
+        size = max(1, min(self.micro_batch, -(-n // self.threads)))
+        parts = [x[i : i + size] for i in range(0, n, size)]
+        if self.threads > 1 and len(parts) > 1:
+            from specc.runtime.threads import pool
+
+            outs = list(pool().map(self._forward, parts))
+        else:
+            outs = [self._forward(part) for part in parts]
+        return outs[0] if len(outs) == 1 else np.concatenate(outs)
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
         xp = self.xp
         values: dict[int, Array] = {0: xp.asarray(x, dtype=np.float32)}
         with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
@@ -102,7 +135,7 @@ class NumpyBackend:
     def _finish(self, node: Node, y: Array, bias: Array | None) -> Array:
         if bias is not None:
             y += bias
-        return activate(self.xp, y, getattr(node.layer, "activation", None))
+        return activate_inplace(self.xp, y, getattr(node.layer, "activation", None))
 
     # convolutions ------------------------------------------------------------
 

@@ -1,0 +1,166 @@
+"""``specc run FILE --input X``: a forward pass on numpy, tensorflow or onnxruntime.
+
+Exit status 0; 1 when the spec has errors; 2 for an input, weights file or
+backend that cannot be used (E5xx, E60x, each located), in which case no
+output file is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+
+from specc.commands.common import EXIT_OK, EXIT_USAGE, add_model_arg
+
+BACKENDS = ("numpy", "tensorflow", "onnxruntime")
+PROGRESS_MIN_SAMPLES = 512  # a progress bar for inputs at least this large (and several chunks)
+SHOWN_ROWS = 20  # top-k rows printed per run; the rest go to -o only
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``run`` parser."""
+    p = sub.add_parser("run", help="run the model on an input (.npy, .npz or images)")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument(
+        "--input",
+        "-i",
+        required=True,
+        nargs="+",
+        metavar="X",
+        help="a .npy/.npz array (one sample or a batch) or image files (PNG, JPEG)",
+    )
+    p.add_argument("--weights", "-w", metavar="W.npz", help="weights (default: init, seed 0)")
+    p.add_argument("--backend", choices=BACKENDS, default="numpy")
+    p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    p.add_argument("--batch-size", type=_positive, metavar="N", help="samples per chunk")
+    p.add_argument("-o", "--output", metavar="Y.npy", help="write the output array here")
+    p.add_argument("--top-k", type=_positive, default=5, metavar="K", help="classes shown")
+    p.add_argument("--resize", action="store_true", help="resize images to the input size")
+    p.add_argument(
+        "--allow-nan", action="store_true", help="run inputs holding NaN or infinity (else E604)"
+    )
+    add_model_arg(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the spec, read weights and input, run the backend, report and write."""
+    import numpy as np
+
+    from specc.commands.common import load_model, print_diagnostics, read_spec, write_atomically
+    from specc.diagnostics import SpeccError
+    from specc.runtime import auto_batch_size, prepare, run_batches
+    from specc.runtime.inputs import read_inputs
+    from specc.runtime.validate import check_input
+
+    model, status = load_model(args)
+    if model is None:
+        return status
+    try:
+        weights = None
+        if args.weights:
+            from specc.weights import load_weights
+
+            weights = load_weights(args.weights, model)
+        raw, span = read_inputs(args.input, model, args.resize)
+        batch = check_input(model, raw, span, args.allow_nan)
+        executor = prepare(model, weights, args.backend, args.device)
+        size = args.batch_size or auto_batch_size(model)
+        with _progress(batch.shape[0], size) as progress:
+            output = run_batches(executor, batch, size, progress)
+    except SpeccError as exc:
+        text, _ = read_spec(args.file)
+        print_diagnostics(exc.diagnostics, {args.file: text or ""})
+        return EXIT_USAGE
+    if args.output:
+        buffer = io.BytesIO()
+        np.save(buffer, output, allow_pickle=False)
+        try:
+            write_atomically(args.output, buffer.getvalue())
+        except OSError as exc:
+            print(f"{args.output}: error: cannot write: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_USAGE
+    _report(model, output, args)
+    return EXIT_OK
+
+
+class _progress:
+    """A rich progress bar on stderr for large inputs; a no-op callback otherwise."""
+
+    def __init__(self, total: int, chunk: int) -> None:
+        self.bar = None
+        if total >= PROGRESS_MIN_SAMPLES and total > chunk:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self.bar = Progress(console=Console(stderr=True), transient=True)
+
+    def __enter__(self):
+        if self.bar is None:
+            return None
+        self.bar.start()
+        task = self.bar.add_task("running", total=None)
+        return lambda done, total: self.bar.update(task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _report(model, output, args: argparse.Namespace) -> None:
+    """A top-k table per input for a classifier; shape and statistics otherwise."""
+    import numpy as np
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    n = output.shape[0]
+    where = f" -> {args.output}" if args.output else ""
+    console.print(
+        f"{model.name}: {n} input(s), output {tuple(output.shape)} "
+        f"({args.backend}, {args.device}){where}"
+    )
+    if output.ndim == 2 and output.shape[1] >= 2:
+        k = min(args.top_k, output.shape[1])
+        names = _input_names(args.input, n)
+        table = Table(title=f"top {k} classes (class: score)", show_lines=False)
+        table.add_column("input", overflow="fold")
+        for rank in range(1, k + 1):
+            table.add_column(f"#{rank}", justify="right", no_wrap=True)
+        order = np.argsort(-output, axis=1, kind="stable")[:, :k]
+        for i in range(min(n, SHOWN_ROWS)):
+            table.add_row(names[i], *(f"{int(j)}: {output[i, j]:.4g}" for j in order[i]))
+        console.print(table)
+        if n > SHOWN_ROWS:
+            console.print(
+                f"... {n - SHOWN_ROWS} more row(s){' in ' + args.output if where else ''}"
+            )
+    else:
+        finite = output[np.isfinite(output)]
+        stats = (
+            f"min {finite.min():.4g}, max {finite.max():.4g}, mean {finite.mean():.4g}"
+            if finite.size
+            else "no finite values"
+        )
+        console.print(f"values: {stats}")
+
+
+def _input_names(paths: list[str], n: int) -> list[str]:
+    """Image file names (one per input), else batch indices."""
+    from pathlib import Path
+
+    from specc.runtime.inputs import IMAGE_SUFFIXES
+
+    if len(paths) == n and all(Path(p).suffix.lower() in IMAGE_SUFFIXES for p in paths):
+        return [Path(p).name for p in paths]
+    return [str(i) for i in range(n)]

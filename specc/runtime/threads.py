@@ -1,0 +1,63 @@
+"""Data-parallel CPU execution for the numpy runtime.
+
+NumPy runs elementwise operations, copies and reductions on one core, and
+OpenBLAS's own threads spin-wait badly when the machine is busy. The numpy
+runtime therefore splits a batch across one Python thread per core (NumPy
+releases the GIL inside its loops and inside BLAS), each thread asking OpenBLAS
+for a single thread of its own (``openblas_set_num_threads_local``, OpenBLAS
+0.3.27 and later). Where that symbol is missing, BLAS keeps its own threading
+and the split still parallelises everything else.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from typing import Any
+
+
+def cpu_count() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+@lru_cache(maxsize=1)
+def _blas_local_setter() -> Callable[[int], int] | None:
+    """OpenBLAS's per-thread ``openblas_set_num_threads_local``, when numpy's BLAS has it."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+            setter = lib.openblas_set_num_threads_local
+        except (OSError, AttributeError):
+            continue
+        setter.argtypes, setter.restype = [ctypes.c_int], ctypes.c_int
+        return setter
+    return None
+
+
+def _single_blas_thread() -> None:
+    setter = _blas_local_setter()
+    if setter is not None:
+        setter(1)
+
+
+@lru_cache(maxsize=1)
+def pool() -> ThreadPoolExecutor:
+    """The shared worker pool (one thread per core, BLAS single-threaded in each)."""
+    import numpy  # noqa: F401  (load numpy's BLAS before looking it up)
+
+    _blas_local_setter()
+    return ThreadPoolExecutor(
+        max_workers=cpu_count(), thread_name_prefix="specc", initializer=_single_blas_thread
+    )
