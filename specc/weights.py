@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from specc.diagnostics import Diagnostic, Span, SpeccError
+from specc.diagnostics import Diagnostic, Span, SpeccError, sort_key
 from specc.ir.graph import Model, Node
 from specc.ir.layers import Weight
 from specc.ir.values import INITIALIZER_DEFAULTS, FnValue
@@ -263,7 +263,7 @@ def check_weights(arrays: Mapping[str, np.ndarray], model: Model) -> dict[str, n
                 )
             )
     if problems:
-        raise SpeccError(problems)
+        raise SpeccError(sorted(problems, key=sort_key))
     return out
 
 
