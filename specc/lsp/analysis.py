@@ -1,0 +1,348 @@
+"""The language server's check: :func:`specc.check.check_source`'s result, fast after an edit.
+
+An edit touches one top-level definition; re-checking a 1,000-line file from
+scratch costs far more than the 50 ms an editor can wait. :class:`Analyzer`
+splits the text into top-level pieces (a ``model`` or ``block`` and the lines
+it spans), parses each piece once and remembers it by its text, and remembers
+each model's expansion, inference and lint by the text of the model and of the
+blocks. A piece that only moved (lines inserted above it) is shifted, not
+re-parsed; a model whose text and blocks did not change is reused, its spans
+moved with its lines. Whatever cannot be reused exactly is recomputed, and a
+file the splitter does not understand is checked whole: the result is always
+the one ``check_source`` gives (tests/test_lsp_analysis.py compares them on
+thousands of edits).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from lark.exceptions import VisitError
+
+from specc.check import RULES, CheckResult, _check_expects, _gc_paused, _silenced, check_source
+from specc.diagnostics import Diagnostic, Span, SpeccError, sort_key
+from specc.ir.graph import Model
+from specc.ir.infer import infer
+from specc.syntax import tree as t
+from specc.syntax.expand import MAX_STEPS, Expander
+from specc.syntax.parse import MAX_FILE_BYTES, parse
+
+# Line breaks that str.splitlines() sees and lark does not: such files are checked whole.
+_EXOTIC = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]|\r(?!\n)")
+_LEXEMES = re.compile(r"\"([^\"\\\n]|\\.)*\"|'([^'\\\n]|\\.)*'|#|[{}()\[\]]")
+_PARSE_PHASE = ("E101", "E112")  # raised while parsing; others while building the tree
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A top-level part of the file: whole lines from ``line`` (0-based)."""
+
+    line: int
+    text: str
+
+    @property
+    def lines(self) -> int:
+        """How many lines it spans."""
+        return self.text.count("\n") + (not self.text.endswith("\n"))
+
+
+def split_pieces(text: str) -> list[Piece] | None:
+    """The top-level pieces of ``text``, or None where brackets do not balance."""
+    pieces: list[Piece] = []
+    start: tuple[int, int] | None = None
+    braces = parens = offset = 0
+    for number, line in enumerate(text.splitlines(keepends=True)):
+        code = False
+        for match in _LEXEMES.finditer(line):
+            token = match.group()
+            if token == "#":
+                code = code or bool(line[: match.start()].strip())
+                break
+            braces += (token == "{") - (token == "}")
+            parens += (token in "([") - (token in ")]")
+            if braces < 0 or parens < 0:
+                return None
+        else:
+            code = bool(line.strip())
+        if start is None and code:
+            start = (number, offset)
+        offset += len(line)
+        if start is not None and braces == 0 and parens == 0:
+            pieces.append(Piece(start[0], text[start[1] : offset]))
+            start = None
+    if start is not None:
+        pieces.append(Piece(start[0], text[start[1] :]))
+    return pieces
+
+
+def shift(obj: Any, lines: int) -> Any:
+    """A copy of a syntax tree (or span, list, diagnostic) moved down by ``lines``."""
+    if lines == 0:
+        return obj
+    if isinstance(obj, Span):
+        return Span(obj.file, obj.line + lines, obj.column, obj.end_line + lines, obj.end_column)
+    if isinstance(obj, list):
+        return [shift(x, lines) for x in obj]
+    if isinstance(obj, Diagnostic):
+        return dataclasses.replace(obj, span=shift(obj.span, lines))
+    if dataclasses.is_dataclass(obj) and type(obj).__module__ == t.__name__:
+        copy = object.__new__(type(obj))
+        for name, value in vars(obj).items():
+            setattr(copy, name, shift(value, lines))
+        return copy
+    return obj
+
+
+@dataclass
+class _Entry:
+    """One model checked: the IR (inferred) and every diagnostic it produced."""
+
+    model: Model | None
+    diagnostics: list[Diagnostic]  # expansion, inference, lint, expectations
+    used: set[str]
+    steps: int
+    ranges: list[tuple[int, int, int]]  # (first line, last line, piece index) when computed
+    movable: bool = field(default=True)
+
+
+def _moved(span: Span, deltas: list[tuple[int, int, int]]) -> Span | None:
+    for first, last, delta in deltas:
+        if first <= span.line <= last:
+            return shift(span, delta) if first <= span.end_line <= last else None
+    return None
+
+
+class _RelocationError(Exception):
+    """A span outside the pieces the model was computed from: recompute instead."""
+
+
+def _relocate_model(model: Model, deltas: list[tuple[int, int, int]]) -> Model:
+    def move(span: Span | None) -> Span | None:
+        if span is None:
+            return None
+        moved = _moved(span, deltas)
+        if moved is None:
+            raise _RelocationError
+        return moved
+
+    nodes = [
+        node.model_copy(
+            update={
+                "span": move(node.span),
+                "call_site": move(node.call_site),
+                "arg_spans": {k: move(v) for k, v in node.arg_spans.items()},
+            }
+        )
+        for node in model.nodes
+    ]
+    update: dict[str, Any] = {"span": move(model.span), "nodes": nodes}
+    for key in ("compile", "fit"):
+        settings = getattr(model, key)
+        if settings is not None:
+            update[key] = settings.model_copy(
+                update={
+                    "span": move(settings.span),
+                    "spans": {k: move(v) for k, v in settings.spans.items()},
+                }
+            )
+    update["expects"] = [e.model_copy(update={"span": move(e.span)}) for e in model.expects]
+    return model.model_copy(update=update)
+
+
+class _CachingExpander(Expander):
+    """The expander, with each model's whole check remembered by the text it came from."""
+
+    def __init__(self, analyzer: Analyzer, origin: dict[int, tuple[int, int]]) -> None:
+        super().__init__(analyzer.file)
+        self.analyzer = analyzer
+        self.origin = origin  # id(statement) -> (piece index, position in the piece)
+        self.entries: dict[int, _Entry] = {}  # id(model) -> its entry
+
+    def _key(self, stmt: t.Statement) -> tuple[tuple, list[int]]:
+        pieces = self.analyzer.pieces
+        index, position = self.origin[id(stmt)]
+        used = [index]
+        blocks = []
+        for name, block in self.blocks.items():
+            b_index, b_position = self.origin[id(self.analyzer.block_stmts[id(block.body)])]
+            blocks.append((name, pieces[b_index].text, b_position))
+            used.append(b_index)
+        return (pieces[index].text, position, tuple(blocks)), used
+
+    def _model(self, name: str, stmt: t.Statement) -> Model | None:
+        key, used = self._key(stmt)
+        pieces = self.analyzer.pieces
+        ranges = [(pieces[i].line + 1, pieces[i].line + pieces[i].lines, i) for i in used]
+        entry = self.analyzer.models.get(key)
+        if entry is not None and self.steps + entry.steps <= MAX_STEPS:
+            entry = self._reuse(entry, ranges)
+        else:
+            entry = None
+        if entry is None:
+            entry = self._compute(name, stmt, ranges)
+        if not any(d.code == "E112" for d in entry.diagnostics):  # step limits add up
+            self.analyzer.fresh_models[key] = entry
+        self.diagnostics.extend(entry.diagnostics)
+        self.used_blocks |= entry.used
+        self.steps += entry.steps
+        if entry.model is not None:
+            self.entries[id(entry.model)] = entry
+        return entry.model
+
+    def _reuse(self, entry: _Entry, ranges: list[tuple[int, int, int]]) -> _Entry | None:
+        if entry.ranges == ranges:
+            return entry
+        if not entry.movable or len(entry.ranges) != len(ranges):
+            return None
+        deltas = [(a, b, new[0] - a) for (a, b, _), new in zip(entry.ranges, ranges, strict=True)]
+        try:
+            model = _relocate_model(entry.model, deltas) if entry.model is not None else None
+            diagnostics = []
+            for d in entry.diagnostics:
+                span = _moved(d.span, deltas)
+                if span is None:
+                    return None
+                diagnostics.append(dataclasses.replace(d, span=span))
+        except _RelocationError:
+            return None
+        return _Entry(model, diagnostics, entry.used, entry.steps, ranges, entry.movable)
+
+    def _compute(self, name: str, stmt: t.Statement, ranges: list) -> _Entry:
+        outer, outer_used, before = self.diagnostics, self.used_blocks, self.steps
+        self.diagnostics, self.used_blocks = [], set()
+        try:
+            model = super()._model(name, stmt)
+            diagnostics, used = self.diagnostics, self.used_blocks
+        finally:
+            self.diagnostics, self.used_blocks = outer, outer_used
+        if model is not None:
+            errors = infer(model)
+            diagnostics.extend(errors)
+            if not errors:
+                for rule in RULES:
+                    diagnostics.extend(rule.check(model))
+                diagnostics.extend(_check_expects(model))
+        # messages that quote a line number cannot simply move with their lines
+        movable = not any(re.search(r"\bline \d", d.message) for d in diagnostics)
+        steps = self.steps - before
+        self.steps = before
+        return _Entry(model, diagnostics, used, steps, ranges, movable)
+
+
+class Analyzer:
+    """``check_source`` for one document, remembering what an edit did not touch."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.parsed: dict[tuple[str, bool], list[t.Statement] | SpeccError] = {}
+        self.placed: dict[tuple[str, int], list[t.Statement]] = {}
+        self.models: dict[tuple, _Entry] = {}
+        self.fresh_models: dict[tuple, _Entry] = {}
+        self.pieces: list[Piece] = []
+        self.block_stmts: dict[int, t.Statement] = {}
+        self.reused = 0  # pieces not re-parsed in the last check (for tests and benchmarks)
+        self.statements: list[t.Statement] | None = None  # the last check's parse, if it parsed
+
+    def check(self, text: str) -> CheckResult:
+        """The result ``check_source(text, file)`` gives, computed incrementally."""
+        self.statements = None
+        pieces = split_pieces(text)
+        if pieces is None or len(text) > MAX_FILE_BYTES or _EXOTIC.search(text):
+            return check_source(text, self.file)
+        try:
+            with _gc_paused():
+                return self._check(text, pieces)
+        except RecursionError:
+            return check_source(text, self.file)
+
+    def _parse_piece(self, piece: Piece) -> list[t.Statement] | SpeccError:
+        """A piece's syntax tree, lines counted from the line before it.
+
+        A piece after the first line is parsed after a dummy statement line
+        (``x``), so the parser meets its first token in the state the whole
+        file's parse would be in (after a line break), and a syntax error there
+        names the same expected tokens.
+        """
+        after = piece.line > 0
+        try:
+            statements = parse("x\n" * after + piece.text, self.file)
+        except SpeccError as exc:
+            return exc
+        except VisitError as exc:  # lark wraps what the tree builder raises
+            if isinstance(exc.orig_exc, SpeccError):
+                return exc.orig_exc
+            raise
+        return statements[after:]
+
+    def _parse(self, pieces: list[Piece]) -> tuple[list[t.Statement], dict] | list[Diagnostic]:
+        parsed: dict[tuple[str, bool], list[t.Statement] | SpeccError] = {}
+        placed: dict[tuple[str, int], list[t.Statement]] = {}
+        statements: list[t.Statement] = []
+        origin: dict[int, tuple[int, int]] = {}
+        failure: list[Diagnostic] | None = None
+        self.reused = 0
+        for index, piece in enumerate(pieces):
+            key = (piece.text, piece.line > 0)
+            lines = piece.line - (piece.line > 0)  # how far the piece's tree is moved
+            tree = self.parsed.get(key)
+            if tree is None:
+                tree = self._parse_piece(piece)
+            else:
+                self.reused += 1
+            parsed[key] = tree
+            if isinstance(tree, SpeccError):
+                diagnostics = shift(list(tree.diagnostics), lines)
+                if any(d.code in _PARSE_PHASE for d in diagnostics):
+                    self.parsed, self.placed = parsed, placed
+                    return diagnostics
+                failure = failure or diagnostics
+                continue
+            here = self.placed.get((piece.text, piece.line))
+            if here is None:
+                here = shift(tree, lines)
+            placed[(piece.text, piece.line)] = here
+            for position, stmt in enumerate(here):
+                origin[id(stmt)] = (index, position)
+                statements.append(stmt)
+        self.parsed, self.placed = parsed, placed
+        return failure if failure is not None else (statements, origin)
+
+    def _check(self, text: str, pieces: list[Piece]) -> CheckResult:
+        result = CheckResult(self.file, text)
+        self.pieces = pieces
+        outcome = self._parse(pieces)
+        if isinstance(outcome, list):
+            result.diagnostics = sorted(outcome, key=sort_key)
+            return result
+        statements, origin = outcome
+        self.statements = statements
+        self.block_stmts = {id(s.body): s for s in statements if s.body is not None}
+        expander = _CachingExpander(self, origin)
+        self.fresh_models = {}
+        try:
+            models = expander.run(statements)
+        except SpeccError as exc:
+            result.diagnostics = sorted(exc.diagnostics, key=sort_key)
+            return result
+        self.models = self.fresh_models
+        diagnostics = list(expander.diagnostics)
+        for block in expander.unused_blocks():
+            diagnostics.append(
+                Diagnostic(
+                    "W404",
+                    f"block '{block.name}' is never used",
+                    block.name_span,
+                    "call it from a model, or delete it",
+                    severity="warning",
+                )
+            )
+        result.models = models
+        lines = text.splitlines()
+        unique = {(d.code, d.span, d.message): d for d in diagnostics}
+        result.diagnostics = sorted(
+            (d for d in unique.values() if not _silenced(d, lines)), key=sort_key
+        )
+        return result
