@@ -138,7 +138,7 @@ STRING_NAMES: dict[str, frozenset[str]] = {
     "initializers": frozenset(INITIALIZER_CLASSES) - {"constant"},
     "regularizers": frozenset({"l1", "l2", "orthogonal_regularizer"}),
     "constraints": frozenset(CONSTRAINT_CLASSES),
-    "optimizers": frozenset(OPTIMIZER_CLASSES),
+    "optimizers": frozenset(OPTIMIZER_CLASSES) - {"lamb", "muon"},
     "losses": frozenset(LOSS_CLASSES),
     "metrics": frozenset(METRIC_CLASSES) - {"rmse", "fbeta_score", "iou", "mean_iou", "log_cosh"},
 }
