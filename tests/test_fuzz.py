@@ -24,8 +24,10 @@ from specc.check import check_source
 from specc.cli import main
 from specc.diagnostics import CODES, Diagnostic, render_github, render_sarif, render_text
 
+# SPECC_FUZZ_EXAMPLES=5000 fuzzes longer (locally, when hunting bugs).
+EXAMPLES_PER_TEST = int(os.environ.get("SPECC_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(
-    max_examples=300,
+    max_examples=EXAMPLES_PER_TEST,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -140,7 +142,7 @@ def _run_cli(argv: list[str]) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=max(1, EXAMPLES_PER_TEST // 2))
 @given(
     mutated_example(),
     st.sampled_from(["text", "json", "sarif", "github"]),
