@@ -112,6 +112,9 @@ def random_targets(model: Model, batch: int, seed: int = 1) -> np.ndarray:
 
 def ruff(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run ruff (the test extra installs it) with the project's configuration."""
+    from conftest import require
+
+    require("ruff")
     config = Path(__file__).resolve().parent.parent / "pyproject.toml"
     command = [sys.executable, "-m", "ruff", *args, "--config", str(config)]
     return subprocess.run(command, capture_output=True, text=True, cwd=cwd, check=False)
