@@ -78,22 +78,40 @@ def split_pieces(text: str) -> list[Piece] | None:
     return pieces
 
 
+_TREE = frozenset(
+    cls for cls in vars(t).values() if isinstance(cls, type) and dataclasses.is_dataclass(cls)
+)
+_ATOMS = frozenset({str, int, float, bool, type(None), tuple})
+
+
+def _span(span: Span, lines: int) -> Span:
+    return Span(span.file, span.line + lines, span.column, span.end_line + lines, span.end_column)
+
+
+def _tree(obj: Any, lines: int) -> Any:
+    kind = type(obj)
+    if kind in _ATOMS:
+        return obj
+    if kind is Span:
+        return _span(obj, lines)
+    if kind is list:
+        return [_tree(x, lines) for x in obj]
+    if kind in _TREE:
+        copy = object.__new__(kind)
+        copy.__dict__ = {k: _tree(v, lines) for k, v in obj.__dict__.items()}
+        return copy
+    return obj
+
+
 def shift(obj: Any, lines: int) -> Any:
     """A copy of a syntax tree (or span, list, diagnostic) moved down by ``lines``."""
     if lines == 0:
         return obj
-    if isinstance(obj, Span):
-        return Span(obj.file, obj.line + lines, obj.column, obj.end_line + lines, obj.end_column)
-    if isinstance(obj, list):
-        return [shift(x, lines) for x in obj]
     if isinstance(obj, Diagnostic):
-        return dataclasses.replace(obj, span=shift(obj.span, lines))
-    if dataclasses.is_dataclass(obj) and type(obj).__module__ == t.__name__:
-        copy = object.__new__(type(obj))
-        for name, value in vars(obj).items():
-            setattr(copy, name, shift(value, lines))
-        return copy
-    return obj
+        return dataclasses.replace(obj, span=_span(obj.span, lines))
+    if isinstance(obj, list) and obj and isinstance(obj[0], Diagnostic):
+        return [shift(d, lines) for d in obj]
+    return _tree(obj, lines)
 
 
 @dataclass
@@ -111,7 +129,9 @@ class _Entry:
 def _moved(span: Span, deltas: list[tuple[int, int, int]]) -> Span | None:
     for first, last, delta in deltas:
         if first <= span.line <= last:
-            return shift(span, delta) if first <= span.end_line <= last else None
+            if delta == 0:
+                return span
+            return _span(span, delta) if first <= span.end_line <= last else None
     return None
 
 
@@ -119,22 +139,32 @@ class _RelocationError(Exception):
     """A span outside the pieces the model was computed from: recompute instead."""
 
 
+def _copy(obj: Any, **changes: Any) -> Any:
+    """A shallow copy of a pydantic object with some fields replaced (no validation)."""
+    new = obj.__copy__()
+    new.__dict__.update(changes)
+    return new
+
+
 def _relocate_model(model: Model, deltas: list[tuple[int, int, int]]) -> Model:
+    memo: dict[Span, Span] = {}
+
     def move(span: Span | None) -> Span | None:
         if span is None:
             return None
-        moved = _moved(span, deltas)
+        moved = memo.get(span)
         if moved is None:
-            raise _RelocationError
+            moved = memo[span] = _moved(span, deltas)  # type: ignore[assignment]
+            if moved is None:
+                raise _RelocationError
         return moved
 
     nodes = [
-        node.model_copy(
-            update={
-                "span": move(node.span),
-                "call_site": move(node.call_site),
-                "arg_spans": {k: move(v) for k, v in node.arg_spans.items()},
-            }
+        _copy(
+            node,
+            span=move(node.span),
+            call_site=move(node.call_site),
+            arg_spans={k: move(v) for k, v in node.arg_spans.items()},
         )
         for node in model.nodes
     ]
@@ -142,14 +172,10 @@ def _relocate_model(model: Model, deltas: list[tuple[int, int, int]]) -> Model:
     for key in ("compile", "fit"):
         settings = getattr(model, key)
         if settings is not None:
-            update[key] = settings.model_copy(
-                update={
-                    "span": move(settings.span),
-                    "spans": {k: move(v) for k, v in settings.spans.items()},
-                }
-            )
-    update["expects"] = [e.model_copy(update={"span": move(e.span)}) for e in model.expects]
-    return model.model_copy(update=update)
+            spans = {k: move(v) for k, v in settings.spans.items()}
+            update[key] = _copy(settings, span=move(settings.span), spans=spans)
+    update["expects"] = [_copy(e, span=move(e.span)) for e in model.expects]
+    return _copy(model, **update)
 
 
 class _CachingExpander(Expander):
