@@ -60,6 +60,7 @@ class OnnxEmitter(LayerOps):
         self.taken |= {f"{node.name}/nchw" for node in model.nodes}
         self.layer = ""
         self.layer_start = 0
+        self.main_named = False  # whether the current layer's node named after it exists
 
     # -- names, nodes, constants -------------------------------------------------
 
@@ -81,7 +82,7 @@ class OnnxEmitter(LayerOps):
         from onnx import helper
 
         if name is None:
-            first = len(self.nodes) == self.layer_start
+            first, self.main_named = not self.main_named, True
             name = self.layer if first else self.unique(f"{self.layer}/{op_type}")
         output = self.unique(f"{name}:0") if name == self.layer else name
         self.nodes.append(helper.make_node(op_type, inputs, [output], name=name, **attrs))
@@ -148,7 +149,7 @@ class OnnxEmitter(LayerOps):
         if own and own[-1].output[0] == name:
             own[-1].output[0] = canonical
         else:
-            node_name = self.unique(f"{node.name}/Identity") if own else node.name
+            node_name = self.unique(f"{node.name}/Identity") if self.main_named else node.name
             self.nodes.append(helper.make_node("Identity", [name], [canonical], name=node_name))
         self.values[node.index] = Value(node.name, rank, layout, {layout: canonical})
 
@@ -172,6 +173,7 @@ class OnnxEmitter(LayerOps):
             self.values[0].names[KERAS] = cast
         for node in model.nodes[1:]:
             self.layer, self.layer_start = node.name, len(self.nodes)
+            self.main_named = False
             name, layout = getattr(self, node.kind)(node)
             self.finish(node, name, layout)
         out_node = model.nodes[model.output]
@@ -186,6 +188,7 @@ class OnnxEmitter(LayerOps):
             [graph_input],
             [graph_output],
             initializer=self.initializers,
+            value_info=self.value_info({source.name, output}),
             doc_string=f"Model '{model.name}' of {file}, compiled by specc {specc.__version__}",
         )
         opsets = [helper.make_opsetid("", self.opset)]
@@ -202,6 +205,23 @@ class OnnxEmitter(LayerOps):
             {"specc.source": file, "specc.model": model.name, "specc.version": specc.__version__},
         )
         return proto
+
+    def value_info(self, skip: set[str]) -> list[Any]:
+        """specc's shape of every layer's output tensors (checked against ONNX's inference)."""
+        from onnx import TensorProto, helper
+
+        out = []
+        for index, value in self.values.items():
+            shape = list(self.model.nodes[index].output_shape or ())
+            for layout, name in value.names.items():
+                if name in skip or name not in (value.base, f"{value.base}/nchw"):
+                    continue
+                if layout == NCHW:
+                    shape_here = [BATCH, shape[2], shape[0], shape[1]]
+                else:
+                    shape_here = [BATCH, *shape]
+                out.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape_here))
+        return out
 
 
 def emit_onnx(
