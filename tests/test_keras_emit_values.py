@@ -160,3 +160,42 @@ def test_cli_picks_a_model_by_name(tmp_path, capsys):
     assert main(["keras", str(path), "--model", "b"]) == 0
     out = capsys.readouterr().out
     assert "keras.Input(shape=(5,)" in out and 'name="b"' in out
+
+
+RARE = """
+model rare {
+  input 8x8x4 dtype=float16 name=image
+  dropout 0.5 noise_shape=(none, 1, 1, 4) seed=3
+  zeropad ((1, 2), (0, 1))
+  zeropad (2, 1)
+  zeropad 1
+  conv2d 8 3 dilation_rate=2 groups=2 use_bias=false data_format=channels_last name=Conv
+  bn axis=3 center=false scale=false momentum=0.9 epsilon=1e-5 trainable=false
+  sepconv 4 3 depth_multiplier=2 same pointwise_initializer=he_normal
+  concatenate axis=-1 @Conv
+  convtranspose 4 3 strides=2 output_padding=1 padding=same
+  upsample (2, 1) interpolation=bilinear
+  dwconv 3 depth_multiplier=2 strides=2 relu6
+  avgpool 2 strides=1 padding=same
+  globalmaxpool keepdims=true
+  reshape (-1,)
+  dense 6 leaky_relu use_bias=false
+  activation gelu name=class
+}
+"""
+
+
+def test_rarely_used_parameters_reach_keras(tmp_path):
+    require("tensorflow")
+    from keras_reference import build_keras_model
+    from test_keras_emit_common import assert_matches_summary, assert_same_configs
+
+    model = check_text(RARE)
+    source = emit_keras(model)
+    assert "noise_shape=(None, 1, 1, 4)" in source and 'dtype="float16"' in source
+    assert "layers.ZeroPadding2D(1, " in source and "layers.ZeroPadding2D((2, 1), " in source
+    module = import_source(source, tmp_path)
+    keras_model = module.build_model()
+    assert keras_model.inputs[0].dtype == "float16"
+    assert_matches_summary(keras_model, model)
+    assert_same_configs(keras_model, build_keras_model(model))

@@ -49,7 +49,7 @@ class KerasEmitter:
         if not model.inferred:
             raise ValueError(f"model {model.name} has errors; only a checked model is emitted")
         self.model = model
-        self.source = Path(source).name or source
+        self.source = "standard input" if source == "-" else (Path(source).name or source)
 
     # -- layers: one method per kind ------------------------------------------------------
 
