@@ -1,0 +1,244 @@
+"""Cases for the runtime agreement tests: examples and random specs, each with Keras's answer.
+
+A case is a checked model, weights (``specc.weights.init_weights`` with the
+biases and BatchNormalization statistics perturbed, so that every weight
+matters), an input batch and the output of the real Keras model
+(``keras_reference.build_keras_model``) holding those weights. Cases are built
+once per test session and shared by the backend tests.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from conftest import EXAMPLES, require
+
+from specc.check import check_source
+from specc.ir.graph import Model
+from specc.ir.layers import KINDS
+
+RANDOM_SPECS = 120  # the issue asks for at least 100
+
+# Options rare in random specs, each written out (Keras still computes the answer).
+OPTION_SPECS = """
+model grouped { input 9x9x8
+  conv2d 12 3x3 groups=4 padding=same strides=2 activation=gelu
+  conv2d 6 (2, 4) groups=2 padding=same dilation_rate=2 activation=selu
+  conv2d 6 1x1 groups=3 use_bias=false }
+model depthwise { input 11x10x4
+  depthwiseconv2d 3x3 depth_multiplier=3 strides=2 padding=same activation=relu6
+  depthwiseconv2d (2, 3) dilation_rate=(2, 1) padding=same activation=mish
+  depthwiseconv2d 4x4 strides=3 dilation_rate=2 padding=same
+  separableconv2d 5 3x3 depth_multiplier=2 padding=same activation=softplus }
+model separable { input 13x12x3
+  separableconv2d 4 (3, 2) strides=(2, 1) padding=valid activation=elu
+  separableconv2d 6 2x2 depth_multiplier=2 dilation_rate=2 padding=same
+  separableconv2d 5 3x3 strides=2 dilation_rate=2 padding=same use_bias=false }
+model transposed { input 5x6x3
+  conv2dtranspose 4 3x3 strides=2 padding=same activation=tanh
+  conv2dtranspose 3 (4, 3) strides=(2, 3) padding=valid output_padding=(1, 2)
+  conv2dtranspose 2 2x2 strides=3 padding=same output_padding=(2, 1)
+  conv2dtranspose 2 3x3 dilation_rate=2 padding=same
+  conv2dtranspose 2 (2, 5) strides=2 padding=valid use_bias=false }
+model pooling { input 13x11x3
+  maxpool 3x3 strides=2 padding=same
+  avgpool (2, 3) strides=(1, 2) padding=same
+  avgpool 2x2 strides=1 padding=valid
+  maxpool (3, 1) strides=(2, 1) padding=valid
+  globalmaxpool keepdims=true
+  flatten }
+model resizes { input 4x5x2
+  concatenate {
+    path { upsample (2, 3) interpolation=bilinear }
+    path { upsample (2, 3) interpolation=bicubic }
+    path { upsample (2, 3) interpolation=nearest }
+  }
+  globalavgpool keepdims=true }
+model resizes_not_in_onnx { input 4x5x2
+  concatenate {
+    path { upsample (2, 3) interpolation=area }
+    path { upsample (2, 3) interpolation=lanczos3 }
+    path { upsample (2, 3) interpolation=lanczos5 }
+  } }
+model merges { input 6x6x4
+  conv2d 4 3x3 same name=a
+  conv2d 4 1x1 name=b
+  add @a @b
+  multiply @a @b
+  average @a @b
+  maximum @a @b
+  minimum @a @b
+  subtract @a
+  concatenate @a @b axis=1
+  batchnorm axis=2 epsilon=0.01
+  batchnorm axis=1 center=false scale=false
+  zeropad ((1, 2), (0, 3))
+  reshape (-1, 12)
+  dense 3 hard_sigmoid
+  activation log_softmax }
+model activations { input 16
+  dense 8 sigmoid
+  dense 8 exponential
+  dense 8 softsign
+  dense 8 swish
+  dense 8 hard_silu
+  dense 8 leaky_relu
+  dense 8 silu
+  dense 8 softmax }
+"""
+FLOAT_MAX = float(np.finfo(np.float32).max)
+
+
+@dataclass
+class Case:
+    """One model with weights, an input and Keras's output."""
+
+    name: str
+    model: Model
+    weights: dict[str, np.ndarray]
+    x: np.ndarray
+    expected: np.ndarray
+
+
+def _weights(model: Model, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    from specc.weights import init_weights
+
+    weights = init_weights(model, seed=int(rng.integers(1 << 30)))
+    for key, array in weights.items():
+        kind = key.rsplit("/", 1)[1]
+        if kind == "moving_variance":
+            weights[key] = rng.uniform(0.5, 2.0, array.shape).astype(np.float32)
+        elif kind in ("bias", "beta", "moving_mean", "gamma"):
+            weights[key] = (array + rng.normal(0, 0.3, array.shape)).astype(np.float32)
+    return weights
+
+
+def make_case(name: str, model: Model, seed: int, batch: int = 2) -> Case | None:
+    """Keras's output for ``model`` with perturbed weights, or None when Keras cannot build it."""
+    from keras_reference import build_keras_model
+
+    rng = np.random.default_rng(seed)
+    try:
+        keras_model = build_keras_model(model)
+    except TypeError:  # keras_reference gaps (e.g. AveragePooling2D's default pool_size)
+        return None
+    weights = _weights(model, rng)
+    for layer in keras_model.layers:
+        arrays = [weights[f"{layer.name}/{w.name}"] for w in layer.weights]
+        if arrays:
+            layer.set_weights(arrays)
+    x = rng.standard_normal((batch, *model.input.output_shape)).astype(np.float32)
+    expected = np.asarray(keras_model(x, training=False), dtype=np.float32)
+    return Case(name, model, weights, x, expected)
+
+
+@functools.cache
+def example_cases() -> list[Case]:
+    """Every model of every example."""
+    require("tensorflow")
+    cases = []
+    for path in EXAMPLES:
+        result = check_source(path.read_text(), str(path))
+        for model in result.models:
+            case = make_case(f"{path.stem}:{model.name}", model, seed=len(cases))
+            assert case is not None, path
+            cases.append(case)
+    return cases
+
+
+@functools.cache
+def option_cases() -> list[Case]:
+    """The models of :data:`OPTION_SPECS`."""
+    require("tensorflow")
+    result = check_source(OPTION_SPECS, "options.cnn")
+    assert not result.errors, result.errors
+    cases = []
+    for model in result.models:
+        case = make_case(f"option:{model.name}", model, seed=100 + len(cases))
+        assert case is not None, model.name
+        cases.append(case)
+    return cases
+
+
+@functools.cache
+def random_cases() -> list[Case]:
+    """``RANDOM_SPECS`` random specs (tests/specgen.py) that Keras builds."""
+    require("tensorflow")
+    from specgen import generate_spec
+
+    cases: list[Case] = []
+    seed = 0
+    while len(cases) < RANDOM_SPECS:
+        text = generate_spec(seed)
+        result = check_source(text, f"random{seed}.cnn")
+        assert not result.errors, (seed, result.errors)
+        case = make_case(f"random{seed}", result.model(), seed)
+        if case is not None:
+            cases.append(case)
+        seed += 1
+    return cases
+
+
+def assert_agrees(actual: np.ndarray, expected: np.ndarray, what: str) -> None:
+    """float32 agreement: rtol 1e-5 and atol 1e-5 x the output's scale.
+
+    Values beyond float32's range compare as the largest float (an ``exponential``
+    chain may overflow to inf in one runtime and stop just short in another).
+    """
+    assert actual.shape == expected.shape, what
+    assert actual.dtype == np.float32, what
+    finite = np.abs(expected[np.isfinite(expected)])
+    scale = max(1.0, float(finite.max(initial=0.0)))
+    np.testing.assert_allclose(
+        np.clip(actual, -FLOAT_MAX, FLOAT_MAX),
+        np.clip(expected, -FLOAT_MAX, FLOAT_MAX),
+        rtol=1e-5,
+        atol=1e-5 * scale,
+        err_msg=what,
+    )
+
+
+def test_random_specs_cover_every_kind_and_option():
+    """Random cases hold every layer kind; with the option specs, every option the issue names."""
+    models = [case.model for case in random_cases()]
+    assert len(models) >= 100
+    assert {node.kind for model in models for node in model.nodes[1:]} == set(KINDS)
+    models += [case.model for case in option_cases()]
+    nodes = [node for model in models for node in model.nodes[1:]]
+    layers = [node.layer for node in nodes]
+
+    def some(pred) -> bool:
+        return any(pred(layer) for layer in layers)
+
+    assert some(lambda lay: max(getattr(lay, "strides", None) or (1, 1)) > 1)
+    assert some(
+        lambda lay: (
+            getattr(lay, "padding", None) == "same"
+            and any(k % 2 == 0 for k in getattr(lay, "kernel_size", (1, 1)))
+        )
+    )
+    assert some(lambda lay: max(getattr(lay, "dilation_rate", (1, 1))) > 1)
+    assert some(lambda lay: getattr(lay, "groups", 1) > 1)
+    assert some(lambda lay: getattr(lay, "depth_multiplier", 1) > 1)
+    assert some(
+        lambda lay: lay.kind in ("maxpooling2d", "averagepooling2d") and lay.padding == "same"
+    )
+    assert some(lambda lay: lay.kind == "conv2dtranspose" and max(lay.strides) > 1)
+    for method in ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area"):
+        assert some(lambda lay, m=method: lay.kind == "upsampling2d" and lay.interpolation == m)
+    assert some(lambda lay: lay.kind == "conv2dtranspose" and lay.output_padding is not None)
+    assert some(lambda lay: lay.kind == "batchnormalization" and lay.axis != -1)
+    from specc.ir.values import ACTIVATIONS
+
+    used = {getattr(lay, "activation", None) for lay in layers}
+    assert set(ACTIVATIONS) <= used
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_cases_are_not_trivial(index):
+    """Keras's outputs vary with the input (a constant output would prove nothing)."""
+    case = example_cases()[index]
+    assert np.ptp(case.expected) > 0
