@@ -237,7 +237,8 @@ def check_weights(arrays: Mapping[str, np.ndarray], model: Model) -> dict[str, n
                 )
             )
             continue
-        value = np.ascontiguousarray(array, dtype=np.float32)
+        with np.errstate(over="ignore"):
+            value = np.ascontiguousarray(array, dtype=np.float32)
         if not np.isfinite(value).all():
             problems.append(
                 Diagnostic(
