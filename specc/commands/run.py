@@ -134,7 +134,7 @@ def _report(model, output, args: argparse.Namespace) -> None:
         k = min(args.top_k, output.shape[1])
         names = _input_names(args.input, n)
         table = Table(title=f"top {k} classes (class: score)", show_lines=False)
-        table.add_column("input", overflow="fold")
+        table.add_column("input", no_wrap=True, min_width=min(30, max(map(len, names))))
         for rank in range(1, k + 1):
             table.add_column(f"#{rank}", justify="right", no_wrap=True)
         order = np.argsort(-output, axis=1, kind="stable")[:, :k]

@@ -35,7 +35,18 @@ def _fail(code: str, message: str, path: str, help: str | None = None) -> SpeccE
 def read_array(path: str, model: Model) -> np.ndarray:
     """The array stored in a ``.npy``, or in a ``.npz`` (its only array, ``x``, or the input's name)."""
     try:
+        with open(path, "rb") as f:
+            magic = f.read(6)
+        if magic != b"\x93NUMPY" and magic[:4] not in (b"PK\x03\x04", b"PK\x05\x06"):
+            raise _fail(
+                "E601",
+                "not a .npy or .npz file (nor an image: PNG, JPEG, ...)",
+                path,
+                "save arrays with numpy.save or numpy.savez",
+            )
         data = np.load(path, allow_pickle=False)
+    except SpeccError:
+        raise
     except FileNotFoundError:
         raise _fail("E601", "no such input file", path) from None
     except IsADirectoryError:

@@ -73,33 +73,52 @@ def _out_hw(padded_hw, kernel, strides, dilation) -> tuple[int, int]:
     )
 
 
-def im2col(xp: Any, x: Array, kernel, strides, dilation) -> tuple[Array, tuple[int, int]]:
-    """Patches of padded ``x`` as (N, Ho, Wo, kh, kw, C) and the output size (Ho, Wo).
+def im2col(
+    xp: Any, x: Array, kernel, strides, dilation, ones: bool = False
+) -> tuple[Array, tuple[int, int]]:
+    """Patches of padded ``x`` as rows (N*Ho*Wo, kh*kw*C [+1]) and the output size (Ho, Wo).
 
-    Without column dilation the kw taps of one kernel row are adjacent in
-    memory (kw*C contiguous values), so each kernel row is one strided copy.
+    Columns run over (kernel row, kernel column, channel), Keras's kernel
+    order. With ``ones`` a last column of ones is appended, so that a bias
+    can ride along in the matrix product. Without column dilation the kw taps
+    of one kernel row are adjacent in memory, so each kernel row is one copy.
     """
     n, h, w, c = x.shape
     kh, kw = kernel
     ho, wo = _out_hw((h, w), kernel, strides, dilation)
     sh, sw = strides
-    if (kh, kw) == (1, 1):
+    k = kh * kw * c
+    if (kh, kw) == (1, 1) and not ones:
         view = x[:, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw, :]
-        return view.reshape(n, ho, wo, 1, 1, c), (ho, wo)
-    cols = xp.empty((n, ho, wo, kh, kw, c), dtype=x.dtype)
+        return view.reshape(n * ho * wo, c), (ho, wo)
+    full = xp.empty((n, ho, wo, k + int(ones)), dtype=x.dtype)
+    if ones:
+        full[..., k] = 1
+    cols = full[..., :k].reshape(n, ho, wo, kh, kw * c)
     if dilation[1] == 1 and x.flags.c_contiguous:
-        s = x.strides
-        rows = cols.reshape(n, ho, wo, kh, kw * c)
+        # Strides from the shape: numpy leaves the strides of length-1 axes arbitrary.
+        item = x.dtype.itemsize
+        s = (h * w * c * item, w * c * item, c * item, item)
         for a in range(kh):
             start = x[:, a * dilation[0] :, :, :]
             view = xp.lib.stride_tricks.as_strided(
                 start, (n, ho, wo, kw * c), (s[0], s[1] * sh, s[2] * sw, s[3])
             )
-            rows[:, :, :, a, :] = view
-        return cols, (ho, wo)
-    for a, b, rs, cs in _taps(kernel, strides, dilation, (ho, wo)):
-        cols[:, :, :, a, b, :] = x[:, rs, cs, :]
-    return cols, (ho, wo)
+            cols[:, :, :, a, :] = view
+    else:
+        taps = cols.reshape(n, ho, wo, kh, kw, c)
+        for a, b, rs, cs in _taps(kernel, strides, dilation, (ho, wo)):
+            taps[:, :, :, a, b, :] = x[:, rs, cs, :]
+    return full.reshape(n * ho * wo, k + int(ones)), (ho, wo)
+
+
+def kernel_matrix(kernel: Array, bias: Array | None, xp: Any) -> Array:
+    """Conv2D's (kh, kw, C, F) kernel as a (kh*kw*C [+1], F) matrix, the bias as its last row."""
+    kh, kw, c, f = kernel.shape
+    mat = kernel.reshape(kh * kw * c, f)
+    if bias is None:
+        return xp.ascontiguousarray(mat)
+    return xp.concatenate([mat, bias.reshape(1, f)], axis=0)
 
 
 def conv2d(
@@ -110,16 +129,23 @@ def conv2d(
     dilation=(1, 1),
     pads=((0, 0), (0, 0)),
     groups: int = 1,
+    matrix: Array | None = None,
 ) -> Array:
-    """Keras Conv2D (no bias): ``kernel`` is Keras's (kh, kw, C/groups, F)."""
+    """Keras Conv2D: ``kernel`` is Keras's (kh, kw, C/groups, F).
+
+    ``matrix`` (from :func:`kernel_matrix`, groups=1 only) is the kernel with
+    its bias folded in as a last row: one matrix product computes both.
+    """
     kh, kw, cg, f = kernel.shape
     x = pad_hw(xp, x, pads)
-    cols, (ho, wo) = im2col(xp, x, (kh, kw), strides, dilation)
     n = x.shape[0]
-    m = n * ho * wo
     if groups == 1:
-        out = cols.reshape(m, kh * kw * cg) @ kernel.reshape(kh * kw * cg, f)
-        return out.reshape(n, ho, wo, f)
+        with_bias = matrix is not None and matrix.shape[0] == kh * kw * cg + 1
+        cols, (ho, wo) = im2col(xp, x, (kh, kw), strides, dilation, ones=with_bias)
+        mat = matrix if matrix is not None else kernel.reshape(kh * kw * cg, f)
+        return (cols @ mat).reshape(n, ho, wo, f)
+    cols, (ho, wo) = im2col(xp, x, (kh, kw), strides, dilation)
+    m = n * ho * wo
     fg = f // groups
     grouped = cols.reshape(m, kh * kw, groups, cg).transpose(2, 0, 1, 3).reshape(groups, m, -1)
     kmat = kernel.reshape(kh * kw, cg, groups, fg).transpose(2, 0, 1, 3).reshape(groups, -1, fg)

@@ -146,10 +146,20 @@ class NumpyBackend:
             self._in_hw(node), layer.kernel_size, layer.strides, layer.dilation_rate, layer.padding
         )
         kernel, bias = w["kernel"], w.get("bias")
+        matrix = nn.kernel_matrix(kernel, bias, xp) if layer.groups == 1 else None
+        if matrix is not None:
+            bias = None  # folded into the matrix product
 
         def op(inputs: list[Array]) -> Array:
             y = nn.conv2d(
-                xp, inputs[0], kernel, layer.strides, layer.dilation_rate, pads, layer.groups
+                xp,
+                inputs[0],
+                kernel,
+                layer.strides,
+                layer.dilation_rate,
+                pads,
+                layer.groups,
+                matrix,
             )
             return self._finish(node, y, bias)
 

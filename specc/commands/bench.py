@@ -1,0 +1,154 @@
+"""``specc bench FILE``: every available backend and Keras ``predict``, side by side.
+
+Throughput is timed in interleaved rounds (see :mod:`specc.runtime.measure`);
+peak memory is measured in a fresh process per backend. A backend that cannot
+run here (not installed, no GPU) is listed with the reason instead of numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from specc.commands.common import EXIT_OK, EXIT_USAGE, add_model_arg
+
+CANDIDATES = ("numpy", "tensorflow", "onnxruntime", "keras")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 600:
+        raise argparse.ArgumentTypeError(f"expected seconds in (0, 600], got {text!r}")
+    return value
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``bench`` parser."""
+    p = sub.add_parser("bench", help="throughput and memory of each backend and Keras predict")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--batch-size", type=_positive, default=256, metavar="N")
+    p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    p.add_argument(
+        "--backends",
+        default=",".join(CANDIDATES),
+        help=f"comma-separated subset of {','.join(CANDIDATES)} (default: all)",
+    )
+    p.add_argument("--weights", "-w", metavar="W.npz", help="weights (default: init, seed 0)")
+    p.add_argument("--seconds", type=_seconds, default=3.0, help="timing per backend (about)")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory processes")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    add_model_arg(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Measure, then print a table (or JSON)."""
+    import json
+
+    import numpy as np
+
+    from specc.commands.common import load_model, print_diagnostics, read_spec
+    from specc.diagnostics import SpeccError
+    from specc.runtime.measure import Measurement, build, peak_memory, throughput
+
+    names = [b.strip() for b in args.backends.split(",") if b.strip()]
+    unknown = sorted(set(names) - set(CANDIDATES))
+    if unknown or not names:
+        print(
+            f"specc bench: error: unknown backend(s) {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(CANDIDATES)}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    model, status = load_model(args)
+    if model is None:
+        return status
+    try:
+        from specc.weights import init_weights, load_weights
+
+        weights = load_weights(args.weights, model) if args.weights else init_weights(model)
+    except SpeccError as exc:
+        text, _ = read_spec(args.file)
+        print_diagnostics(exc.diagnostics, {args.file: text or ""})
+        return EXIT_USAGE
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((args.batch_size, *(model.input.output_shape or ()))).astype(np.float32)
+    results: dict[str, Measurement] = {}
+    executors = {}
+    for name in names:
+        results[name] = Measurement(name, args.device, args.batch_size)
+        try:
+            executors[name] = build(model, weights, name, args.device)
+        except SpeccError as exc:
+            results[name].error = exc.diagnostics[0].message
+        except ImportError as exc:
+            results[name].error = f"not installed ({exc.name or exc})"
+    seconds = (
+        throughput(executors, x, min_seconds=args.seconds * len(executors)) if executors else {}
+    )
+    flops = 2 * model.total("macs") * args.batch_size
+    for name, t in seconds.items():
+        m = results[name]
+        m.seconds_per_batch = t
+        m.images_per_s = args.batch_size / t
+        m.gflops = flops / t / 1e9
+    best = max((m.images_per_s or 0.0 for m in results.values()), default=0.0)
+    for name, m in results.items():
+        if m.images_per_s:
+            m.ratio = m.images_per_s / best
+        if not args.no_memory and m.error is None:
+            m.peak_mb = peak_memory(
+                args.file, model.name, name, args.device, args.batch_size, args.weights
+            )
+    if args.format == "json":
+        data = {
+            "model": model.name,
+            "macs": model.total("macs"),
+            "batch_size": args.batch_size,
+            "device": args.device,
+            "results": [m.to_json() for m in results.values()],
+        }
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return EXIT_OK
+    _table(model, results, args)
+    return EXIT_OK
+
+
+def _table(model, results, args: argparse.Namespace) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    def num(value: float | None, fmt: str) -> str:
+        return "-" if value is None else format(value, fmt)
+
+    table = Table(
+        title=f"{model.name}: batch {args.batch_size}, {args.device}, "
+        f"{model.total('macs'):,} MACs per image"
+    )
+    for column in ("backend", "images/s", "GFLOP/s", "ms/batch", "peak MiB", "vs fastest"):
+        table.add_column(column, justify="left" if column == "backend" else "right")
+    for name, m in results.items():
+        if m.error:
+            table.add_row(name, f"[dim]unavailable: {m.error}[/dim]", "", "", "", "")
+            continue
+        table.add_row(
+            name,
+            num(m.images_per_s, ",.0f"),
+            num(m.gflops, ".1f"),
+            num(None if m.seconds_per_batch is None else m.seconds_per_batch * 1e3, ".1f"),
+            num(m.peak_mb, ".0f"),
+            num(m.ratio, ".2f") + "x" if m.ratio else "-",
+        )
+    Console().print(table)
