@@ -85,12 +85,13 @@ def _check_valid(seeds: range, graphs: bool) -> None:
     require("tensorflow")
     import keras
 
+    keras.backend.clear_session()  # frees the previous chunk's models (slow: once a chunk)
     for seed in seeds:
         text = generate_spec(seed, graphs=graphs)
         result = check_source(text, f"seed{seed}.cnn")
         assert result.errors == [], f"seed {seed}:\n{text}\n{result.errors}"
         (model,) = result.models
-        keras.backend.clear_session()
+        keras.backend.clear_session(free_memory=False)  # restarts Keras's name counters
         # Fresh session: Keras's own automatic names must be specc's.
         _compare(seed, text, model, _build(model, auto_names=True))
 
@@ -105,15 +106,76 @@ def test_random_stacks_match_keras(seeds):
     _check_valid(seeds, graphs=False)
 
 
-def test_generator_is_deterministic_and_covers_every_kind():
+def _features(text: str, model: Model) -> set[str]:
+    """The language features and layer options one generated spec uses."""
+    out = {node.kind for node in model.layers}
+    out |= {word for word in ("repeat", "@", "path { }", "block", " * ", " // ") if word in text}
+    for node in model.layers:
+        layer, kind = node.layer, node.kind
+        inputs = [model.nodes[i].output_shape for i in node.inputs]
+        if getattr(layer, "activation", None):
+            out.add(f"activation:{layer.activation}")
+        for key in ("strides", "dilation_rate"):
+            if max(getattr(layer, key, None) or (1,)) > 1:
+                out.add(f"{kind}:{key}")
+        if (
+            kind in ("depthwiseconv2d", "separableconv2d")
+            and {
+                f"{kind}:strides",
+                f"{kind}:dilation_rate",
+            }
+            <= out
+        ):
+            out.add(f"{kind}:strides+dilation")
+        if getattr(layer, "padding", None) == "same":
+            out.add(f"{kind}:same")
+            if min(getattr(layer, "kernel_size", (1,))) % 2 == 0:
+                out.add(f"{kind}:same-even-kernel")
+        checks = {
+            "groups": getattr(layer, "groups", 1) > 1,
+            "depth_multiplier": getattr(layer, "depth_multiplier", 1) > 1,
+            "output_padding": getattr(layer, "output_padding", None) is not None,
+            "no_bias": getattr(layer, "use_bias", True) is False,
+            "frozen": layer.trainable is False,
+            "keepdims": getattr(layer, "keepdims", False),
+            "no_center": getattr(layer, "center", True) is False,
+            "no_scale": getattr(layer, "scale", True) is False,
+            "bilinear": getattr(layer, "interpolation", "") == "bilinear",
+            "minus_one": -1 in getattr(layer, "target_shape", ()),
+            "feature_map": kind == "dense" and len(inputs[0]) > 1,
+            "axis": kind == "concatenate" and layer.axis != -1,
+            "three_inputs": len(node.inputs) > 2,
+            "asymmetric": kind == "zeropadding2d" and any(a != b for a, b in layer.padding),
+            "block": node.block is not None,
+        }
+        out |= {
+            f"{kind}:{name}" if name != "block" else name for name, hit in checks.items() if hit
+        }
+    return out
+
+
+def test_generator_is_deterministic_and_covers_every_option():
     from specc.ir.layers import KINDS
+    from specc.ir.values import ACTIVATIONS
 
     assert generate_spec(7) == generate_spec(7)
     assert generate_invalid_spec(7) == generate_invalid_spec(7)
     seen: set[str] = set()
-    for seed in GRAPH_SEEDS:
-        seen |= {node.kind for node in check_source(generate_spec(seed)).models[0].layers}
-    assert seen == set(KINDS)
+    for seed in (*GRAPH_SEEDS, *STACK_SEEDS):
+        text = generate_spec(seed, graphs=seed in GRAPH_SEEDS)
+        seen |= _features(text, check_source(text).models[0])
+    wanted = {*KINDS, *(f"activation:{a}" for a in ACTIVATIONS)}
+    wanted |= {"repeat", "@", "path { }", "block", " * ", " // "}
+    wanted |= {f"conv2d:{o}" for o in ("strides", "dilation_rate", "groups", "no_bias", "frozen")}
+    wanted |= {"conv2d:same-even-kernel", "depthwiseconv2d:depth_multiplier"}
+    wanted |= {"depthwiseconv2d:strides+dilation", "separableconv2d:strides+dilation"}
+    wanted |= {"separableconv2d:depth_multiplier", "conv2dtranspose:output_padding"}
+    wanted |= {"conv2dtranspose:strides", "maxpooling2d:same", "averagepooling2d:same"}
+    wanted |= {"maxpooling2d:strides", "globalaveragepooling2d:keepdims"}
+    wanted |= {"globalmaxpooling2d:keepdims", "dense:feature_map", "zeropadding2d:asymmetric"}
+    wanted |= {"upsampling2d:bilinear", "reshape:minus_one", "batchnormalization:no_center"}
+    wanted |= {"batchnormalization:no_scale", "concatenate:axis", "add:three_inputs"}
+    assert wanted - seen == set()
 
 
 def test_stacks_are_sequential_and_kinds_are_honoured():
@@ -145,6 +207,7 @@ def test_invalid_specs_refused_by_keras_and_specc_at_the_line(seeds):
     require("tensorflow")
     import keras
 
+    keras.backend.clear_session()
     for seed in seeds:
         text, line = generate_invalid_spec(seed)
         where = f"seed {seed}, line {line}:\n{text}"
@@ -152,5 +215,4 @@ def test_invalid_specs_refused_by_keras_and_specc_at_the_line(seeds):
         assert result.errors, where
         assert {d.span.line for d in result.errors} == {line}, f"{where}\n{result.errors}"
         (model,) = result.models
-        keras.backend.clear_session()
         assert _keras_refusal_line(model) == line, where
