@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         batch = check_input(model, raw, span, args.allow_nan)
         executor = prepare(model, weights, args.backend, args.device)
         size = args.batch_size or auto_batch_size(model)
-        with _progress(batch.shape[0], size) as progress:
+        with _Progress(batch.shape[0], size) as progress:
             output = run_batches(executor, batch, size, progress)
     except SpeccError as exc:
         text, _ = read_spec(args.file)
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-class _progress:
+class _Progress:
     """A rich progress bar on stderr for large inputs; a no-op callback otherwise."""
 
     def __init__(self, total: int, chunk: int) -> None:

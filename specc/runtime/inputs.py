@@ -33,7 +33,7 @@ def _fail(code: str, message: str, path: str, help: str | None = None) -> SpeccE
 
 
 def read_array(path: str, model: Model) -> np.ndarray:
-    """The array stored in a ``.npy``, or in a ``.npz`` (its only array, ``x``, or the input's name)."""
+    """The array of a ``.npy``, or of a ``.npz``: its only array, ``x``, or the input's name."""
     try:
         with open(path, "rb") as f:
             magic = f.read(6)

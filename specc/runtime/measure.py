@@ -62,7 +62,7 @@ class KerasPredict:
         from specc.emit.keras import emit_keras
 
         namespace: dict[str, object] = {"__name__": "specc_bench_model"}
-        exec(compile(emit_keras(model), "<specc keras>", "exec"), namespace)  # noqa: S102
+        exec(compile(emit_keras(model), "<specc keras>", "exec"), namespace)
         self.keras_model = namespace["build_model"]()  # type: ignore[operator]
         for layer in self.keras_model.layers:
             arrays = [weights[f"{layer.name}/{w.name}"] for w in layer.weights]

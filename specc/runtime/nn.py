@@ -212,7 +212,7 @@ def conv2d_transpose(
 
 def max_pool(xp: Any, x: Array, pool, strides, padding: str) -> Array:
     """Keras MaxPooling2D: padded cells never win."""
-    n, h, w, c = x.shape
+    h, w = x.shape[1:3]
     (ph, pw), (sh, sw) = pool, strides
     pads = window_pads((h, w), pool, strides, (1, 1), padding)
     x = pad_hw(xp, x, pads, value=-np.inf)
@@ -231,8 +231,8 @@ def max_pool(xp: Any, x: Array, pool, strides, padding: str) -> Array:
 
 def avg_pool(xp: Any, x: Array, pool, strides, padding: str) -> Array:
     """Keras AveragePooling2D: the sum of real cells over their count."""
-    n, h, w, c = x.shape
-    (ph, pw), (sh, sw) = pool, strides
+    h, w = x.shape[1:3]
+    ph, pw = pool
     pads = window_pads((h, w), pool, strides, (1, 1), padding)
     x = pad_hw(xp, x, pads)
     ho, wo = _out_hw(x.shape[1:3], pool, strides, (1, 1))

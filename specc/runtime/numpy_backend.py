@@ -16,8 +16,7 @@ import numpy as np
 
 from specc.diagnostics import Diagnostic, SpeccError
 from specc.ir.graph import Model, Node
-from specc.runtime import sample_bytes
-from specc.runtime import nn
+from specc.runtime import nn, sample_bytes
 from specc.runtime.activations import activate, activate_inplace
 
 CACHE_BYTES = 4 * 2**20

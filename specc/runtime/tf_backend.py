@@ -81,7 +81,7 @@ class TensorFlowBackend:
                     "E605",
                     "TensorFlow sees no GPU here",
                     model.span,
-                    "install a CUDA build of TensorFlow (tensorflow[and-cuda]), or use --device cpu",
+                    "install TensorFlow with CUDA (tensorflow[and-cuda]), or use --device cpu",
                 )
             )
         self.tf, self.model = tf, model
