@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from conftest import require
+from conftest import EXAMPLES, require
 
 require("pygls")
 pytest_lsp = require("pytest_lsp")
@@ -316,3 +316,75 @@ async def test_positions_are_utf16(client: LanguageClient):
     assert typo.range.start.line == 2
     assert typo.range.start.character == len(line[: line.index("rleu")].encode("utf-16-le")) // 2
     assert typo.range.start.character == line.index("rleu") + 1  # the emoji is two units
+
+
+def test_the_server_imports_no_framework_and_check_does_not_import_pygls():
+    """The server (all its features run once) never imports TensorFlow, Keras or ONNX; the
+    CLI's parser (what ``specc check`` builds on every start) does not import pygls."""
+    import subprocess
+
+    script = f"""
+import sys
+from lsprotocol import types as lsp
+from specc.lsp.document import Document
+from specc.lsp import features, server
+from specc.lsp.completion import completion
+doc = Document("file:///x.cnn", "/x.cnn")
+doc.update(open({str(EXAMPLES[0])!r}).read())
+for line in range(len(doc.lines)):
+    position = lsp.Position(line=line, character=4)
+    features.hover(doc, position); completion(doc, position); features.definition(doc, position)
+full = lsp.Range(start=lsp.Position(line=0, character=0), end=position)
+features.inlay_hints(doc, full); features.symbols(doc); features.formatting(doc)
+server.create_server()
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in
+               ("tensorflow", "keras", "onnx", "onnxruntime", "torch", "cupy"))
+assert not heavy, heavy
+from specc.cli import build_parser
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    cold = "import sys\nfrom specc.cli import build_parser\nbuild_parser()\n"
+    cold += "assert 'pygls' not in sys.modules and 'lsprotocol' not in sys.modules\n"
+    proc = subprocess.run([sys.executable, "-c", cold], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_every_feature_answers_on_half_typed_text():
+    """Random edits (broken syntax included): every feature answers at every position of
+    every line, without an exception, with positions inside the document."""
+    import random
+
+    from specc.lsp import features
+    from specc.lsp.completion import completion
+    from specc.lsp.document import Document
+
+    rng = random.Random(3)
+    text = "\n".join(p.read_text() for p in EXAMPLES[:4])
+    doc = Document("file:///fuzz.cnn", "/fuzz.cnn")
+    for _ in range(60):
+        lines = text.split("\n")
+        i = rng.randrange(len(lines))
+        j = rng.randrange(len(lines[i]) + 1)
+        piece = rng.choice(["@", "=", " ", "{", "}", "(", '"', "#", "x", "\n", "conv2d ", ""])
+        lines[i] = lines[i][:j] + piece + lines[i][j + rng.randint(0, 3) :]
+        text = "\n".join(lines)
+        doc.update(text)
+        for line in rng.sample(range(len(doc.lines)), 5):
+            for character in (0, len(doc.lines[line]) // 2, len(doc.lines[line]) + 3):
+                position = lsp.Position(line=line, character=character)
+                hover = features.hover(doc, position)
+                if hover is not None:
+                    assert 0 <= hover.range.start.line < len(doc.lines)
+                assert isinstance(completion(doc, position), lsp.CompletionList)
+                target = features.definition(doc, position)
+                if target is not None:
+                    assert 0 <= target.range.start.line < len(doc.lines)
+        whole = lsp.Range(
+            start=lsp.Position(line=0, character=0), end=lsp.Position(line=len(lines), character=0)
+        )
+        for hint in features.inlay_hints(doc, whole):
+            assert 0 <= hint.position.line < len(doc.lines)
+        for symbol in features.symbols(doc):
+            assert 0 <= symbol.range.start.line <= symbol.range.end.line < len(doc.lines)
+        features.formatting(doc)

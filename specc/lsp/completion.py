@@ -22,6 +22,7 @@ from specc.syntax.settings import COMPILE_ARGS, FIT_ARGS, LOSSES, METRICS, OPTIM
 Kind = lsp.CompletionItemKind
 _STRINGS = re.compile(r"\"([^\"\\\n]|\\.)*\"?|'([^'\\\n]|\\.)*'?")
 _BLOCK = re.compile(r"(?m)^[ \t]*block[ \t]+([A-Za-z_]\w*)(?:[ \t]*\(([^)]*)\))?", re.I)
+_MODEL = re.compile(r"\s*model\b", re.I)
 _NAMED = re.compile(r"\bname\s*=\s*[\"']?([A-Za-z_]\w*)", re.I)
 _MODEL_KEYWORDS = ("input", "repeat", "path", "compile", "fit", "expect")
 _BOOLS = ("true", "false")
@@ -137,12 +138,12 @@ def _arguments(doc: Document, head: str, words: list[str]) -> list[lsp.Completio
 
 def _references(doc: Document, line: int, column: int) -> list[lsp.CompletionItem]:
     names: dict[str, str] = {}
-    model = doc.model_at(line, column)
-    if model is not None:
-        for node in model.nodes:
-            if node.span.line < line:
-                names[node.name] = node.kind
-    for match in _NAMED.finditer("\n".join(doc.lines[: line - 1])):
+    for model in doc.last_models:  # names survive edits that move lines
+        if model.span.line <= line:
+            names = {node.name: node.kind for node in model.nodes if node.span.line < line}
+    before = doc.lines[: line - 1]
+    start = max((i for i, text in enumerate(before) if _MODEL.match(text)), default=0)
+    for match in _NAMED.finditer("\n".join(before[start:])):  # names typed since the check
         names.setdefault(match.group(1), "layer")
     return [_item(name, Kind.Reference, kind) for name, kind in names.items()]
 

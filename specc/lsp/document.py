@@ -40,9 +40,11 @@ class Document:
     text: str = ""
     lines: list[str] = field(default_factory=list)
     result: CheckResult | None = None
-    models: list[Model] = field(default_factory=list)  # the last models seen (kept on errors)
-    statements: list[t.Statement] = field(default_factory=list)  # the last good parse
+    last_models: list[Model] = field(default_factory=list)  # the last models seen
+    last_statements: list[t.Statement] = field(default_factory=list)  # the last good parse
     analyzer: Analyzer | None = None
+    _models_lines: int = -1
+    _statements_lines: int = -1
 
     def update(self, text: str) -> CheckResult:
         """Check the new text; models and statements survive edits that break them."""
@@ -52,10 +54,26 @@ class Document:
         self.lines = text.split("\n")
         self.result = self.analyzer.check(text)
         if self.result.models:
-            self.models = self.result.models
+            self.last_models, self._models_lines = self.result.models, len(self.lines)
         if self.analyzer.statements is not None:
-            self.statements = self.analyzer.statements
+            self.last_statements = self.analyzer.statements
+            self._statements_lines = len(self.lines)
         return self.result
+
+    @property
+    def models(self) -> list[Model]:
+        """The models to show: the last ones that checked, while the lines have not moved.
+
+        While someone types, the text often does not parse; the shapes of the last
+        good check stay on screen until a line is inserted or removed, which would
+        put them at the wrong places.
+        """
+        return self.last_models if self._models_lines == len(self.lines) else []
+
+    @property
+    def statements(self) -> list[t.Statement]:
+        """The last good parse, on the same terms as :attr:`models`."""
+        return self.last_statements if self._statements_lines == len(self.lines) else []
 
     # -- positions ------------------------------------------------------------
 
