@@ -9,9 +9,15 @@ from functools import lru_cache
 
 import lark
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 
-from specc.diagnostics import Span, error
+from specc.diagnostics import Span, SpeccError, error
 from specc.resources import read_resource
 from specc.syntax import tree as t
 
@@ -316,4 +322,9 @@ def parse(text: str, file: str = "<input>") -> list[t.Statement]:
         lark_tree = parser.parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(file, text, exc) from None
-    return _Build(file).transform(lark_tree)
+    try:
+        return _Build(file).transform(lark_tree)
+    except VisitError as exc:  # lark wraps what a tree-building method raises (E107, ...)
+        if isinstance(exc.orig_exc, SpeccError):
+            raise exc.orig_exc from None
+        raise
