@@ -94,10 +94,13 @@ def im2col(
     full = xp.empty((n, ho, wo, k + int(ones)), dtype=x.dtype)
     if ones:
         full[..., k] = 1
-    cols = full[..., :k].reshape(n, ho, wo, kh, kw * c)
+    # Views by explicit strides (CuPy's reshape of a sliced array may copy).
+    fs, item = full.strides, full.dtype.itemsize
+    cols = xp.lib.stride_tricks.as_strided(
+        full, (n, ho, wo, kh, kw * c), (fs[0], fs[1], fs[2], kw * c * item, item)
+    )
     if dilation[1] == 1 and x.flags.c_contiguous:
         # Strides from the shape: numpy leaves the strides of length-1 axes arbitrary.
-        item = x.dtype.itemsize
         s = (h * w * c * item, w * c * item, c * item, item)
         for a in range(kh):
             start = x[:, a * dilation[0] :, :, :]
@@ -106,7 +109,9 @@ def im2col(
             )
             cols[:, :, :, a, :] = view
     else:
-        taps = cols.reshape(n, ho, wo, kh, kw, c)
+        taps = xp.lib.stride_tricks.as_strided(
+            full, (n, ho, wo, kh, kw, c), (fs[0], fs[1], fs[2], kw * c * item, c * item, item)
+        )
         for a, b, rs, cs in _taps(kernel, strides, dilation, (ho, wo)):
             taps[:, :, :, a, b, :] = x[:, rs, cs, :]
     return full.reshape(n * ho * wo, k + int(ones)), (ho, wo)
