@@ -11,28 +11,16 @@ from __future__ import annotations
 import random
 
 from conftest import EXAMPLES
-from lark.exceptions import VisitError
 from specgen import generate_spec
 from test_fmt import facts
 
-from specc.check import CheckResult
-from specc.check import check_source as _check_source
+from specc.check import CheckResult, check_source
 from specc.lsp.analysis import Analyzer, split_pieces
 
 SNIPPETS = ["", "# c", "  dense 3", "  relu", "model q {", "}", "  conv2d 8 3", "block z(a) {",
             "  input 4", "  repeat 2 {", "  add { path { } path { relu } }", "  concatenate @t0",
             '  dense 2 name="x"', "  expect params == 10", "  dense (1,", ")"]  # fmt: skip
 CHARS = list("abc12 ({)}#=@x\"'[];,*")
-
-
-def check_source(text: str, file: str) -> CheckResult:
-    """``specc.check.check_source``; where it lets lark's VisitError escape (a front-end
-    bug: errors raised while building the tree, such as E107 for ``1.0001k``), the
-    located diagnostic it wraps, which is what the analyzer reports."""
-    try:
-        return _check_source(text, file)
-    except VisitError as exc:
-        return CheckResult(file, text, diagnostics=list(exc.orig_exc.diagnostics))
 
 
 def everything(result: CheckResult) -> dict:

@@ -20,8 +20,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from lark.exceptions import VisitError
-
 from specc.check import RULES, CheckResult, _check_expects, _gc_paused, _silenced, check_source
 from specc.diagnostics import Diagnostic, Span, SpeccError, sort_key
 from specc.ir.graph import Model
@@ -297,10 +295,6 @@ class Analyzer:
             statements = parse("x\n" * after + piece.text, self.file)
         except SpeccError as exc:
             return exc
-        except VisitError as exc:  # lark wraps what the tree builder raises
-            if isinstance(exc.orig_exc, SpeccError):
-                return exc.orig_exc
-            raise
         return statements[after:]
 
     def _parse(self, pieces: list[Piece]) -> tuple[list[t.Statement], dict] | list[Diagnostic]:
