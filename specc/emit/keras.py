@@ -19,6 +19,7 @@ from specc.diagnostics import error
 from specc.emit.keras_format import Doc, call, collection, comment_before, render
 from specc.emit.keras_values import (
     comment_text,
+    is_identifier,
     keras_object,
     literal,
     py_string,
@@ -265,23 +266,23 @@ class KerasEmitter:
     def setting(self, settings: Settings, key: str, value: Any) -> Doc:
         """One ``compile`` or ``fit`` value; optimizers, losses and metrics as Keras objects."""
         span = settings.spans.get(key, settings.span)
-        if not _WORD.match(key):
+        if not is_identifier(key):
             raise error("E605", f"{key!r} cannot be a Python keyword argument", span)
-        what = f"{key}"
         if key == "optimizer":
-            return keras_object(value, "optimizers", span, what)
+            return keras_object(value, "optimizers", span, key)
         if key == "loss":
-            return keras_object(value, "losses", span, what)
+            return keras_object(value, "losses", span, key)
         if key in ("metrics", "weighted_metrics"):
             items = value if isinstance(value, (list, tuple)) else [value]
-            return collection("[", [keras_object(v, "metrics", span, what) for v in items], "]")
-        return literal(value, span, what)
+            return collection("[", [keras_object(v, "metrics", span, key) for v in items], "]")
+        return literal(value, span, key)
 
     def fit_settings(self, settings: Settings | None) -> str:
         """``FIT_SETTINGS = {...}``: the ``fit`` keywords ``train`` passes to ``model.fit``."""
         items: list[Doc] = []
-        for key, value in (settings.kwargs if settings else {}).items():
-            items.append((py_string(key), ": ", self.setting(settings, key, value)))  # type: ignore[arg-type]
+        if settings is not None:
+            for key, value in settings.kwargs.items():
+                items.append((py_string(key), ": ", self.setting(settings, key, value)))
         return render(("FIT_SETTINGS = ", collection("{", items, "}")))
 
     def module(self) -> str:
