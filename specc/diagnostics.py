@@ -132,13 +132,26 @@ def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
     return (d.span.file, d.span.line, d.span.column, d.code)
 
 
+def source_lines(text: str) -> list[str]:
+    """The lines of ``text`` as the parser numbers them: split at newlines only.
+
+    ``str.splitlines`` also splits at form feeds, U+2028, a lone carriage return
+    and other characters the grammar reads as spaces, which would shift every
+    later line against the diagnostics' line numbers.
+    """
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
+
+
 def render_text(diagnostics: Iterable[Diagnostic], sources: dict[str, str]) -> str:
     """Compiler-style text: location, code, message, source line with carets, help."""
     out: list[str] = []
     for d in diagnostics:
         s = d.span
         out.append(f"{s.file}:{s.line}:{s.column}: {d.severity}[{d.code}]: {d.message}")
-        lines = sources.get(s.file, "").splitlines()
+        lines = source_lines(sources.get(s.file, ""))
         if 1 <= s.line <= len(lines):
             text = lines[s.line - 1].expandtabs(1)
             if len(text) > 200:

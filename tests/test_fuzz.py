@@ -16,6 +16,7 @@ import re
 import tempfile
 from pathlib import Path
 
+import pytest
 from conftest import EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -41,8 +42,11 @@ VOCABULARY = [
     "name=", "strides=", "groups=", "axis=", "padding=", "activation=", "dilation_rate=",
     "0", "1", "-1", "3", "3x3", "0x0", "32x32x3", "1e999", "1.5M", "0.5", "2G", "nan",
     "99999999999999999999999", "none", "true", "false", "l2(0.01)", "adam(", "(3, 3)",
-    "((0, 1), (2, 3))", "\t", "\r\n", "\u00e9", "\u2028", "\x00", "\ufeff",
+    "((0, 1), (2, 3))", "\t", "\r\n", "\u00e9", "\u2028", "\x00", "\ufeff", "\x0c", "\r",
+    "\x85", "# noqa", "# noqa: W401",
 ]  # fmt: skip
+# Characters str.splitlines() breaks at but the grammar does not.
+ODD_BREAKS = ["\u2028", "\u2029", "\x0c", "\x0b", "\r", "\x1c", "\x85"]
 ALPHABET = st.sampled_from(list("{}()[]@=,;#\n \t\"'xkMG.+-*/<>!_abcdefgz0123456789\r"))
 
 
@@ -63,11 +67,20 @@ def assert_well_located(text: str, diagnostics: list[Diagnostic]) -> None:
             assert s.column <= len(lines[s.line - 1]) + 2, (d, lines[s.line - 1])
 
 
+def assert_rendered_at_its_line(text: str, diagnostics: list[Diagnostic]) -> None:
+    """The text rendering quotes the line the diagnostic names (lines end at newlines)."""
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    for d in diagnostics:
+        if d.span.line <= len(lines) and lines[d.span.line - 1].strip():
+            shown = lines[d.span.line - 1].expandtabs(1)[:200]
+            assert f"{d.span.line} | {shown}" in render_text([d], {"fuzz.cnn": text}), d
+
+
 def check_text(text: str) -> None:
     """check_source must not raise; its diagnostics must be well located and renderable."""
     result = check_source(text, "fuzz.cnn")
     assert_well_located(text, result.diagnostics)
-    render_text(result.diagnostics, {"fuzz.cnn": text})
+    assert_rendered_at_its_line(text, result.diagnostics)
     render_github(result.diagnostics)
     json.loads(render_sarif(result.diagnostics, "0"))
     for model in result.models:
@@ -170,3 +183,15 @@ def test_cli_on_mutated_examples(text, fmt, command):
         assert code == 0, (code, err)
     if fmt in ("json", "sarif") and (command == "check" or fmt == "json") and out.strip():
         json.loads(out)
+
+
+@pytest.mark.parametrize("brk", ODD_BREAKS, ids=ascii)
+def test_odd_line_breaks_do_not_shift_lines(brk):
+    """A form feed or U+2028 in a comment is not a new line: carets and noqa stay put."""
+    head = f"model m {{\n  input 8x8x3  # a{brk}b\n"
+    lint = check_source(head + "  relu6  # noqa\n  dense 4\n}\n", "fuzz.cnn")
+    assert [(d.code, d.span.line) for d in lint.diagnostics] == [("W401", 4)]
+    text = head + "  relu6\n  conv2d 8 50\n}\n"
+    result = check_source(text, "fuzz.cnn")
+    assert [(d.code, d.span.line) for d in result.diagnostics] == [("E201", 4)]
+    assert_rendered_at_its_line(text, result.diagnostics)

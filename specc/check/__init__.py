@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from specc.check.rules import RULES
-from specc.diagnostics import Diagnostic, Span, SpeccError, sort_key
+from specc.diagnostics import Diagnostic, Span, SpeccError, sort_key, source_lines
 from specc.ir.graph import Model
 from specc.ir.infer import infer
 from specc.ir.shapes import fmt_shape
@@ -182,7 +182,7 @@ def _check(source: str, file: str, max_params: int | None, max_macs: int | None)
             diagnostics.extend(rule.check(model))
         diagnostics.extend(_check_expects(model))
         diagnostics.extend(_check_budgets(model, max_params, max_macs))
-    lines = source.splitlines()
+    lines = source_lines(source)
     unique = {(d.code, d.span, d.message): d for d in diagnostics}
     result.diagnostics = sorted(
         (d for d in unique.values() if not _silenced(d, lines)), key=sort_key

@@ -17,7 +17,7 @@ from lark.exceptions import (
     VisitError,
 )
 
-from specc.diagnostics import Span, SpeccError, error
+from specc.diagnostics import Span, SpeccError, error, source_lines
 from specc.resources import read_resource
 from specc.syntax import tree as t
 
@@ -282,7 +282,7 @@ def _syntax_error(file: str, text: str, exc: UnexpectedInput) -> Exception:
             hint = "close the string on the same line"
         return error("E101", f"unexpected character {char!r}", span, hint)
     if isinstance(exc, UnexpectedEOF):
-        lines = text.splitlines() or [""]
+        lines = source_lines(text) or [""]
         span = Span(file, len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
         return error(
             "E101",
