@@ -26,6 +26,8 @@ STACK_SEEDS = range(10_000, 10_100)
 INVALID_SEEDS = range(0, 60)
 CHUNK = 25
 GENERATED_NAME = re.compile(r"t\d+\Z")
+# Codes of what Keras refuses (E107: output_padding >= strides, a value Keras rejects).
+KERAS_REFUSALS = {"E107", "E201", "E202", "E203", "E204", "E205", "E206"}
 
 
 def _chunks(seeds: range) -> list[range]:
@@ -214,5 +216,6 @@ def test_invalid_specs_refused_by_keras_and_specc_at_the_line(seeds):
         result = check_source(text, f"invalid{seed}.cnn")
         assert result.errors, where
         assert {d.span.line for d in result.errors} == {line}, f"{where}\n{result.errors}"
+        assert {d.code for d in result.errors} <= KERAS_REFUSALS, result.errors
         (model,) = result.models
         assert _keras_refusal_line(model) == line, where
