@@ -171,7 +171,10 @@ class OnnxEmitter(LayerOps):
             self.layer, self.layer_start = source.name, len(self.nodes)
             cast = self.op("Cast", [source.name], name=f"{source.name}/Cast", to=TensorProto.FLOAT)
             self.values[0].names[KERAS] = cast
+        reachable = {node.index for node in model.layers}  # what Keras's model holds
         for node in model.nodes[1:]:
+            if node.index not in reachable:
+                continue
             self.layer, self.layer_start = node.name, len(self.nodes)
             self.main_named = False
             name, layout = getattr(self, node.kind)(node)
