@@ -97,6 +97,8 @@ def _function(value: Any, table: dict[str, tuple[str, ...]], what: str) -> FnVal
             continue
         if isinstance(arg, bool) or not isinstance(arg, (int, float)):
             raise ValueError(f"{name}({key}=...) expects a number, received {arg!r}")
+        if arg != arg or arg in (float("inf"), float("-inf")):
+            raise ValueError(f"{name}({key}=...) expects a finite number, received {arg!r}")
     return FnValue(name, value.kwargs)
 
 
