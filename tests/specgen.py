@@ -83,6 +83,11 @@ class Builder:
 
     # -- the model ----------------------------------------------------------------------
 
+    @property
+    def only_merges(self) -> bool:
+        """True when the chosen kinds are merges only (their paths stay empty)."""
+        return self.g.kinds <= {*ELEMWISE, "concatenate"}
+
     def input_shape(self) -> Shape:
         r = self.rng.random()
         needs_map = bool(self.g.kinds & RANK3) and not self.g.kinds & set(ANY_RANK)
@@ -97,11 +102,15 @@ class Builder:
         failures = 0
         while self.nodes < budget and failures < 30:
             op = self.step(shape, top)
-            if op is None:
+            try:
+                out = None if op is None else op.fn(shape)
+            except InvalidError:  # too large, or not applicable here after all
+                out = None
+            if op is None or out is None:
                 failures += 1
                 continue
             lines += op.lines
-            shape = op.fn(shape)
+            shape = out
             self.nodes += op.nodes
         return lines, shape
 
@@ -125,6 +134,8 @@ class Builder:
         r = self.rng.random()
         if self.g.graphs and r < 0.12:
             return self.merge(shape, self.rng.choice([*ELEMWISE, "concatenate", "add"]))
+        if self.g.graphs and self.only_merges:
+            return self.merge(shape, self.rng.choice(sorted(self.g.kinds)))
         if self.g.graphs and top and r < 0.2 and self.g.named:
             return self.ref_merge(shape)
         if r < 0.3:
@@ -142,12 +153,7 @@ class Builder:
         ]
         if not allowed and kind is None:
             return None
-        kind = kind or self.rng.choice(sorted(allowed))
-        if kind in CONV:
-            return self.g.conv(shape, kind)
-        if kind in POOL:
-            return self.g.pool(shape, kind)
-        return self.g.simple(shape, kind)
+        return _checked(self.g.layer(shape, kind or self.rng.choice(sorted(allowed))), shape)
 
     def named(self, op: Op, shape: Shape) -> Op:
         name = f"t{self.names}"
@@ -207,6 +213,8 @@ class Builder:
         target = rng.choice([shape[-1], rng.randint(1, 8)])
         if kind == "concatenate" and rng.random() < 0.6:
             target = None  # paths may end with different channel counts
+        if self.only_merges:  # no layer to make a path of: every path is empty
+            s, target = 1, shape[-1]
         paths = [
             self.path(shape, s, target, broadcast=kind != "concatenate" and i > 0) for i in range(n)
         ]
@@ -242,7 +250,7 @@ class Builder:
             if (target is not None and target != shape[-1]) or rng.random() < 0.7:
                 units = target if target is not None else rng.randint(1, 8)
                 if not ok("dense"):
-                    return None
+                    return None if units != shape[-1] else Op([], lambda x: x, 0)
                 lines.append(f"dense {units}" + (f" {self.g.act()}" if rng.random() < 0.5 else ""))
             lines += self.preserving(shape, "dropout", "batchnormalization", "activation")
             return self.compile_path(lines, shape)
@@ -264,7 +272,7 @@ class Builder:
         if f == c and ok("depthwiseconv2d"):
             choices.append(f"dwconv {k} strides={s} padding=same")
         if not choices:
-            return None
+            return Op([], lambda x: x, 0) if s == 1 and f == c else None
         lines.append(rng.choice(choices))
         lines += self.preserving(shape, "batchnormalization", "activation", "dropout")
         return self.compile_path(lines, shape)

@@ -189,6 +189,25 @@ def test_stacks_are_sequential_and_kinds_are_honoured():
         assert {node.kind for node in model.layers} <= kinds
 
 
+def test_single_kind_specs_match_keras():
+    """``kinds={k}`` works for every kind alone, and Keras agrees with specc on it."""
+    require("tensorflow")
+    import keras
+
+    from specc.ir.layers import KINDS
+
+    keras.backend.clear_session()
+    for kind in KINDS:
+        for seed in range(3):
+            text = generate_spec(seed, kinds=frozenset({kind}))
+            result = check_source(text)
+            assert result.errors == [], (text, result.errors)
+            (model,) = result.models
+            assert {node.kind for node in model.layers} == {kind}, text
+            keras.backend.clear_session(free_memory=False)
+            _compare(seed, text, model, _build(model, auto_names=True))
+
+
 def _keras_refusal_line(model: Model) -> int | None:
     """Construct and call each layer in order; the line of the first one Keras refuses."""
     import keras
