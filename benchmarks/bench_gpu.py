@@ -261,7 +261,6 @@ def bench(device: str, out: str | None, sizes=(32, 64, 128, 224), batches=(1, 16
 
 def breakdown(device: str, xp, sync, batches) -> list[dict[str, object]]:
     """Where CuPy's time goes: each layer, and each convolution's im2col and matrix product."""
-    from specc.runtime import nn
     from specc.runtime.numpy_backend import NumpyBackend
     from specc.weights import init_weights
 
@@ -279,41 +278,42 @@ def breakdown(device: str, xp, sync, batches) -> list[dict[str, object]]:
             total += t
             row = {"batch": batch, "layer": node.name, "ms": t * 1e3}
             if node.kind == "conv2d":
-                lay = node.layer
-                pads = nn.window_pads(
-                    args[0].shape[1:3], lay.kernel_size, lay.strides, lay.dilation_rate, lay.padding
-                )
-                padded = nn.pad_hw(xp, args[0], pads)
-                row["pad_ms"] = (
-                    _timed(lambda a=args[0], p=pads: nn.pad_hw(xp, a, p), sync, 0.2) * 1e3
-                )
-                cols, _ = nn.im2col(
-                    xp, padded, lay.kernel_size, lay.strides, lay.dilation_rate, True
-                )
-                row["im2col_ms"] = (
-                    _timed(
-                        lambda p=padded, lay=lay: nn.im2col(
-                            xp, p, lay.kernel_size, lay.strides, lay.dilation_rate, True
-                        ),
-                        sync,
-                        0.2,
-                    )
-                    * 1e3
-                )
-                mat = xp.ones((cols.shape[1], lay.filters), np.float32)
-                row["matmul_ms"] = _timed(lambda c=cols, m=mat: c @ m, sync, 0.2) * 1e3
-                row["matmul_tflops"] = (
-                    2
-                    * cols.shape[0]
-                    * cols.shape[1]
-                    * lay.filters
-                    / (row["matmul_ms"] * 1e-3)
-                    / 1e12
-                )
+                row.update(conv_parts(node, args[0], xp, sync))
             out.append(row)
             print("  ", {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()})
         print(f"   batch {batch}: layers sum to {total * 1e3:.3f} ms", flush=True)
     return out
+
+
+def conv_parts(node, x, xp, sync) -> dict[str, float]:
+    """A convolution's im2col (padding included) and matrix product, timed apart."""
+    from specc.runtime import nn
+
+    lay = node.layer
+    args = (lay.kernel_size, lay.strides, lay.dilation_rate)
+    pads = nn.window_pads(x.shape[1:3], *args[:3], lay.padding)
+    if nn.on_gpu(xp):
+        from specc.runtime.cuda_kernels import im2col_padded
+
+        hw = node.output_shape[:2]
+
+        def make():
+            return im2col_padded(x, *args, pads, hw, True)
+    else:
+
+        def make():
+            return nn.im2col(xp, nn.pad_hw(xp, x, pads), *args, ones=True)[0]
+
+    cols = make()
+    mat = xp.ones((cols.shape[1], lay.filters), np.float32)
+    im2col_s = _timed(make, sync, 0.2)
+    matmul_s = _timed(lambda: cols @ mat, sync, 0.2)
+    flops = 2 * cols.shape[0] * cols.shape[1] * lay.filters
+    return {
+        "im2col_ms": im2col_s * 1e3,
+        "matmul_ms": matmul_s * 1e3,
+        "matmul_tflops": flops / matmul_s / 1e12,
+    }
 
 
 def main() -> int:

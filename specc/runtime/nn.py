@@ -21,6 +21,11 @@ import numpy as np
 Array = Any  # numpy.ndarray or cupy.ndarray
 
 
+def on_gpu(xp: Any) -> bool:
+    """True when ``xp`` is CuPy (GPU-only kernels may be used)."""
+    return xp is not np and getattr(xp, "__name__", "") == "cupy"
+
+
 def same_pads(length: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
     """TensorFlow's SAME padding (before, after) for one spatial axis: extra pixel at the end."""
     effective = dilation * (kernel - 1) + 1
@@ -142,14 +147,20 @@ def conv2d(
     its bias folded in as a last row: one matrix product computes both.
     """
     kh, kw, cg, f = kernel.shape
-    x = pad_hw(xp, x, pads)
     n = x.shape[0]
-    if groups == 1:
-        with_bias = matrix is not None and matrix.shape[0] == kh * kw * cg + 1
+    with_bias = groups == 1 and matrix is not None and matrix.shape[0] == kh * kw * cg + 1
+    if on_gpu(xp):
+        from specc.runtime.cuda_kernels import im2col_padded
+
+        padded_hw = (x.shape[1] + sum(pads[0]), x.shape[2] + sum(pads[1]))
+        ho, wo = _out_hw(padded_hw, (kh, kw), strides, dilation)
+        cols = im2col_padded(x, (kh, kw), strides, dilation, pads, (ho, wo), with_bias)
+    else:
+        x = pad_hw(xp, x, pads)
         cols, (ho, wo) = im2col(xp, x, (kh, kw), strides, dilation, ones=with_bias)
+    if groups == 1:
         mat = matrix if matrix is not None else kernel.reshape(kh * kw * cg, f)
         return (cols @ mat).reshape(n, ho, wo, f)
-    cols, (ho, wo) = im2col(xp, x, (kh, kw), strides, dilation)
     m = n * ho * wo
     fg = f // groups
     grouped = cols.reshape(m, kh * kw, groups, cg).transpose(2, 0, 1, 3).reshape(groups, m, -1)
@@ -217,8 +228,13 @@ def conv2d_transpose(
 
 def max_pool(xp: Any, x: Array, pool, strides, padding: str) -> Array:
     """Keras MaxPooling2D: padded cells never win."""
-    h, w = x.shape[1:3]
+    n, h, w, c = x.shape
     (ph, pw), (sh, sw) = pool, strides
+    if on_gpu(xp) and padding == "valid" and (ph, pw) == (sh, sw):
+        # Tiling windows: one reduction kernel on a GPU (on a CPU, slices are faster).
+        ho, wo = h // ph, w // pw
+        tiles = x[:, : ho * ph, : wo * pw, :].reshape(n, ho, ph, wo, pw, c)
+        return tiles.max(axis=(2, 4))
     pads = window_pads((h, w), pool, strides, (1, 1), padding)
     x = pad_hw(xp, x, pads, value=-np.inf)
     ho, wo = _out_hw(x.shape[1:3], pool, strides, (1, 1))
