@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(render_github(diagnostics))
     else:
         sys.stdout.write(render_text(diagnostics, sources))
+        sys.stdout.flush()
         if not args.quiet:
             errors = sum(d.severity == "error" for d in diagnostics)
             warnings = len(diagnostics) - errors

@@ -18,6 +18,7 @@ from typing import Any
 
 from specc.diagnostics import Span, error
 from specc.emit.keras_format import Doc, call, collection
+from specc.ir.training import LOSSES, METRICS, OPTIMIZERS
 from specc.ir.values import FnValue
 
 # Keras class of each function name, per namespace: keras.<namespace>.<Class>.
@@ -49,80 +50,9 @@ CONSTRAINT_CLASSES = {
     "unit_norm": "UnitNorm",
     "min_max_norm": "MinMaxNorm",
 }
-OPTIMIZER_CLASSES = {
-    "sgd": "SGD",
-    "rmsprop": "RMSprop",
-    "adam": "Adam",
-    "adamw": "AdamW",
-    "adadelta": "Adadelta",
-    "adagrad": "Adagrad",
-    "adamax": "Adamax",
-    "adafactor": "Adafactor",
-    "nadam": "Nadam",
-    "ftrl": "Ftrl",
-    "lion": "Lion",
-    "lamb": "Lamb",
-    "muon": "Muon",
-}
-LOSS_CLASSES = {
-    "binary_crossentropy": "BinaryCrossentropy",
-    "binary_focal_crossentropy": "BinaryFocalCrossentropy",
-    "categorical_crossentropy": "CategoricalCrossentropy",
-    "categorical_focal_crossentropy": "CategoricalFocalCrossentropy",
-    "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
-    "mean_squared_error": "MeanSquaredError",
-    "mse": "MeanSquaredError",
-    "mean_absolute_error": "MeanAbsoluteError",
-    "mae": "MeanAbsoluteError",
-    "mean_absolute_percentage_error": "MeanAbsolutePercentageError",
-    "mape": "MeanAbsolutePercentageError",
-    "mean_squared_logarithmic_error": "MeanSquaredLogarithmicError",
-    "msle": "MeanSquaredLogarithmicError",
-    "huber": "Huber",
-    "log_cosh": "LogCosh",
-    "kl_divergence": "KLDivergence",
-    "kld": "KLDivergence",
-    "poisson": "Poisson",
-    "hinge": "Hinge",
-    "squared_hinge": "SquaredHinge",
-    "categorical_hinge": "CategoricalHinge",
-    "cosine_similarity": "CosineSimilarity",
-    "dice": "Dice",
-    "tversky": "Tversky",
-}
-METRIC_CLASSES = {
-    "accuracy": "Accuracy",
-    "acc": "Accuracy",
-    "binary_accuracy": "BinaryAccuracy",
-    "categorical_accuracy": "CategoricalAccuracy",
-    "sparse_categorical_accuracy": "SparseCategoricalAccuracy",
-    "top_k_categorical_accuracy": "TopKCategoricalAccuracy",
-    "sparse_top_k_categorical_accuracy": "SparseTopKCategoricalAccuracy",
-    "auc": "AUC",
-    "precision": "Precision",
-    "recall": "Recall",
-    "mae": "MeanAbsoluteError",
-    "mse": "MeanSquaredError",
-    "rmse": "RootMeanSquaredError",
-    "mape": "MeanAbsolutePercentageError",
-    "msle": "MeanSquaredLogarithmicError",
-    "mean_absolute_error": "MeanAbsoluteError",
-    "mean_squared_error": "MeanSquaredError",
-    "root_mean_squared_error": "RootMeanSquaredError",
-    "binary_crossentropy": "BinaryCrossentropy",
-    "categorical_crossentropy": "CategoricalCrossentropy",
-    "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
-    "kl_divergence": "KLDivergence",
-    "poisson": "Poisson",
-    "cosine_similarity": "CosineSimilarity",
-    "f1_score": "F1Score",
-    "fbeta_score": "FBetaScore",
-    "r2_score": "R2Score",
-    "iou": "IoU",
-    "mean_iou": "MeanIoU",
-    "hinge": "Hinge",
-    "log_cosh": "LogCoshError",
-}
+OPTIMIZER_CLASSES = {name: cls for name, (cls, _) in OPTIMIZERS.items()}
+LOSS_CLASSES = {name: cls for name, (cls, _) in LOSSES.items()}
+METRIC_CLASSES = {name: cls for name, (cls, _) in METRICS.items()}
 NAMESPACES: dict[str, dict[str, str]] = {
     "initializers": INITIALIZER_CLASSES,
     "regularizers": REGULARIZER_CLASSES,

@@ -10,20 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from specc.diagnostics import Span, error
+from specc.ir.training import OPTIMIZERS
 from specc.ir.values import CONSTRAINTS, INITIALIZERS, REGULARIZERS, FnValue
 from specc.syntax import tree as t
 
 MAX_INT = 2**63 - 1
 
 # Positional parameters of the functions a spec may call, by Keras's names.
-_OPTIMIZERS = (
-    "sgd rmsprop adam adamw adadelta adagrad adamax adafactor nadam ftrl lion lamb muon"
-).split()
 CALL_POSITIONAL: dict[str, tuple[str, ...]] = {
     **INITIALIZERS,
     **REGULARIZERS,
     **CONSTRAINTS,
-    **{name: ("learning_rate",) for name in _OPTIMIZERS},
+    **{name: ("learning_rate",) for name in OPTIMIZERS},
 }
 
 Env = dict[str, Any]

@@ -10,8 +10,8 @@ from typing import Any
 
 from specc.diagnostics import Span, error
 from specc.ir.graph import Settings
+from specc.ir.training import LOSSES, METRICS, OPTIMIZERS, accepted_args
 from specc.ir.values import FnValue, suggest
-from specc.syntax.evaluate import CALL_POSITIONAL
 
 COMPILE_ARGS = (
     "optimizer loss loss_weights metrics weighted_metrics run_eagerly "
@@ -23,30 +23,26 @@ FIT_ARGS = (
 ).split()
 DATA_ARGS = ("x", "y", "validation_data", "sample_weight", "callbacks")
 
-OPTIMIZERS = [name for name, args in CALL_POSITIONAL.items() if args == ("learning_rate",)]
-LOSSES = (
-    "binary_crossentropy binary_focal_crossentropy categorical_crossentropy "
-    "categorical_focal_crossentropy sparse_categorical_crossentropy mean_squared_error mse "
-    "mean_absolute_error mae mean_absolute_percentage_error mape "
-    "mean_squared_logarithmic_error msle huber log_cosh kl_divergence kld poisson hinge "
-    "squared_hinge categorical_hinge cosine_similarity dice tversky"
-).split()
-METRICS = (
-    "accuracy acc binary_accuracy categorical_accuracy sparse_categorical_accuracy "
-    "top_k_categorical_accuracy sparse_top_k_categorical_accuracy auc precision recall "
-    "mae mse rmse mape msle mean_absolute_error mean_squared_error "
-    "root_mean_squared_error binary_crossentropy categorical_crossentropy "
-    "sparse_categorical_crossentropy kl_divergence poisson cosine_similarity "
-    "f1_score fbeta_score r2_score iou mean_iou hinge log_cosh"
-).split()
 
-
-def _named(value: Any, choices: list[str], what: str, span: Span) -> None:
+def _named(
+    value: Any, table: dict[str, tuple[str, tuple[str, ...]]], what: str, span: Span
+) -> None:
     name = value.name if isinstance(value, FnValue) else value
     if not isinstance(name, str):
-        raise error("E107", f"{what} must be a name such as {choices[0]}, received {value!r}", span)
-    if name.lower() not in choices:
-        raise error("E107", f"unknown {what} '{name}'{suggest(name, choices)}", span)
+        example = next(iter(table))
+        raise error("E107", f"{what} must be a name such as {example}, received {value!r}", span)
+    if name.lower() not in table:
+        raise error("E107", f"unknown {what} '{name}'{suggest(name, table)}", span)
+    if isinstance(value, FnValue):
+        accepted = accepted_args(table, value.name)
+        for key, _ in value.kwargs:
+            if key not in accepted:
+                raise error(
+                    "E103",
+                    f"{what} {value.name}() takes no argument '{key}'{suggest(key, accepted)}",
+                    span,
+                    f"keras.{what}s.{table[value.name][0]} takes " + ", ".join(accepted),
+                )
 
 
 def _number(value: Any, span: Span, key: str, integer: bool = False) -> None:
