@@ -172,7 +172,8 @@ def test_generator_is_deterministic_and_covers_every_option():
     wanted |= {"conv2d:same-even-kernel", "depthwiseconv2d:depth_multiplier"}
     wanted |= {"depthwiseconv2d:strides+dilation", "separableconv2d:strides+dilation"}
     wanted |= {"separableconv2d:depth_multiplier", "conv2dtranspose:output_padding"}
-    wanted |= {"conv2dtranspose:strides", "maxpooling2d:same", "averagepooling2d:same"}
+    wanted |= {"conv2dtranspose:strides", "conv2dtranspose:dilation_rate"}
+    wanted |= {"maxpooling2d:same", "averagepooling2d:same"}
     wanted |= {"maxpooling2d:strides", "globalaveragepooling2d:keepdims"}
     wanted |= {"globalmaxpooling2d:keepdims", "dense:feature_map", "zeropadding2d:asymmetric"}
     wanted |= {"upsampling2d:bilinear", "reshape:minus_one", "batchnormalization:no_center"}

@@ -132,8 +132,8 @@ class Gen:
                 if rng.random() < 0.8
                 else (rng.randint(1, 2), rng.randint(1, 3))
             )
-        elif mode < 0.45 and kind != "conv2dtranspose":
-            d = (rng.randint(2, 3),) * 2
+        elif mode < 0.45:
+            d = (rng.randint(2, 3),) * 2  # Conv2DTranspose too: Keras takes it with strides 1
         elif mode < 0.55 and kind in ("depthwiseconv2d", "separableconv2d"):
             # Keras refuses strides with dilation in Conv2D only; these take both.
             s, d = (rng.randint(2, 3),) * 2, (rng.randint(2, 3),) * 2
@@ -194,7 +194,8 @@ class Gen:
             xh, xw, xc = x
             if kind == "conv2dtranspose":
                 hw = []
-                for n, k, st, op in zip((xh, xw), (kh, kw), s, outpad or (None, None), strict=True):
+                kernels = (d[0] * (kh - 1) + 1, d[1] * (kw - 1) + 1)
+                for n, k, st, op in zip((xh, xw), kernels, s, outpad or (None, None), strict=True):
                     if op is None:
                         hw.append(n * st + max(k - st, 0) if pad == "valid" else n * st)
                     else:
