@@ -20,6 +20,7 @@ import pytest
 from conftest import EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from specgen import generate_spec
 
 from specc.check import check_source
 from specc.cli import main
@@ -89,9 +90,12 @@ def check_text(text: str) -> None:
 
 
 @st.composite
-def mutated_example(draw) -> str:
-    """An example with 1 to 4 edits of characters, lines or tokens."""
-    text = draw(st.sampled_from(EXAMPLE_TEXTS))
+def mutated_example(draw, generated: bool = False) -> str:
+    """An example (or a generated spec) with 1 to 4 edits of characters, lines or tokens."""
+    if generated:
+        text = generate_spec(draw(st.integers(0, 10**6)), graphs=draw(st.booleans()))
+    else:
+        text = draw(st.sampled_from(EXAMPLE_TEXTS))
     for _ in range(draw(st.integers(1, 4))):
         unit = draw(st.sampled_from(["char", "line", "token"]))
         if unit == "char":
@@ -145,6 +149,13 @@ def test_token_soup_never_crashes(tokens):
 @FUZZ
 @given(mutated_example())
 def test_mutated_examples_never_crash(text):
+    check_text(text)
+
+
+@FUZZ
+@given(mutated_example(generated=True))
+def test_mutated_generated_specs_never_crash(text):
+    """Generated specs reach blocks, paths, @refs and every layer kind."""
     check_text(text)
 
 
