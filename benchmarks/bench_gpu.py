@@ -304,13 +304,18 @@ def conv_parts(node, x, xp, sync) -> dict[str, float]:
         def make():
             return nn.im2col(xp, nn.pad_hw(xp, x, pads), *args, ones=True)[0]
 
+    def generic():
+        return nn.im2col(xp, nn.pad_hw(xp, x, pads), *args, ones=True)[0]
+
     cols = make()
     mat = xp.ones((cols.shape[1], lay.filters), np.float32)
     im2col_s = _timed(make, sync, 0.2)
+    generic_s = _timed(generic, sync, 0.2)
     matmul_s = _timed(lambda: cols @ mat, sync, 0.2)
     flops = 2 * cols.shape[0] * cols.shape[1] * lay.filters
     return {
         "im2col_ms": im2col_s * 1e3,
+        "generic_im2col_ms": generic_s * 1e3,
         "matmul_ms": matmul_s * 1e3,
         "matmul_tflops": flops / matmul_s / 1e12,
     }

@@ -13,25 +13,29 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+# 32-bit index arithmetic (64-bit division is several times slower on a GPU): the
+# caller falls back to the generic path for arrays of 2**31 elements or more.
 _IM2COL = r"""
-const long long j = i % kcols;
-const long long r = i / kcols;
+const int e = (int)i;
+const int j = e % kcols;
+const int r = e / kcols;
 if (j >= k) {
     col = (T)1;
 } else {
-    const int ci = (int)(j % c);
-    const int t = (int)(j / c);
+    const int ci = j % c;
+    const int t = j / c;
     const int b = t % kw;
     const int a = t / kw;
-    const int ox = (int)(r % wo);
-    const long long q = r / wo;
-    const int oy = (int)(q % ho);
-    const long long n = q / ho;
+    const int ox = r % wo;
+    const int q = r / wo;
+    const int oy = q % ho;
+    const int n = q / ho;
     const int iy = oy * sh + a * dh - pt;
     const int ix = ox * sw + b * dw - pl;
     col = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? x[((n * h + iy) * w + ix) * c + ci] : (T)0;
 }
 """
+LIMIT = 2**31 - 1
 
 
 @lru_cache(maxsize=1)
@@ -40,11 +44,16 @@ def _im2col_kernel() -> Any:
 
     return cupy.ElementwiseKernel(
         "raw T x, int32 h, int32 w, int32 c, int32 kh, int32 kw, int32 ho, int32 wo, "
-        "int32 sh, int32 sw, int32 dh, int32 dw, int32 pt, int32 pl, int64 k, int64 kcols",
+        "int32 sh, int32 sw, int32 dh, int32 dw, int32 pt, int32 pl, int32 k, int32 kcols",
         "T col",
         _IM2COL,
         "specc_im2col",
     )
+
+
+def fits(x: Any, rows: int, cols: int) -> bool:
+    """True when the kernel's 32-bit indices can address the input and the patch matrix."""
+    return x.size <= LIMIT and rows * cols <= LIMIT
 
 
 def im2col_padded(

@@ -26,6 +26,12 @@ def on_gpu(xp: Any) -> bool:
     return xp is not np and getattr(xp, "__name__", "") == "cupy"
 
 
+def _gpu_im2col_fits(x: Array, rows: int, cols: int) -> bool:
+    from specc.runtime.cuda_kernels import fits
+
+    return fits(x, rows, cols)
+
+
 def same_pads(length: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
     """TensorFlow's SAME padding (before, after) for one spatial axis: extra pixel at the end."""
     effective = dilation * (kernel - 1) + 1
@@ -149,11 +155,11 @@ def conv2d(
     kh, kw, cg, f = kernel.shape
     n = x.shape[0]
     with_bias = groups == 1 and matrix is not None and matrix.shape[0] == kh * kw * cg + 1
-    if on_gpu(xp):
+    padded_hw = (x.shape[1] + sum(pads[0]), x.shape[2] + sum(pads[1]))
+    ho, wo = _out_hw(padded_hw, (kh, kw), strides, dilation)
+    if on_gpu(xp) and _gpu_im2col_fits(x, n * ho * wo, kh * kw * cg + 1):
         from specc.runtime.cuda_kernels import im2col_padded
 
-        padded_hw = (x.shape[1] + sum(pads[0]), x.shape[2] + sum(pads[1]))
-        ho, wo = _out_hw(padded_hw, (kh, kw), strides, dilation)
         cols = im2col_padded(x, (kh, kw), strides, dilation, pads, (ho, wo), with_bias)
     else:
         x = pad_hw(xp, x, pads)
