@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -88,6 +89,16 @@ def print_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str], st
     (stream or sys.stderr).write(render_text(diagnostics, sources))
 
 
+def _mode_for(target: Path) -> int:
+    """The target's own mode when it exists (fmt rewrites in place), else 0666 less the umask."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_atomically(path: str, data: bytes | str) -> None:
     """Write ``path`` whole or not at all: a temporary file renamed into place."""
     target = Path(path)
@@ -97,6 +108,7 @@ def write_atomically(path: str, data: bytes | str) -> None:
     try:
         with os.fdopen(fd, mode, **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as f:
             f.write(data)
+        os.chmod(tmp, _mode_for(target))  # mkstemp makes 0600
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
