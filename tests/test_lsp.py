@@ -304,6 +304,25 @@ async def test_formatting(client: LanguageClient):
 
 
 @pytest.mark.asyncio(loop_scope="module")
+async def test_formatting_refuses_a_syntax_error(client: LanguageClient):
+    uri = "file:///tmp/specc-lsp-test/broken.cnn"
+    text = "model b {\n  input 8\n  dense (4\n}\n"
+    item = lsp.TextDocumentItem(uri=uri, language_id="cnn", version=1, text=text)
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=item))
+    await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    assert [d.code for d in client.diagnostics[uri]] == ["E101"]
+    edits = await client.text_document_formatting_async(
+        lsp.DocumentFormattingParams(
+            text_document=lsp.TextDocumentIdentifier(uri=uri),
+            options=lsp.FormattingOptions(tab_size=2, insert_spaces=True),
+        )
+    )
+    assert not edits
+    # the server said why, before it answered
+    assert "fix the syntax error first (line 4" in client.messages[-1].message
+
+
+@pytest.mark.asyncio(loop_scope="module")
 async def test_positions_are_utf16(client: LanguageClient):
     """After a character outside the BMP, LSP columns count UTF-16 units, not code points."""
     uri = "file:///tmp/specc-lsp-test/emoji.cnn"

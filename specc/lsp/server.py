@@ -106,7 +106,18 @@ def create_server() -> SpeccServer:
     def formatting(
         ls: SpeccServer, params: lsp.DocumentFormattingParams
     ) -> list[lsp.TextEdit] | None:
-        return features.formatting(ls.document(params.text_document.uri))
+        doc = ls.document(params.text_document.uri)
+        edits = features.formatting(doc)
+        if edits is None:
+            first = doc.result.diagnostics[0] if doc.result and doc.result.diagnostics else None
+            where = f" (line {first.span.line}: {first.message})" if first else ""
+            ls.window_show_message(
+                lsp.ShowMessageParams(
+                    type=lsp.MessageType.Warning,
+                    message=f"specc fmt: fix the syntax error first{where}",
+                )
+            )
+        return edits
 
     return server
 
