@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from specc.check import RULES, CheckResult, _check_expects, _gc_paused, _silenced, check_source
-from specc.diagnostics import Diagnostic, Span, SpeccError, sort_key
+from specc.diagnostics import Diagnostic, Span, SpeccError, sort_key, source_lines
 from specc.ir.graph import Model
 from specc.ir.infer import infer
 from specc.syntax import tree as t
@@ -360,7 +360,7 @@ class Analyzer:
                 )
             )
         result.models = models
-        lines = text.splitlines()
+        lines = source_lines(text)
         unique = {(d.code, d.span, d.message): d for d in diagnostics}
         result.diagnostics = sorted(
             (d for d in unique.values() if not _silenced(d, lines)), key=sort_key
