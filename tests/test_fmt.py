@@ -222,6 +222,9 @@ def test_layout_decisions():
         "model m {\n  input 4\n  dense 2  # noqa: W401\n}",
         "",
         "# only a comment",
+        "model m {\r\n  input 8\r\n  dense 2  # crlf\r\n}\r\n",
+        "model m {\n  input 8x8x3  # a\u2028b\n  relu6  # noqa\n  flatten\n  dense 4\n}\n",
+        "model m {\n\x0c  input 8\n  dense 2\n}\n",
         'model m {\n  input 8x8x3\n  conv2d 8 3 name="a#b"  # real comment\n}\n',
     ],
 )
