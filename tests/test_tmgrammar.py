@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -105,3 +106,75 @@ def test_every_layer_kind_alias_and_activation_is_highlighted():
     # a block whose name starts like a layer is a call, not a layer
     assert not layers.match("  conv_bn 32")
     assert heads["entity.name.function.call.cnn"].match("  conv_bn 32").group(1) == "conv_bn"
+
+
+def test_extension_manifest_is_consistent():
+    manifest = json.loads((VSCODE / "package.json").read_text())
+    (language,) = manifest["contributes"]["languages"]
+    (grammar,) = manifest["contributes"]["grammars"]
+    assert language["id"] == grammar["language"] == "cnn" and ".cnn" in language["extensions"]
+    assert (VSCODE / language["configuration"]).is_file()
+    assert json.loads((VSCODE / grammar["path"]).read_text())["scopeName"] == grammar["scopeName"]
+    assert (VSCODE / manifest["main"]).is_file()
+    assert "vscode-languageclient" in manifest["dependencies"]
+    config = json.loads((VSCODE / language["configuration"]).read_text())
+    assert config["comments"]["lineComment"] == "#"
+
+
+ACTIVATE = r"""
+// Load extension.js with stand-ins for the vscode API and vscode-languageclient, call
+// activate(), and print what the extension asked the language client to start.
+const Module = require("module");
+const seen = {};
+const vscode = {
+  workspace: {
+    getConfiguration: (section) => ({ get: (key, fallback) => fallback }),
+    onDidChangeConfiguration: () => ({ dispose() {} }),
+  },
+  window: { showErrorMessage: (m) => { seen.error = m; }, showInformationMessage: () => {} },
+};
+class LanguageClient {
+  constructor(id, name, server, client) { Object.assign(seen, { id, name, server, client }); }
+  start() { seen.started = true; return Promise.resolve(); }
+  stop() { seen.stopped = true; return Promise.resolve(); }
+}
+const original = Module._load;
+Module._load = function (request, parent, isMain) {
+  if (request === "vscode") return vscode;
+  if (request === "vscode-languageclient/node") return { LanguageClient, TransportKind: { stdio: 0 } };
+  return original.apply(this, arguments);
+};
+const extension = require(process.argv[2]);
+const context = { subscriptions: [] };
+Promise.resolve(extension.activate(context)).then(() => extension.deactivate()).then(() => {
+  console.log(JSON.stringify(seen));
+});
+"""
+
+
+def test_extension_starts_specc_lsp_for_cnn_files(tmp_path):
+    """extension.js, run by node against stand-ins of the VS Code API: it starts
+    `specc lsp` over stdio for documents of the cnn language, and stops it."""
+    if shutil.which("node") is None:
+        if os.environ.get("SPECC_REQUIRE_ALL"):
+            pytest.fail("node is required in CI")
+        pytest.skip("node is not installed")
+    script = tmp_path / "activate.js"
+    script.write_text(ACTIVATE)
+    proc = subprocess.run(
+        ["node", str(script), str(VSCODE / "extension.js")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout)
+    assert seen["started"] and seen["stopped"] and "error" not in seen
+    assert seen["server"]["run"] == {"command": "specc", "args": ["lsp"], "transport": 0}
+    selectors = seen["client"]["documentSelector"]
+    assert {"scheme": "file", "language": "cnn"} in selectors
+    # and that command is a working language server entry point
+    help_text = subprocess.run(
+        [sys.executable, "-m", "specc.cli", "lsp", "--help"], capture_output=True, text=True
+    ).stdout
+    assert "--stdio" in help_text
