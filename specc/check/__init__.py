@@ -59,7 +59,8 @@ class CheckResult:
         raise KeyError(name)
 
 
-def _check_expects(model: Model) -> list[Diagnostic]:
+def check_expects(model: Model) -> list[Diagnostic]:
+    """E301 for every ``expect`` of an inferred model that does not hold."""
     out = []
     for expect in model.expects:
         if expect.quantity == "output":
@@ -85,7 +86,7 @@ def _check_expects(model: Model) -> list[Diagnostic]:
     return out
 
 
-def _check_budgets(model: Model, max_params: int | None, max_macs: int | None) -> list[Diagnostic]:
+def check_budgets(model: Model, max_params: int | None, max_macs: int | None) -> list[Diagnostic]:
     out = []
     if max_params is not None and model.total("params") > max_params:
         out.append(
@@ -107,7 +108,8 @@ def _check_budgets(model: Model, max_params: int | None, max_macs: int | None) -
     return out
 
 
-def _silenced(diagnostic: Diagnostic, lines: list[str]) -> bool:
+def silenced(diagnostic: Diagnostic, lines: list[str]) -> bool:
+    """True for a warning whose line carries ``# noqa`` or ``# noqa: CODE``."""
     if diagnostic.severity != "warning" or not 1 <= diagnostic.span.line <= len(lines):
         return False
     match = _NOQA.search(lines[diagnostic.span.line - 1])
@@ -118,7 +120,7 @@ def _silenced(diagnostic: Diagnostic, lines: list[str]) -> bool:
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector: a check allocates many small acyclic
     objects, and collections that rescan them all made large files quadratic."""
     enabled = gc.isenabled()
@@ -137,7 +139,7 @@ def check_source(
     max_macs: int | None = None,
 ) -> CheckResult:
     """Check ``.cnn`` text: every model inferred, every problem as a located diagnostic."""
-    with _gc_paused():
+    with gc_paused():
         return _check(source, file, max_params, max_macs)
 
 
@@ -180,11 +182,11 @@ def _check(source: str, file: str, max_params: int | None, max_macs: int | None)
             continue
         for rule in RULES:
             diagnostics.extend(rule.check(model))
-        diagnostics.extend(_check_expects(model))
-        diagnostics.extend(_check_budgets(model, max_params, max_macs))
+        diagnostics.extend(check_expects(model))
+        diagnostics.extend(check_budgets(model, max_params, max_macs))
     lines = source_lines(source)
     unique = {(d.code, d.span, d.message): d for d in diagnostics}
     result.diagnostics = sorted(
-        (d for d in unique.values() if not _silenced(d, lines)), key=sort_key
+        (d for d in unique.values() if not silenced(d, lines)), key=sort_key
     )
     return result

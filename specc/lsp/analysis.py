@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from specc.check import RULES, CheckResult, _check_expects, _gc_paused, _silenced, check_source
+from specc.check import RULES, CheckResult, check_expects, check_source, gc_paused, silenced
 from specc.diagnostics import Diagnostic, Span, SpeccError, sort_key, source_lines
 from specc.ir.graph import Model
 from specc.ir.infer import infer
@@ -248,7 +248,7 @@ class _CachingExpander(Expander):
             if not errors:
                 for rule in RULES:
                     diagnostics.extend(rule.check(model))
-                diagnostics.extend(_check_expects(model))
+                diagnostics.extend(check_expects(model))
         # messages that quote a line number cannot simply move with their lines
         movable = not any(re.search(r"\bline \d", d.message) for d in diagnostics)
         steps = self.steps - before
@@ -277,7 +277,7 @@ class Analyzer:
         if pieces is None or len(text) > MAX_FILE_BYTES or _EXOTIC.search(text):
             return check_source(text, self.file)
         try:
-            with _gc_paused():
+            with gc_paused():
                 return self._check(text, pieces)
         except RecursionError:
             return check_source(text, self.file)
@@ -363,6 +363,6 @@ class Analyzer:
         lines = source_lines(text)
         unique = {(d.code, d.span, d.message): d for d in diagnostics}
         result.diagnostics = sorted(
-            (d for d in unique.values() if not _silenced(d, lines)), key=sort_key
+            (d for d in unique.values() if not silenced(d, lines)), key=sort_key
         )
         return result
