@@ -81,3 +81,28 @@ def test_numpy_chunking_and_threads_do_not_change_results():
     np.testing.assert_allclose(chunked, whole, rtol=1e-6, atol=1e-6)
     one = run(case.model, x[3], case.weights)  # a single sample gets a batch axis
     np.testing.assert_allclose(one[0], whole[3], rtol=1e-5, atol=1e-5)
+
+
+def test_both_cpu_convolution_paths_agree_with_keras():
+    """Winograd (3x3, stride 1, >= 16 channels) and im2col are each checked against Keras."""
+    from specc.runtime import winograd
+    from specc.runtime.numpy_backend import NumpyBackend
+
+    cases = example_cases()
+    uses = [
+        case.name
+        for case in cases
+        for node in case.model.nodes[1:]
+        if node.kind == "conv2d"
+        and winograd.applies(
+            (*node.layer.kernel_size, case.model.nodes[node.inputs[0]].output_shape[-1], 1),
+            node.layer.strides,
+            node.layer.dilation_rate,
+            node.layer.groups,
+        )
+    ]
+    assert len(set(uses)) >= 3, uses
+    for case in cases:
+        for fast in (True, False):
+            out = NumpyBackend(case.model, case.weights, winograd=fast)(case.x)
+            assert_agrees(out, case.expected, f"winograd={fast} on {case.name}")

@@ -16,10 +16,10 @@ import numpy as np
 
 from specc.diagnostics import Diagnostic, SpeccError
 from specc.ir.graph import Model, Node
-from specc.runtime import nn, sample_bytes
+from specc.runtime import nn, sample_bytes, winograd
 from specc.runtime.activations import activate, activate_inplace
 
-CACHE_BYTES = 4 * 2**20
+CACHE_BYTES = 6 * 2**20
 """Working set of one CPU micro-batch: about what a core's share of cache holds."""
 
 Array = Any
@@ -66,6 +66,7 @@ class NumpyBackend:
         weights: dict[str, np.ndarray],
         device: str = "cpu",
         threads: int | None = None,
+        winograd: bool | None = None,
     ) -> None:
         from specc.runtime.threads import cpu_count
 
@@ -74,6 +75,8 @@ class NumpyBackend:
         self.xp = array_module(device, model)
         self.threads = 1 if self.xp is not np else (threads or cpu_count())
         self.micro_batch = max(1, min(64, CACHE_BYTES // sample_bytes(model)))
+        # Winograd for 3x3 stride-1 convolutions on the CPU (specc.runtime.winograd).
+        self.winograd = self.xp is np if winograd is None else winograd
         self.plan: list[tuple[Node, Op]] = []
         self.last_use: dict[int, int] = {}
         for node in needed_nodes(model):
@@ -145,6 +148,15 @@ class NumpyBackend:
             self._in_hw(node), layer.kernel_size, layer.strides, layer.dilation_rate, layer.padding
         )
         kernel, bias = w["kernel"], w.get("bias")
+        if self.winograd and winograd.applies(
+            kernel.shape, layer.strides, layer.dilation_rate, layer.groups
+        ):
+            u = winograd.transform_kernel(kernel)
+
+            def fast(inputs: list[Array]) -> Array:
+                return self._finish(node, winograd.conv3x3(xp, inputs[0], u, pads), bias)
+
+            return fast
         matrix = nn.kernel_matrix(kernel, bias, xp) if layer.groups == 1 else None
         if matrix is not None:
             bias = None  # folded into the matrix product
