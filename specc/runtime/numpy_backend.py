@@ -46,6 +46,33 @@ def array_module(device: str, model: Model) -> Any:
     return cupy
 
 
+MONOTONE = ("relu", "relu6")
+DEFERRING_KINDS = ("conv2d", "depthwiseconv2d", "separableconv2d", "dense")
+
+
+def deferred_activations(model: Model) -> dict[int, str]:
+    """Nodes whose relu/relu6 can run after the max pooling that alone consumes them.
+
+    ``max(relu(a), relu(b)) == relu(max(a, b))`` exactly, for any monotone
+    clamp; pooling first applies the activation to a quarter of the values.
+    """
+    consumers = model.consumers()
+    out = {}
+    for node in model.nodes[1:]:
+        activation = getattr(node.layer, "activation", None)
+        users = consumers[node.index]
+        if (
+            node.kind in DEFERRING_KINDS
+            and activation in MONOTONE
+            and node.index != model.output
+            and len(users) == 1
+            and model.nodes[users[0]].kind == "maxpooling2d"
+            and model.nodes[users[0]].inputs == [node.index]
+        ):
+            out[node.index] = activation
+    return out
+
+
 def needed_nodes(model: Model) -> list[Node]:
     """Layer nodes the output depends on, in the order written (a topological order)."""
     needed = {model.output}
@@ -79,6 +106,7 @@ class NumpyBackend:
         self.winograd = self.xp is np if winograd is None else winograd
         self.plan: list[tuple[Node, Op]] = []
         self.last_use: dict[int, int] = {}
+        self.deferred = deferred_activations(model) if self.xp is np else {}
         for node in needed_nodes(model):
             w = {
                 wt.name: self.xp.asarray(weights[f"{node.name}/{wt.name}"], dtype=np.float32)
@@ -137,6 +165,8 @@ class NumpyBackend:
     def _finish(self, node: Node, y: Array, bias: Array | None) -> Array:
         if bias is not None:
             y += bias
+        if node.index in self.deferred:
+            return y  # applied after the max pooling that follows (4x fewer values)
         return activate_inplace(self.xp, y, getattr(node.layer, "activation", None))
 
     # convolutions ------------------------------------------------------------
@@ -242,11 +272,17 @@ class NumpyBackend:
     # pooling -----------------------------------------------------------------
 
     def maxpooling2d(self, node: Node, w: dict[str, Array]) -> Op:
-        """Keras MaxPooling2D."""
+        """Keras MaxPooling2D (with its input's relu/relu6 when that was deferred to it)."""
         layer = node.layer
-        return lambda inputs: nn.max_pool(
-            self.xp, inputs[0], layer.pool_size, layer.effective_strides, layer.padding
-        )
+        deferred = self.deferred.get(node.inputs[0])
+
+        def op(inputs: list[Array]) -> Array:
+            y = nn.max_pool(
+                self.xp, inputs[0], layer.pool_size, layer.effective_strides, layer.padding
+            )
+            return y if deferred is None else activate_inplace(self.xp, y, deferred)
+
+        return op
 
     def averagepooling2d(self, node: Node, w: dict[str, Array]) -> Op:
         """Keras AveragePooling2D (padded cells not counted)."""
