@@ -244,16 +244,7 @@ def max_pool(xp: Any, x: Array, pool, strides, padding: str) -> Array:
     pads = window_pads((h, w), pool, strides, (1, 1), padding)
     x = pad_hw(xp, x, pads, value=-np.inf)
     ho, wo = _out_hw(x.shape[1:3], pool, strides, (1, 1))
-    # Separable: the max over window rows first, then over window columns.
-    tall = None
-    for a in range(ph):
-        part = x[:, a : a + (ho - 1) * sh + 1 : sh, :, :]
-        tall = part.copy() if tall is None else xp.maximum(tall, part, out=tall)
-    out = None
-    for b in range(pw):
-        part = tall[:, :, b : b + (wo - 1) * sw + 1 : sw, :]
-        out = part.copy() if out is None else xp.maximum(out, part, out=out)
-    return out
+    return _window_reduce(xp, xp.maximum, x, pool, strides, (ho, wo))
 
 
 def avg_pool(xp: Any, x: Array, pool, strides, padding: str) -> Array:
@@ -263,25 +254,29 @@ def avg_pool(xp: Any, x: Array, pool, strides, padding: str) -> Array:
     pads = window_pads((h, w), pool, strides, (1, 1), padding)
     x = pad_hw(xp, x, pads)
     ho, wo = _out_hw(x.shape[1:3], pool, strides, (1, 1))
-    out = _window_sum(xp, x, pool, strides, (ho, wo))
+    out = _window_reduce(xp, xp.add, x, pool, strides, (ho, wo))
     if pads == ((0, 0), (0, 0)):
         return out / np.float32(ph * pw)
     ones = pad_hw(np, np.ones((1, h, w, 1), np.float32), pads)
-    counts = _window_sum(np, ones, pool, strides, (ho, wo))
+    counts = _window_reduce(np, np.add, ones, pool, strides, (ho, wo))
     return out / xp.asarray(counts)
 
 
-def _window_sum(xp: Any, x: Array, pool, strides, out_hw) -> Array:
-    """Sums over pooling windows, rows first then columns (separable)."""
+def _window_reduce(xp: Any, op, x: Array, pool, strides, out_hw) -> Array:
+    """``op`` (maximum or add) over pooling windows: rows first, then columns (separable).
+
+    The first step combines two strided views into a new array; later taps
+    accumulate into it in place. The result never aliases ``x``.
+    """
     (ph, pw), (sh, sw), (ho, wo) = pool, strides, out_hw
-    tall = None
-    for a in range(ph):
-        part = x[:, a : a + (ho - 1) * sh + 1 : sh, :, :]
-        tall = part.copy() if tall is None else xp.add(tall, part, out=tall)
-    out = None
-    for b in range(pw):
-        part = tall[:, :, b : b + (wo - 1) * sw + 1 : sw, :]
-        out = part.copy() if out is None else xp.add(out, part, out=out)
+    rows = [x[:, a : a + (ho - 1) * sh + 1 : sh, :, :] for a in range(ph)]
+    tall = rows[0] if ph == 1 else op(rows[0], rows[1])
+    for part in rows[2:]:
+        op(tall, part, out=tall)
+    cols = [tall[:, :, b : b + (wo - 1) * sw + 1 : sw, :] for b in range(pw)]
+    out = cols[0].copy() if pw == 1 else op(cols[0], cols[1])
+    for part in cols[2:]:
+        op(out, part, out=out)
     return out
 
 
