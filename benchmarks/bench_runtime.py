@@ -41,6 +41,26 @@ def sgemm_peak(n: int = 2048, repeats: int = 5) -> float:
     return 2 * n**3 / best / 1e9
 
 
+def blas_core() -> str:
+    """OpenBLAS's kernel family (OPENBLAS_CORETYPE forces one; else it detects the CPU)."""
+    import ctypes
+
+    from specc.runtime.threads import _blas_local_setter
+
+    _blas_local_setter()
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    with open("/proc/self/maps", encoding="utf-8") as maps:
+        paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower()})
+    for path in paths:
+        lib = ctypes.CDLL(path)
+        for name in ("scipy_openblas_get_corename64_", "openblas_get_corename"):
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn.restype = ctypes.c_char_p
+                return f"OpenBLAS core {fn().decode()} (OPENBLAS_CORETYPE={forced})"
+    return "BLAS core unknown"
+
+
 def _time(fn) -> float:
     start = time.perf_counter()
     fn()
@@ -123,14 +143,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="timing for part 2")
     parser.add_argument("--json", metavar="OUT")
+    parser.add_argument("--no-scaling", action="store_true", help="skip part 3")
     args = parser.parse_args()
     load = os.getloadavg()
     peak = sgemm_peak()
     head = headline(args.seconds)
-    grow = scaling(min(args.seconds / 10, 2.0))
+    grow = [] if args.no_scaling else scaling(min(args.seconds / 10, 2.0))
     peak_after = sgemm_peak()
     rows = head["rows"]
-    print(f"CPU: {os.cpu_count()} cores, load average {load[0]:.1f} at start")
+    print(f"CPU: {os.cpu_count()} cores, load average {load[0]:.1f} at start, {blas_core()}")
     print(f"NumPy float32 matmul peak: {peak:.0f} GFLOP/s (before), {peak_after:.0f} (after)\n")
     print(f"CIFAR example, batch {head['batch']}, {head['macs']:,} MACs per image\n")
     print("| backend | images/s | GFLOP/s | ms/batch | peak MiB |")
