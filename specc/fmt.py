@@ -41,8 +41,8 @@ from itertools import accumulate
 from specc.ir.layers import lookup
 from specc.ir.values import ACTIVATIONS, CONSTRAINTS, INITIALIZERS, REGULARIZERS
 from specc.syntax import tree as t
-from specc.syntax.expand import DTYPES, KEYWORDS
 from specc.syntax.parse import parse
+from specc.syntax.scope import DTYPES, KEYWORDS
 
 INDENT = "  "
 _ENUM_WORDS = frozenset(

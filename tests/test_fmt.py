@@ -105,7 +105,7 @@ def test_random_specs_round_trip():
 def _perturb(canonical: str, rng: random.Random) -> str:
     """A spelling of the same file in a non-canonical layout: case, aliases, spaces, lines."""
     from specc.ir.layers import REGISTRY
-    from specc.syntax.expand import KEYWORDS
+    from specc.syntax.scope import KEYWORDS
 
     aliases: dict[str, list[str]] = {}
     for word, cls in REGISTRY.items():

@@ -16,7 +16,7 @@ import pytest
 
 from specc.check import CheckResult, check_source
 from specc.cli import main
-from specc.syntax.expand import MAX_CALL_DEPTH
+from specc.syntax.scope import MAX_CALL_DEPTH
 
 SECONDS = 2.0
 PEAK_BYTES = 500 * 1024 * 1024

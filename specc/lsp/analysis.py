@@ -25,8 +25,9 @@ from specc.diagnostics import Diagnostic, Span, SpeccError, sort_key, source_lin
 from specc.ir.graph import Model
 from specc.ir.infer import infer
 from specc.syntax import tree as t
-from specc.syntax.expand import MAX_STEPS, Expander
+from specc.syntax.expand import Expander
 from specc.syntax.parse import MAX_FILE_BYTES, parse
+from specc.syntax.scope import MAX_STEPS
 
 # Line breaks that str.splitlines() sees and lark does not: such files are checked whole.
 _EXOTIC = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]|\r(?!\n)")

@@ -16,7 +16,7 @@ from specc.ir.graph import QUANTITIES
 from specc.ir.layers import KINDS, REGISTRY, ActivationLayer, Layer, lookup
 from specc.ir.values import ACTIVATIONS, CONSTRAINTS, INITIALIZERS, REGULARIZERS
 from specc.lsp.document import Document
-from specc.syntax.expand import DTYPES
+from specc.syntax.scope import DTYPES
 from specc.syntax.settings import COMPILE_ARGS, FIT_ARGS, LOSSES, METRICS, OPTIMIZERS
 
 Kind = lsp.CompletionItemKind
