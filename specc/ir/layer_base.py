@@ -1,0 +1,76 @@
+"""What every layer class shares: the Pydantic base, its class facts, and weights."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from specc.ir import shapes as sh
+from specc.ir.shapes import Shape
+from specc.ir.values import (
+    Bool,
+    FnValue,
+)
+
+
+@dataclass(frozen=True)
+class Weight:
+    """One weight array as Keras builds it: ``kernel`` of shape (kh, kw, in, out), ..."""
+
+    name: str
+    shape: Shape
+    initializer: FnValue
+    trainable: bool = True
+
+    @property
+    def size(self) -> int:
+        """Number of scalars."""
+        return math.prod(self.shape)
+
+
+class Layer(BaseModel):
+    """Base of every layer class; subclasses declare Keras's parameters as fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    kind: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    keras_class: ClassVar[str]
+    auto_name: ClassVar[str]
+    positional: ClassVar[tuple[str, ...]] = ()
+    bare_words: ClassVar[bool] = False
+    merge: ClassVar[bool] = False
+    input_rank: ClassVar[int | None] = None
+    # Parameters Keras requires although specc gives them a default (always passed on).
+    keras_required: ClassVar[tuple[str, ...]] = ()
+
+    trainable: Bool = True
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        """The output shape for the given input shapes (batch axis left out).
+
+        The default is Keras's for shape-preserving layers (dropout, activation);
+        every other layer overrides it.
+        """
+        return inputs[0]
+
+    def weights(self, inputs: list[Shape]) -> list[Weight]:
+        """The weights Keras creates when it builds this layer on ``inputs``."""
+        return []
+
+    def macs(self, inputs: list[Shape], output: Shape) -> int:
+        """Multiply-accumulates for one sample (only convolutions and dense count)."""
+        return 0
+
+    def check_input(self, inputs: list[Shape]) -> None:
+        """Refuse inputs of the wrong rank before the shape rule runs."""
+        if self.input_rank is not None:
+            sh.require_rank(inputs[0], self.input_rank, self.kind)
+
+
+def bias_weight(use_bias: bool, n: int, init: FnValue) -> list[Weight]:
+    """``[bias]`` of ``n`` units when the layer uses a bias, else ``[]``."""
+    return [Weight("bias", (n,), init)] if use_bias else []

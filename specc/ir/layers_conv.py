@@ -1,0 +1,284 @@
+"""Convolution and pooling layers: Conv2D and its relatives, local and global pools."""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+from specc.ir import shapes as sh
+from specc.ir.layer_base import Layer, Weight, bias_weight
+from specc.ir.shapes import Shape, ShapeError
+from specc.ir.values import (
+    Activation,
+    Bool,
+    Constraint,
+    DataFormat,
+    FnValue,
+    Initializer,
+    OptionalPair,
+    Padding,
+    Pair,
+    PositiveInt,
+    Regularizer,
+)
+
+
+class _ConvBase(Layer):
+    bare_words: ClassVar[bool] = True
+    input_rank: ClassVar[int | None] = 3
+
+    kernel_size: Pair
+    strides: Pair = (1, 1)
+    padding: Padding = "valid"
+    data_format: DataFormat = None
+    dilation_rate: Pair = (1, 1)
+    activation: Activation = None
+    use_bias: Bool = True
+    bias_initializer: Initializer = FnValue("zeros")
+    bias_regularizer: Regularizer = None
+    activity_regularizer: Regularizer = None
+    bias_constraint: Constraint = None
+
+    def check_config(self) -> None:
+        """Keras's constructor refusals (strides with dilation; Conv2D and Conv2DTranspose only)."""
+        if self.kind in ("depthwiseconv2d", "separableconv2d"):
+            return  # Keras 3 builds and runs these with strides and dilation together
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ShapeError(
+                "E203",
+                f"{self.kind} does not support strides > 1 with dilation_rate > 1, received "
+                f"strides={self.strides} and dilation_rate={self.dilation_rate}",
+                "use strides=1 with the dilation, or dilation_rate=1 with the strides",
+            )
+
+    def _spatial(self, shape: Shape) -> tuple[int, int]:
+        self.check_config()
+        return sh.conv_output_shape(
+            (shape[0], shape[1]),
+            self.kernel_size,
+            self.strides,
+            self.padding,
+            self.dilation_rate,
+            self.kind,
+        )
+
+    def _window(self) -> int:
+        return self.kernel_size[0] * self.kernel_size[1]
+
+
+class Conv2D(_ConvBase):
+    kind: ClassVar[str] = "conv2d"
+    aliases: ClassVar[tuple[str, ...]] = ("conv",)
+    keras_class: ClassVar[str] = "Conv2D"
+    auto_name: ClassVar[str] = "conv2d"
+    positional: ClassVar[tuple[str, ...]] = ("filters", "kernel_size")
+
+    filters: PositiveInt
+    groups: PositiveInt = 1
+    kernel_initializer: Initializer = FnValue("glorot_uniform")
+    kernel_regularizer: Regularizer = None
+    kernel_constraint: Constraint = None
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        channels = inputs[0][2]
+        if self.filters % self.groups or channels % self.groups:
+            raise ShapeError(
+                "E202",
+                f"conv2d groups={self.groups} must divide both the input channels "
+                f"({channels}) and filters ({self.filters})",
+                "choose groups among the common divisors of both",
+            )
+        return (*self._spatial(inputs[0]), self.filters)
+
+    def weights(self, inputs: list[Shape]) -> list[Weight]:
+        kernel = (*self.kernel_size, inputs[0][2] // self.groups, self.filters)
+        return [
+            Weight("kernel", kernel, self.kernel_initializer),
+            *bias_weight(self.use_bias, self.filters, self.bias_initializer),
+        ]
+
+    def macs(self, inputs: list[Shape], output: Shape) -> int:
+        return self._window() * (inputs[0][2] // self.groups) * math.prod(output)
+
+
+class DepthwiseConv2D(_ConvBase):
+    kind: ClassVar[str] = "depthwiseconv2d"
+    aliases: ClassVar[tuple[str, ...]] = ("dwconv",)
+    keras_class: ClassVar[str] = "DepthwiseConv2D"
+    auto_name: ClassVar[str] = "depthwise_conv2d"
+    positional: ClassVar[tuple[str, ...]] = ("kernel_size",)
+
+    depth_multiplier: PositiveInt = 1
+    depthwise_initializer: Initializer = FnValue("glorot_uniform")
+    depthwise_regularizer: Regularizer = None
+    depthwise_constraint: Constraint = None
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        return (*self._spatial(inputs[0]), inputs[0][2] * self.depth_multiplier)
+
+    def weights(self, inputs: list[Shape]) -> list[Weight]:
+        channels = inputs[0][2]
+        kernel = (*self.kernel_size, channels, self.depth_multiplier)
+        return [
+            Weight("kernel", kernel, self.depthwise_initializer),
+            *bias_weight(self.use_bias, channels * self.depth_multiplier, self.bias_initializer),
+        ]
+
+    def macs(self, inputs: list[Shape], output: Shape) -> int:
+        return self._window() * math.prod(output)
+
+
+class SeparableConv2D(_ConvBase):
+    kind: ClassVar[str] = "separableconv2d"
+    aliases: ClassVar[tuple[str, ...]] = ("sepconv",)
+    keras_class: ClassVar[str] = "SeparableConv2D"
+    auto_name: ClassVar[str] = "separable_conv2d"
+    positional: ClassVar[tuple[str, ...]] = ("filters", "kernel_size")
+
+    filters: PositiveInt
+    depth_multiplier: PositiveInt = 1
+    depthwise_initializer: Initializer = FnValue("glorot_uniform")
+    pointwise_initializer: Initializer = FnValue("glorot_uniform")
+    depthwise_regularizer: Regularizer = None
+    pointwise_regularizer: Regularizer = None
+    depthwise_constraint: Constraint = None
+    pointwise_constraint: Constraint = None
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        return (*self._spatial(inputs[0]), self.filters)
+
+    def weights(self, inputs: list[Shape]) -> list[Weight]:
+        channels = inputs[0][2]
+        mid = channels * self.depth_multiplier
+        return [
+            Weight(
+                "depthwise_kernel",
+                (*self.kernel_size, channels, self.depth_multiplier),
+                self.depthwise_initializer,
+            ),
+            Weight("pointwise_kernel", (1, 1, mid, self.filters), self.pointwise_initializer),
+            *bias_weight(self.use_bias, self.filters, self.bias_initializer),
+        ]
+
+    def macs(self, inputs: list[Shape], output: Shape) -> int:
+        h, w, _ = output
+        mid = inputs[0][2] * self.depth_multiplier
+        return self._window() * h * w * mid + h * w * mid * self.filters
+
+
+class Conv2DTranspose(_ConvBase):
+    kind: ClassVar[str] = "conv2dtranspose"
+    aliases: ClassVar[tuple[str, ...]] = ("convtranspose",)
+    keras_class: ClassVar[str] = "Conv2DTranspose"
+    auto_name: ClassVar[str] = "conv2d_transpose"
+    positional: ClassVar[tuple[str, ...]] = ("filters", "kernel_size")
+
+    filters: PositiveInt
+    output_padding: OptionalPair = None
+    kernel_initializer: Initializer = FnValue("glorot_uniform")
+    kernel_regularizer: Regularizer = None
+    kernel_constraint: Constraint = None
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        self.check_config()
+        if self.output_padding is not None:
+            for op, s in zip(self.output_padding, self.strides, strict=True):
+                if op >= s:
+                    raise ShapeError(
+                        "E107",
+                        f"conv2dtranspose output_padding must be smaller than strides, "
+                        f"received output_padding={self.output_padding} and "
+                        f"strides={self.strides}",
+                    )
+        ops = self.output_padding or (None, None)
+        hw = tuple(
+            sh.conv_transpose_output_length(n, k, s, self.padding, op, d)
+            for n, k, s, op, d in zip(
+                inputs[0][:2], self.kernel_size, self.strides, ops, self.dilation_rate, strict=True
+            )
+        )
+        if min(hw) <= 0:
+            raise ShapeError(
+                "E201",
+                f"conv2dtranspose output would be empty ({sh.fmt_shape(hw)}) for the "
+                f"{sh.fmt_shape(inputs[0][:2])} input",
+            )
+        return (*hw, self.filters)
+
+    def weights(self, inputs: list[Shape]) -> list[Weight]:
+        kernel = (*self.kernel_size, self.filters, inputs[0][2])
+        return [
+            Weight("kernel", kernel, self.kernel_initializer),
+            *bias_weight(self.use_bias, self.filters, self.bias_initializer),
+        ]
+
+    def macs(self, inputs: list[Shape], output: Shape) -> int:
+        # Every input pixel is multiplied into a full kernel window of every filter.
+        return self._window() * math.prod(inputs[0]) * self.filters
+
+
+class _Pool(Layer):
+    bare_words: ClassVar[bool] = True
+    input_rank: ClassVar[int | None] = 3
+    positional: ClassVar[tuple[str, ...]] = ("pool_size",)
+
+    pool_size: Pair = (2, 2)
+    strides: OptionalPair = None
+    padding: Padding = "valid"
+    data_format: DataFormat = None
+
+    @property
+    def effective_strides(self) -> tuple[int, int]:
+        """Keras: strides default to pool_size."""
+        return self.strides or self.pool_size
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        if self.strides is not None and min(self.strides) < 1:
+            raise ShapeError(
+                "E107", f"{self.kind} strides must be positive, received {self.strides}"
+            )
+        h, w, c = inputs[0]
+        hw = sh.pool_output_shape(
+            (h, w), self.pool_size, self.effective_strides, self.padding, self.kind
+        )
+        return (*hw, c)
+
+
+class MaxPooling2D(_Pool):
+    kind: ClassVar[str] = "maxpooling2d"
+    aliases: ClassVar[tuple[str, ...]] = ("maxpool",)
+    keras_class: ClassVar[str] = "MaxPooling2D"
+    auto_name: ClassVar[str] = "max_pooling2d"
+
+
+class AveragePooling2D(_Pool):
+    kind: ClassVar[str] = "averagepooling2d"
+    aliases: ClassVar[tuple[str, ...]] = ("avgpool",)
+    keras_class: ClassVar[str] = "AveragePooling2D"
+    auto_name: ClassVar[str] = "average_pooling2d"
+    keras_required: ClassVar[tuple[str, ...]] = ("pool_size",)  # no default in Keras
+
+
+class _GlobalPool(Layer):
+    input_rank: ClassVar[int | None] = 3
+
+    data_format: DataFormat = None
+    keepdims: Bool = False
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        c = inputs[0][2]
+        return (1, 1, c) if self.keepdims else (c,)
+
+
+class GlobalAveragePooling2D(_GlobalPool):
+    kind: ClassVar[str] = "globalaveragepooling2d"
+    aliases: ClassVar[tuple[str, ...]] = ("globalavgpool",)
+    keras_class: ClassVar[str] = "GlobalAveragePooling2D"
+    auto_name: ClassVar[str] = "global_average_pooling2d"
+
+
+class GlobalMaxPooling2D(_GlobalPool):
+    kind: ClassVar[str] = "globalmaxpooling2d"
+    aliases: ClassVar[tuple[str, ...]] = ("globalmaxpool",)
+    keras_class: ClassVar[str] = "GlobalMaxPooling2D"
+    auto_name: ClassVar[str] = "global_max_pooling2d"

@@ -1,0 +1,243 @@
+"""Core, normalization, reshaping and merge layers."""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+from specc.ir import shapes as sh
+from specc.ir.layer_base import Layer, Weight, bias_weight
+from specc.ir.shapes import Shape, ShapeError
+from specc.ir.values import (
+    Activation,
+    Axis,
+    Bool,
+    Constraint,
+    DataFormat,
+    Epsilon,
+    FnValue,
+    Fraction,
+    Initializer,
+    Interpolation,
+    NoiseShape,
+    Padding2D,
+    Pair,
+    PositiveInt,
+    Regularizer,
+    Seed,
+    TargetShape,
+)
+
+
+class Dense(Layer):
+    kind: ClassVar[str] = "dense"
+    keras_class: ClassVar[str] = "Dense"
+    auto_name: ClassVar[str] = "dense"
+    positional: ClassVar[tuple[str, ...]] = ("units",)
+    bare_words: ClassVar[bool] = True
+
+    units: PositiveInt
+    activation: Activation = None
+    use_bias: Bool = True
+    kernel_initializer: Initializer = FnValue("glorot_uniform")
+    bias_initializer: Initializer = FnValue("zeros")
+    kernel_regularizer: Regularizer = None
+    bias_regularizer: Regularizer = None
+    activity_regularizer: Regularizer = None
+    kernel_constraint: Constraint = None
+    bias_constraint: Constraint = None
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        if not inputs[0]:
+            sh.require_rank(inputs[0], 1, "dense")
+        return (*inputs[0][:-1], self.units)
+
+    def weights(self, inputs: list[Shape]) -> list[Weight]:
+        return [
+            Weight("kernel", (inputs[0][-1], self.units), self.kernel_initializer),
+            *bias_weight(self.use_bias, self.units, self.bias_initializer),
+        ]
+
+    def macs(self, inputs: list[Shape], output: Shape) -> int:
+        return math.prod(inputs[0]) * self.units
+
+
+class Flatten(Layer):
+    kind: ClassVar[str] = "flatten"
+    keras_class: ClassVar[str] = "Flatten"
+    auto_name: ClassVar[str] = "flatten"
+
+    data_format: DataFormat = None
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        return (math.prod(inputs[0]),)
+
+
+class Dropout(Layer):
+    kind: ClassVar[str] = "dropout"
+    keras_class: ClassVar[str] = "Dropout"
+    auto_name: ClassVar[str] = "dropout"
+    positional: ClassVar[tuple[str, ...]] = ("rate",)
+
+    rate: Fraction
+    noise_shape: NoiseShape = None
+    seed: Seed = None
+
+
+class BatchNormalization(Layer):
+    kind: ClassVar[str] = "batchnormalization"
+    aliases: ClassVar[tuple[str, ...]] = ("batchnorm", "bn")
+    keras_class: ClassVar[str] = "BatchNormalization"
+    auto_name: ClassVar[str] = "batch_normalization"
+
+    axis: Axis = -1
+    momentum: Fraction = 0.99
+    epsilon: Epsilon = 1e-3
+    center: Bool = True
+    scale: Bool = True
+    beta_initializer: Initializer = FnValue("zeros")
+    gamma_initializer: Initializer = FnValue("ones")
+    moving_mean_initializer: Initializer = FnValue("zeros")
+    moving_variance_initializer: Initializer = FnValue("ones")
+    beta_regularizer: Regularizer = None
+    gamma_regularizer: Regularizer = None
+    beta_constraint: Constraint = None
+    gamma_constraint: Constraint = None
+    synchronized: Bool = False
+
+    def _channels(self, shape: Shape) -> int:
+        rank = len(shape) + 1  # Keras counts the batch axis
+        if not -rank <= self.axis < rank or self.axis in (0, -rank):
+            raise ShapeError(
+                "E107",
+                f"batchnormalization axis={self.axis} is out of range for an input of "
+                f"shape {sh.fmt_shape(shape)}",
+            )
+        return shape[self.axis - 1 if self.axis > 0 else self.axis]
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        self._channels(inputs[0])
+        return inputs[0]
+
+    def weights(self, inputs: list[Shape]) -> list[Weight]:
+        c = (self._channels(inputs[0]),)
+        out = []
+        if self.scale:
+            out.append(Weight("gamma", c, self.gamma_initializer))
+        if self.center:
+            out.append(Weight("beta", c, self.beta_initializer))
+        out.append(Weight("moving_mean", c, self.moving_mean_initializer, trainable=False))
+        out.append(Weight("moving_variance", c, self.moving_variance_initializer, trainable=False))
+        return out
+
+
+class ActivationLayer(Layer):
+    kind: ClassVar[str] = "activation"
+    keras_class: ClassVar[str] = "Activation"
+    auto_name: ClassVar[str] = "activation"
+    positional: ClassVar[tuple[str, ...]] = ("activation",)
+
+    activation: Activation
+
+
+class ZeroPadding2D(Layer):
+    kind: ClassVar[str] = "zeropadding2d"
+    aliases: ClassVar[tuple[str, ...]] = ("zeropad",)
+    keras_class: ClassVar[str] = "ZeroPadding2D"
+    auto_name: ClassVar[str] = "zero_padding2d"
+    positional: ClassVar[tuple[str, ...]] = ("padding",)
+    input_rank: ClassVar[int | None] = 3
+
+    padding: Padding2D = ((1, 1), (1, 1))
+    data_format: DataFormat = None
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        h, w, c = inputs[0]
+        (top, bottom), (left, right) = self.padding
+        return (h + top + bottom, w + left + right, c)
+
+
+class UpSampling2D(Layer):
+    kind: ClassVar[str] = "upsampling2d"
+    aliases: ClassVar[tuple[str, ...]] = ("upsample",)
+    keras_class: ClassVar[str] = "UpSampling2D"
+    auto_name: ClassVar[str] = "up_sampling2d"
+    positional: ClassVar[tuple[str, ...]] = ("size",)
+    input_rank: ClassVar[int | None] = 3
+
+    size: Pair = (2, 2)
+    data_format: DataFormat = None
+    interpolation: Interpolation = "nearest"
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        h, w, c = inputs[0]
+        return (h * self.size[0], w * self.size[1], c)
+
+
+class Reshape(Layer):
+    kind: ClassVar[str] = "reshape"
+    keras_class: ClassVar[str] = "Reshape"
+    auto_name: ClassVar[str] = "reshape"
+    positional: ClassVar[tuple[str, ...]] = ("target_shape",)
+
+    target_shape: TargetShape
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        return sh.reshape_shape(inputs[0], self.target_shape)
+
+
+class _Merge(Layer):
+    merge: ClassVar[bool] = True
+    min_inputs: ClassVar[int] = 2
+    max_inputs: ClassVar[int | None] = None
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        return sh.broadcast_shapes(inputs, self.kind)
+
+
+class Add(_Merge):
+    kind: ClassVar[str] = "add"
+    keras_class: ClassVar[str] = "Add"
+    auto_name: ClassVar[str] = "add"
+
+
+class Subtract(_Merge):
+    kind: ClassVar[str] = "subtract"
+    keras_class: ClassVar[str] = "Subtract"
+    auto_name: ClassVar[str] = "subtract"
+    max_inputs: ClassVar[int | None] = 2
+
+
+class Multiply(_Merge):
+    kind: ClassVar[str] = "multiply"
+    keras_class: ClassVar[str] = "Multiply"
+    auto_name: ClassVar[str] = "multiply"
+
+
+class Average(_Merge):
+    kind: ClassVar[str] = "average"
+    keras_class: ClassVar[str] = "Average"
+    auto_name: ClassVar[str] = "average"
+
+
+class Maximum(_Merge):
+    kind: ClassVar[str] = "maximum"
+    keras_class: ClassVar[str] = "Maximum"
+    auto_name: ClassVar[str] = "maximum"
+
+
+class Minimum(_Merge):
+    kind: ClassVar[str] = "minimum"
+    keras_class: ClassVar[str] = "Minimum"
+    auto_name: ClassVar[str] = "minimum"
+
+
+class Concatenate(_Merge):
+    kind: ClassVar[str] = "concatenate"
+    keras_class: ClassVar[str] = "Concatenate"
+    auto_name: ClassVar[str] = "concatenate"
+
+    axis: Axis = -1
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        return sh.concat_shape(inputs, self.axis)
