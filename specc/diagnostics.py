@@ -54,6 +54,7 @@ CODES: dict[str, str] = {
     "W402": "probabilities fed to a from_logits loss",
     "W403": "stride larger than the kernel",
     "W404": "unused block",
+    "W405": "softmax over a single unit",
 }
 
 

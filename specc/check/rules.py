@@ -108,9 +108,33 @@ class StrideLargerThanKernel(Rule):
                 )
 
 
+class SoftmaxOverOneUnit(Rule):
+    """W405: ``softmax`` (or ``log_softmax``) over a last axis of size 1.
+
+    The result is always 1 (or 0): a binary classifier written as
+    ``dense 1 softmax`` never learns. Fix: use ``sigmoid`` for one unit, or
+    give the layer one unit per class.
+    """
+
+    code = "W405"
+
+    def check(self, model: Model) -> Iterator[Diagnostic]:
+        for node in model.nodes[1:]:
+            activation = getattr(node.layer, "activation", None)
+            if activation in ("softmax", "log_softmax") and node.output_shape[-1:] == (1,):
+                yield self.warn(
+                    f"{activation} over a last axis of size 1 always gives "
+                    f"{'1' if activation == 'softmax' else '0'}",
+                    node,
+                    "activation",
+                    help="use sigmoid for a single unit, or one unit per class",
+                )
+
+
 RULES: tuple[Rule, ...] = (
     DenseOnFeatureMap(),
     ProbabilitiesIntoLogitsLoss(),
     StrideLargerThanKernel(),
+    SoftmaxOverOneUnit(),
 )
 # W404 (unused block) needs the whole file, not one model: see specc.check.run.
