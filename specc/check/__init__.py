@@ -132,6 +132,20 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def unused_block_warnings(expander: Expander) -> list[Diagnostic]:
+    """W404 for every block that no model of the file expanded."""
+    return [
+        Diagnostic(
+            "W404",
+            f"block '{block.name}' is never used",
+            block.name_span,
+            "call it from a model, or delete it",
+            severity="warning",
+        )
+        for block in expander.unused_blocks()
+    ]
+
+
 def check_source(
     source: str,
     file: str = "<input>",
@@ -164,16 +178,7 @@ def _check(source: str, file: str, max_params: int | None, max_macs: int | None)
         ]
         return result
     diagnostics.extend(expander.diagnostics)
-    for block in expander.unused_blocks():
-        diagnostics.append(
-            Diagnostic(
-                "W404",
-                f"block '{block.name}' is never used",
-                block.name_span,
-                "call it from a model, or delete it",
-                severity="warning",
-            )
-        )
+    diagnostics.extend(unused_block_warnings(expander))
     for model in models:
         errors = infer(model)
         diagnostics.extend(errors)

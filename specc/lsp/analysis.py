@@ -20,7 +20,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from specc.check import RULES, CheckResult, check_expects, check_source, gc_paused, silenced
+from specc.check import (
+    RULES,
+    CheckResult,
+    check_expects,
+    check_source,
+    gc_paused,
+    silenced,
+    unused_block_warnings,
+)
 from specc.diagnostics import Diagnostic, Span, SpeccError, sort_key, source_lines
 from specc.ir.graph import Model
 from specc.ir.infer import infer
@@ -350,16 +358,7 @@ class Analyzer:
             return result
         self.models = self.fresh_models
         diagnostics = list(expander.diagnostics)
-        for block in expander.unused_blocks():
-            diagnostics.append(
-                Diagnostic(
-                    "W404",
-                    f"block '{block.name}' is never used",
-                    block.name_span,
-                    "call it from a model, or delete it",
-                    severity="warning",
-                )
-            )
+        diagnostics.extend(unused_block_warnings(expander))
         result.models = models
         lines = source_lines(text)
         unique = {(d.code, d.span, d.message): d for d in diagnostics}

@@ -9,6 +9,8 @@ consumer has run.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -358,7 +360,7 @@ class NumpyBackend:
 
     def add(self, node: Node, w: dict[str, Array]) -> Op:
         """Sum of the inputs (broadcast as Keras does)."""
-        return lambda inputs: _fold(lambda a, b: a + b, inputs)
+        return lambda inputs: functools.reduce(operator.add, inputs)
 
     def subtract(self, node: Node, w: dict[str, Array]) -> Op:
         """First input minus the second."""
@@ -366,28 +368,21 @@ class NumpyBackend:
 
     def multiply(self, node: Node, w: dict[str, Array]) -> Op:
         """Product of the inputs."""
-        return lambda inputs: _fold(lambda a, b: a * b, inputs)
+        return lambda inputs: functools.reduce(operator.mul, inputs)
 
     def average(self, node: Node, w: dict[str, Array]) -> Op:
         """Sum of the inputs over their count."""
-        return lambda inputs: _fold(lambda a, b: a + b, inputs) / np.float32(len(inputs))
+        return lambda inputs: functools.reduce(operator.add, inputs) / np.float32(len(inputs))
 
     def maximum(self, node: Node, w: dict[str, Array]) -> Op:
         """Elementwise maximum."""
-        return lambda inputs: _fold(self.xp.maximum, inputs)
+        return lambda inputs: functools.reduce(self.xp.maximum, inputs)
 
     def minimum(self, node: Node, w: dict[str, Array]) -> Op:
         """Elementwise minimum."""
-        return lambda inputs: _fold(self.xp.minimum, inputs)
+        return lambda inputs: functools.reduce(self.xp.minimum, inputs)
 
     def concatenate(self, node: Node, w: dict[str, Array]) -> Op:
         """Joined along ``axis`` (counted with the batch axis, as Keras does)."""
         axis = node.layer.axis
         return lambda inputs: self.xp.concatenate(inputs, axis=axis)
-
-
-def _fold(fn: Callable[[Array, Array], Array], inputs: list[Array]) -> Array:
-    out = inputs[0]
-    for x in inputs[1:]:
-        out = fn(out, x)
-    return out

@@ -8,6 +8,7 @@ is traced once for any batch size; weights are constants on the chosen device.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any
@@ -303,7 +304,7 @@ class TensorFlowBackend:
 
     def add(self, node: Node, w: dict[str, Tensor]) -> Op:
         """Sum."""
-        return lambda inputs: _fold(self.tf.add, inputs)
+        return lambda inputs: functools.reduce(self.tf.add, inputs)
 
     def subtract(self, node: Node, w: dict[str, Tensor]) -> Op:
         """Difference."""
@@ -311,28 +312,21 @@ class TensorFlowBackend:
 
     def multiply(self, node: Node, w: dict[str, Tensor]) -> Op:
         """Product."""
-        return lambda inputs: _fold(self.tf.multiply, inputs)
+        return lambda inputs: functools.reduce(self.tf.multiply, inputs)
 
     def average(self, node: Node, w: dict[str, Tensor]) -> Op:
         """Sum over count."""
-        return lambda inputs: _fold(self.tf.add, inputs) / float(len(inputs))
+        return lambda inputs: functools.reduce(self.tf.add, inputs) / float(len(inputs))
 
     def maximum(self, node: Node, w: dict[str, Tensor]) -> Op:
         """Elementwise maximum."""
-        return lambda inputs: _fold(self.tf.maximum, inputs)
+        return lambda inputs: functools.reduce(self.tf.maximum, inputs)
 
     def minimum(self, node: Node, w: dict[str, Tensor]) -> Op:
         """Elementwise minimum."""
-        return lambda inputs: _fold(self.tf.minimum, inputs)
+        return lambda inputs: functools.reduce(self.tf.minimum, inputs)
 
     def concatenate(self, node: Node, w: dict[str, Tensor]) -> Op:
         """``tf.concat`` on ``axis`` (batch axis counted)."""
         axis = node.layer.axis
         return lambda inputs: self.tf.concat(inputs, axis=axis)
-
-
-def _fold(fn: Callable[[Tensor, Tensor], Tensor], inputs: list[Tensor]) -> Tensor:
-    out = inputs[0]
-    for x in inputs[1:]:
-        out = fn(out, x)
-    return out
