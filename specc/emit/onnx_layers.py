@@ -16,6 +16,7 @@ import numpy as np
 
 from specc.diagnostics import error
 from specc.ir.graph import Node
+from specc.ir.shapes import same_padding, window_padding
 
 KERAS, NCHW = "keras", "nchw"
 
@@ -36,12 +37,6 @@ _SIMPLE = {
 }
 
 
-def same_pads(n: int, k: int, s: int, d: int = 1) -> tuple[int, int]:
-    """Keras/TensorFlow 'same' padding of one axis: (before, after), the odd pixel after."""
-    total = max((math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0)
-    return total // 2, total - total // 2
-
-
 def window_pads(
     hw: tuple[int, ...],
     kernel: tuple[int, int],
@@ -50,9 +45,7 @@ def window_pads(
     dilation: tuple[int, int] = (1, 1),
 ) -> list[int]:
     """ONNX ``pads`` (top, left, bottom, right) of a 2-D window op."""
-    if padding != "same":
-        return [0, 0, 0, 0]
-    (t, b), (lf, r) = (same_pads(hw[i], kernel[i], strides[i], dilation[i]) for i in (0, 1))
+    (t, b), (lf, r) = window_padding((hw[0], hw[1]), kernel, strides, padding, dilation)
     return [t, lf, b, r]
 
 
@@ -172,7 +165,7 @@ class LayerOps:
             layer.dilation_rate,
             strict=True,
         ):
-            before = same_pads(out, k, s, d)[0] if layer.padding == "same" else 0
+            before = same_padding(out, k, s, d)[0] if layer.padding == "same" else 0
             after = s * (n - 1) + (k - 1) * d + 1 - before - out
             begin.append(before)
             end.append(max(after, 0))

@@ -84,6 +84,30 @@ def conv_output_shape(
     return out  # type: ignore[return-value]
 
 
+def same_padding(length: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
+    """Keras/TensorFlow 'same' padding of one axis as (before, after): the odd pixel after."""
+    effective = dilation * (kernel - 1) + 1
+    out = (length - 1) // stride + 1
+    total = max((out - 1) * stride + effective - length, 0)
+    return total // 2, total - total // 2
+
+
+def window_padding(
+    hw: tuple[int, int],
+    kernel: tuple[int, int],
+    strides: tuple[int, int],
+    padding: str,
+    dilation: tuple[int, int] = (1, 1),
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """((top, bottom), (left, right)) that a window op with Keras's ``padding`` adds."""
+    if padding != "same":
+        return (0, 0), (0, 0)
+    return (
+        same_padding(hw[0], kernel[0], strides[0], dilation[0]),
+        same_padding(hw[1], kernel[1], strides[1], dilation[1]),
+    )
+
+
 def pool_output_shape(
     hw: tuple[int, int],
     pool: tuple[int, int],

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from specc.ir.shapes import window_padding
+
 Array = Any  # numpy.ndarray or cupy.ndarray
 
 
@@ -32,14 +34,6 @@ def _gpu_im2col_fits(x: Array, rows: int, cols: int) -> bool:
     return fits(x, rows, cols)
 
 
-def same_pads(length: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
-    """TensorFlow's SAME padding (before, after) for one spatial axis: extra pixel at the end."""
-    effective = dilation * (kernel - 1) + 1
-    out = (length - 1) // stride + 1
-    total = max((out - 1) * stride + effective - length, 0)
-    return total // 2, total - total // 2
-
-
 def window_pads(
     shape: tuple[int, int],
     kernel: tuple[int, int],
@@ -48,12 +42,7 @@ def window_pads(
     padding: str,
 ) -> tuple[tuple[int, int], tuple[int, int]]:
     """((top, bottom), (left, right)) for a window op with Keras's ``padding``."""
-    if padding == "valid":
-        return (0, 0), (0, 0)
-    return (
-        same_pads(shape[0], kernel[0], strides[0], dilation[0]),
-        same_pads(shape[1], kernel[1], strides[1], dilation[1]),
-    )
+    return window_padding(shape, kernel, strides, padding, dilation)
 
 
 def pad_hw(xp: Any, x: Array, pads: tuple[tuple[int, int], tuple[int, int]], value=0.0) -> Array:
