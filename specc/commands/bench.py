@@ -10,19 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from specc.commands.common import EXIT_OK, EXIT_USAGE, add_model_arg
+from specc.commands.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    add_model_arg,
+    positive_int,
+    report_late,
+)
 
 CANDIDATES = ("numpy", "tensorflow", "onnxruntime", "keras")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def _seconds(text: str) -> float:
@@ -39,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``bench`` parser."""
     p = sub.add_parser("bench", help="throughput and memory of each backend and Keras predict")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--batch-size", type=_positive, default=256, metavar="N")
+    p.add_argument("--batch-size", type=positive_int, default=256, metavar="N")
     p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     p.add_argument(
         "--backends",
@@ -59,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from specc.commands.common import load_model, print_diagnostics, read_spec
+    from specc.commands.common import load_model
     from specc.diagnostics import SpeccError
     from specc.runtime.measure import Measurement, build, peak_memory, throughput
 
@@ -80,8 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
         weights = load_weights(args.weights, model) if args.weights else init_weights(model)
     except SpeccError as exc:
-        text, _ = read_spec(args.file)
-        print_diagnostics(exc.diagnostics, {args.file: text or ""})
+        report_late(args.file, exc)
         return EXIT_USAGE
     rng = np.random.default_rng(0)
     x = rng.standard_normal((args.batch_size, *(model.input.output_shape or ()))).astype(np.float32)

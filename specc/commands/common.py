@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from specc.check import CheckResult, check_source
-from specc.diagnostics import Diagnostic, Span, render_text
+from specc.diagnostics import Diagnostic, Span, SpeccError, render_text
 from specc.ir.graph import Model
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
@@ -113,6 +113,39 @@ def write_atomically(path: str, data: bytes | str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def report_late(path: str, exc: SpeccError) -> None:
+    """Print diagnostics found after the check (weights, inputs, emitters), with the spec's text."""
+    text, _ = read_spec(path) if path != "-" else (None, None)
+    print_diagnostics(exc.diagnostics, {path: text} if text else {})
+
+
+def cannot_write(path: str, exc: OSError) -> int:
+    """Report an output file that cannot be written; the exit status for it."""
+    print(f"{path}: error: cannot write: {exc.strerror or exc}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    return _whole(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: a whole number >= 0 (seeds)."""
+    return _whole(text, 0)
+
+
+def _whole(text: str, minimum: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        kind = "a positive integer" if minimum == 1 else "a non-negative integer"
+        raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}")
+    return value
 
 
 def parse_count(text: str) -> int:

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from specc.commands.common import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, add_model_arg
+from specc.commands.common import (
+    EXIT_ERRORS,
+    EXIT_OK,
+    add_model_arg,
+    cannot_write,
+    non_negative_int,
+    report_late,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,33 +19,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("init", help="weights (.npz) drawn from each layer's initializers")
     p.add_argument("file", metavar="FILE")
     p.add_argument("-o", "--output", required=True, metavar="W.npz", help="the weights file")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     add_model_arg(p)
 
 
 def run(args: argparse.Namespace) -> int:
     """Check the spec, draw its weights, write them atomically."""
-    from specc.commands.common import load_model, print_diagnostics, read_spec
+    from specc.commands.common import load_model
     from specc.diagnostics import SpeccError
     from specc.weights import init_weights, save_weights
 
-    if args.seed < 0:
-        print(f"specc init: error: --seed must be non-negative, got {args.seed}", file=sys.stderr)
-        return EXIT_USAGE
     model, status = load_model(args)
     if model is None:
         return status
     try:
         weights = init_weights(model, seed=args.seed)
     except SpeccError as exc:
-        text, _ = read_spec(args.file)
-        print_diagnostics(exc.diagnostics, {args.file: text or ""})
+        report_late(args.file, exc)
         return EXIT_ERRORS
     try:
         save_weights(args.output, weights)
     except OSError as exc:
-        print(f"{args.output}: error: cannot write: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return cannot_write(args.output, exc)
     count = sum(int(a.size) for a in weights.values())
     print(f"wrote {args.output}: {len(weights)} arrays, {count:,} parameters (seed {args.seed})")
     return EXIT_OK

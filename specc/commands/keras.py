@@ -8,10 +8,10 @@ import sys
 from specc.commands.common import (
     EXIT_ERRORS,
     EXIT_OK,
-    EXIT_USAGE,
     add_model_arg,
+    cannot_write,
     load_model,
-    print_diagnostics,
+    report_late,
     write_atomically,
 )
 
@@ -35,8 +35,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         source = emit_keras(model, args.file)
     except SpeccError as exc:
-        text = None if args.file == "-" else _read(args.file)
-        print_diagnostics(exc.diagnostics, {args.file: text} if text else {})
+        report_late(args.file, exc)
         return EXIT_ERRORS
     if args.output is None:
         sys.stdout.write(source)
@@ -44,14 +43,5 @@ def run(args: argparse.Namespace) -> int:
     try:
         write_atomically(args.output, source)
     except OSError as exc:
-        print(f"{args.output}: error: cannot write: {exc.strerror}", file=sys.stderr)
-        return EXIT_USAGE
+        return cannot_write(args.output, exc)
     return EXIT_OK
-
-
-def _read(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except (OSError, UnicodeDecodeError):
-        return None

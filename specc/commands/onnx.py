@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from specc.commands.common import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, add_model_arg
+from specc.commands.common import (
+    EXIT_ERRORS,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_model_arg,
+    cannot_write,
+    non_negative_int,
+    report_late,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,14 +24,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--weights", metavar="W.npz", help="weights (.npz); default: drawn as `specc init` does"
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the drawn weights (default 0)")
+    p.add_argument(
+        "--seed", type=non_negative_int, default=0, help="seed of the drawn weights (default 0)"
+    )
     p.add_argument("--opset", type=int, metavar="N", help="ONNX opset (default 21; 18..23)")
     add_model_arg(p)
 
 
 def run(args: argparse.Namespace) -> int:
     """Check the spec, load or draw weights, emit, check and write the graph atomically."""
-    from specc.commands.common import load_model, print_diagnostics, read_spec
+    from specc.commands.common import load_model
     from specc.diagnostics import SpeccError
     from specc.emit.onnx import MAX_OPSET, MIN_OPSET, emit_onnx, save_onnx
     from specc.weights import init_weights, load_weights
@@ -35,9 +45,6 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    if args.seed < 0:
-        print(f"specc onnx: error: --seed must be non-negative, got {args.seed}", file=sys.stderr)
-        return EXIT_USAGE
     model, status = load_model(args)
     if model is None:
         return status
@@ -48,14 +55,12 @@ def run(args: argparse.Namespace) -> int:
             weights = init_weights(model, seed=args.seed)
         proto = emit_onnx(model, weights, opset=args.opset)
     except SpeccError as exc:
-        text, _ = read_spec(args.file)
-        print_diagnostics(exc.diagnostics, {args.file: text or ""})
+        report_late(args.file, exc)
         return EXIT_ERRORS
     try:
         written = save_onnx(proto, args.output)
     except OSError as exc:
-        print(f"{args.output}: error: cannot write: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return cannot_write(args.output, exc)
     nodes = len(proto.graph.node)
     print(f"wrote {', '.join(written)}: {nodes} nodes, opset {proto.opset_import[0].version}")
     return EXIT_OK

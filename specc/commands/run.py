@@ -9,23 +9,19 @@ from __future__ import annotations
 
 import argparse
 import io
-import sys
 
-from specc.commands.common import EXIT_OK, EXIT_USAGE, add_model_arg
+from specc.commands.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    add_model_arg,
+    cannot_write,
+    positive_int,
+    report_late,
+)
 
 BACKENDS = ("numpy", "tensorflow", "onnxruntime")
 PROGRESS_MIN_SAMPLES = 512  # a progress bar for inputs at least this large (and several chunks)
 SHOWN_ROWS = 20  # top-k rows printed per run; the rest go to -o only
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,9 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", "-w", metavar="W.npz", help="weights (default: init, seed 0)")
     p.add_argument("--backend", choices=BACKENDS, default="numpy")
     p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
-    p.add_argument("--batch-size", type=_positive, metavar="N", help="samples per chunk")
+    p.add_argument("--batch-size", type=positive_int, metavar="N", help="samples per chunk")
     p.add_argument("-o", "--output", metavar="Y.npy", help="write the output array here")
-    p.add_argument("--top-k", type=_positive, default=5, metavar="K", help="classes shown")
+    p.add_argument("--top-k", type=positive_int, default=5, metavar="K", help="classes shown")
     p.add_argument("--resize", action="store_true", help="resize images to the input size")
     p.add_argument(
         "--allow-nan", action="store_true", help="run inputs holding NaN or infinity (else E604)"
@@ -57,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     """Check the spec, read weights and input, run the backend, report and write."""
     import numpy as np
 
-    from specc.commands.common import load_model, print_diagnostics, read_spec, write_atomically
+    from specc.commands.common import load_model, write_atomically
     from specc.diagnostics import SpeccError
     from specc.runtime import auto_batch_size, prepare, run_batches
     from specc.runtime.inputs import read_inputs
@@ -79,8 +75,7 @@ def run(args: argparse.Namespace) -> int:
         with _Progress(batch.shape[0], size) as progress:
             output = run_batches(executor, batch, size, progress)
     except SpeccError as exc:
-        text, _ = read_spec(args.file)
-        print_diagnostics(exc.diagnostics, {args.file: text or ""})
+        report_late(args.file, exc)
         return EXIT_USAGE
     if args.output:
         buffer = io.BytesIO()
@@ -88,8 +83,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             write_atomically(args.output, buffer.getvalue())
         except OSError as exc:
-            print(f"{args.output}: error: cannot write: {exc.strerror or exc}", file=sys.stderr)
-            return EXIT_USAGE
+            return cannot_write(args.output, exc)
     _report(model, output, args)
     return EXIT_OK
 
