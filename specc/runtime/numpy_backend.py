@@ -164,6 +164,13 @@ class NumpyBackend:
         assert shape is not None
         return shape[0], shape[1]
 
+    def _pads(self, node: Node) -> tuple[tuple[int, int], tuple[int, int]]:
+        """((top, bottom), (left, right)) a convolution node adds for its ``padding``."""
+        layer = node.layer
+        return nn.window_pads(
+            self._in_hw(node), layer.kernel_size, layer.strides, layer.dilation_rate, layer.padding
+        )
+
     def _finish(self, node: Node, y: Array, bias: Array | None) -> Array:
         if bias is not None:
             y += bias
@@ -176,9 +183,7 @@ class NumpyBackend:
     def conv2d(self, node: Node, w: dict[str, Array]) -> Op:
         """Keras Conv2D: im2col and one matrix product (per group)."""
         layer, xp = node.layer, self.xp
-        pads = nn.window_pads(
-            self._in_hw(node), layer.kernel_size, layer.strides, layer.dilation_rate, layer.padding
-        )
+        pads = self._pads(node)
         kernel, bias = w["kernel"], w.get("bias")
         if self.winograd and winograd.applies(
             kernel.shape, layer.strides, layer.dilation_rate, layer.groups
@@ -211,9 +216,7 @@ class NumpyBackend:
     def depthwiseconv2d(self, node: Node, w: dict[str, Array]) -> Op:
         """Keras DepthwiseConv2D: a multiply-add per kernel tap over all channels."""
         layer, xp = node.layer, self.xp
-        pads = nn.window_pads(
-            self._in_hw(node), layer.kernel_size, layer.strides, layer.dilation_rate, layer.padding
-        )
+        pads = self._pads(node)
         kernel, bias = w["kernel"], w.get("bias")
 
         def op(inputs: list[Array]) -> Array:
@@ -225,9 +228,7 @@ class NumpyBackend:
     def separableconv2d(self, node: Node, w: dict[str, Array]) -> Op:
         """Keras SeparableConv2D: depthwise, then a 1x1 convolution, then bias."""
         layer, xp = node.layer, self.xp
-        pads = nn.window_pads(
-            self._in_hw(node), layer.kernel_size, layer.strides, layer.dilation_rate, layer.padding
-        )
+        pads = self._pads(node)
         depthwise, bias = w["depthwise_kernel"], w.get("bias")
         pointwise = w["pointwise_kernel"]
         mid, filters = pointwise.shape[2], pointwise.shape[3]
