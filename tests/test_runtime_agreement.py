@@ -106,3 +106,18 @@ def test_both_cpu_convolution_paths_agree_with_keras():
         for fast in (True, False):
             out = NumpyBackend(case.model, case.weights, winograd=fast)(case.x)
             assert_agrees(out, case.expected, f"winograd={fast} on {case.name}")
+
+
+def test_convolutions_fused_with_their_pooling_are_exact():
+    """A conv computing its 2x2 max pooling gives the unfused result (to BLAS rounding), and Keras's."""
+    from specc.runtime.numpy_backend import NumpyBackend, fused_poolings
+
+    cases = [case for case in option_cases() + example_cases() if fused_poolings(case.model)]
+    assert {"option:fused_pooling", "option:fused_pooling_odd"} <= {c.name for c in cases}
+    for case in cases:
+        for fast in (True, False):
+            fused = NumpyBackend(case.model, case.weights, winograd=fast)(case.x)
+            plain = NumpyBackend(case.model, case.weights, winograd=fast, fuse_pooling=False)
+            scale = float(np.abs(fused).max())
+            np.testing.assert_allclose(fused, plain(case.x), 1e-6, 1e-6 * scale, err_msg=case.name)
+            assert_agrees(fused, case.expected, f"fused, winograd={fast}, on {case.name}")

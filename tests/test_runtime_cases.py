@@ -79,6 +79,18 @@ model merges { input 6x6x4
   reshape (-1, 12)
   dense 3 hard_sigmoid
   activation log_softmax }
+model fused_pooling { input 28x23x3
+  conv2d 16 3x3 strides=(2, 1) activation=relu6
+  maxpool 2
+  conv2d 16 3x3
+  maxpool 2 padding=same
+  conv2d 12 3x3 padding=same groups=4 activation=relu
+  maxpool 2 }
+model fused_pooling_odd { input 9x11x16
+  conv2d 8 3x3 padding=same activation=relu
+  maxpool 2
+  conv2d 8 (2, 2) padding=same dilation_rate=(1, 2) activation=sigmoid
+  maxpool 2 }
 model activations { input 16
   dense 8 sigmoid
   dense 8 exponential

@@ -56,13 +56,19 @@ def pad_hw(xp: Any, x: Array, pads: tuple[tuple[int, int], tuple[int, int]], val
     return out
 
 
-def _taps(kernel, strides, dilation, out_hw):
-    """(row slice, column slice) of the padded input for each kernel tap."""
+def _taps(kernel, strides, dilation, out_hw, origin=(0, 0), step=1):
+    """(row slice, column slice) of the padded input for each kernel tap.
+
+    The output grid starts at output pixel ``origin`` and takes every
+    ``step``-th output pixel.
+    """
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, strides, dilation, out_hw
+    (oy, ox) = origin
     for a in range(kh):
         for b in range(kw):
-            rows = slice(a * dh, a * dh + (ho - 1) * sh + 1, sh)
-            cols = slice(b * dw, b * dw + (wo - 1) * sw + 1, sw)
+            top, left = oy * sh + a * dh, ox * sw + b * dw
+            rows = slice(top, top + (ho - 1) * sh * step + 1, sh * step)
+            cols = slice(left, left + (wo - 1) * sw * step + 1, sw * step)
             yield a, b, rows, cols
 
 
@@ -74,7 +80,7 @@ def _out_hw(padded_hw, kernel, strides, dilation) -> tuple[int, int]:
 
 
 def im2col(
-    xp: Any, x: Array, kernel, strides, dilation, ones: bool = False
+    xp: Any, x: Array, kernel, strides, dilation, ones: bool = False, pooled: bool = False
 ) -> tuple[Array, tuple[int, int]]:
     """Patches of padded ``x`` as rows (N*Ho*Wo, kh*kw*C [+1]) and the output size (Ho, Wo).
 
@@ -82,39 +88,51 @@ def im2col(
     order. With ``ones`` a last column of ones is appended, so that a bias
     can ride along in the matrix product. Without column dilation the kw taps
     of one kernel row are adjacent in memory, so each kernel row is one copy.
+
+    With ``pooled`` the rows come in four blocks, one per corner of the 2x2
+    windows of a following max pooling: outputs (2i, 2j), (2i, 2j+1),
+    (2i+1, 2j), (2i+1, 2j+1) for i < Ho//2, j < Wo//2; (Ho//2, Wo//2) is
+    returned. The pooling is then the maximum of the four blocks.
     """
     n, h, w, c = x.shape
     kh, kw = kernel
     ho, wo = _out_hw((h, w), kernel, strides, dilation)
     sh, sw = strides
     k = kh * kw * c
-    if (kh, kw) == (1, 1) and not ones:
+    if (kh, kw) == (1, 1) and not ones and not pooled:
         view = x[:, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw, :]
         return view.reshape(n * ho * wo, c), (ho, wo)
-    full = xp.empty((n, ho, wo, k + int(ones)), dtype=x.dtype)
+    step = 2 if pooled else 1
+    ho, wo = ho // step, wo // step
+    origins = [(oy, ox) for oy in range(step) for ox in range(step)]
+    full = xp.empty((len(origins), n, ho, wo, k + int(ones)), dtype=x.dtype)
     if ones:
         full[..., k] = 1
+    if full.size == 0:
+        return full.reshape(-1, k + int(ones)), (ho, wo)
     # Views by explicit strides (CuPy's reshape of a sliced array may copy).
     fs, item = full.strides, full.dtype.itemsize
-    cols = xp.lib.stride_tricks.as_strided(
-        full, (n, ho, wo, kh, kw * c), (fs[0], fs[1], fs[2], kw * c * item, item)
-    )
     if dilation[1] == 1 and x.flags.c_contiguous:
+        cols = xp.lib.stride_tricks.as_strided(
+            full, (*full.shape[:4], kh, kw * c), (*fs[:4], kw * c * item, item)
+        )
         # Strides from the shape: numpy leaves the strides of length-1 axes arbitrary.
         s = (h * w * c * item, w * c * item, c * item, item)
-        for a in range(kh):
-            start = x[:, a * dilation[0] :, :, :]
-            view = xp.lib.stride_tricks.as_strided(
-                start, (n, ho, wo, kw * c), (s[0], s[1] * sh, s[2] * sw, s[3])
-            )
-            cols[:, :, :, a, :] = view
+        for p, (oy, ox) in enumerate(origins):
+            for a in range(kh):
+                start = x[:, oy * sh + a * dilation[0] :, ox * sw :, :]
+                view = xp.lib.stride_tricks.as_strided(
+                    start, (n, ho, wo, kw * c), (s[0], s[1] * sh * step, s[2] * sw * step, s[3])
+                )
+                cols[p, :, :, :, a, :] = view
     else:
         taps = xp.lib.stride_tricks.as_strided(
-            full, (n, ho, wo, kh, kw, c), (fs[0], fs[1], fs[2], kw * c * item, c * item, item)
+            full, (*full.shape[:4], kh, kw, c), (*fs[:4], kw * c * item, c * item, item)
         )
-        for a, b, rs, cs in _taps(kernel, strides, dilation, (ho, wo)):
-            taps[:, :, :, a, b, :] = x[:, rs, cs, :]
-    return full.reshape(n * ho * wo, k + int(ones)), (ho, wo)
+        for p, origin in enumerate(origins):
+            for a, b, rs, cs in _taps(kernel, strides, dilation, (ho, wo), origin, step):
+                taps[p, :, :, :, a, b, :] = x[:, rs, cs, :]
+    return full.reshape(-1, k + int(ones)), (ho, wo)
 
 
 def kernel_matrix(kernel: Array, bias: Array | None, xp: Any) -> Array:
@@ -135,33 +153,48 @@ def conv2d(
     pads=((0, 0), (0, 0)),
     groups: int = 1,
     matrix: Array | None = None,
+    pooled: bool = False,
 ) -> Array:
     """Keras Conv2D: ``kernel`` is Keras's (kh, kw, C/groups, F).
 
     ``matrix`` (from :func:`kernel_matrix`, groups=1 only) is the kernel with
     its bias folded in as a last row: one matrix product computes both.
+    With ``pooled`` the result is the 2x2, stride-2 max pooling of the
+    convolution (valid padding), and the outputs that pooling drops are never
+    computed.
     """
     kh, kw, cg, f = kernel.shape
     n = x.shape[0]
     with_bias = groups == 1 and matrix is not None and matrix.shape[0] == kh * kw * cg + 1
     padded_hw = (x.shape[1] + sum(pads[0]), x.shape[2] + sum(pads[1]))
     ho, wo = _out_hw(padded_hw, (kh, kw), strides, dilation)
-    if on_gpu(xp) and _gpu_im2col_fits(x, n * ho * wo, kh * kw * cg + 1):
+    if on_gpu(xp) and not pooled and _gpu_im2col_fits(x, n * ho * wo, kh * kw * cg + 1):
         from specc.runtime.cuda_kernels import im2col_padded
 
         cols = im2col_padded(x, (kh, kw), strides, dilation, pads, (ho, wo), with_bias)
     else:
         x = pad_hw(xp, x, pads)
-        cols, (ho, wo) = im2col(xp, x, (kh, kw), strides, dilation, ones=with_bias)
+        cols, (ho, wo) = im2col(xp, x, (kh, kw), strides, dilation, with_bias, pooled)
     if groups == 1:
         mat = matrix if matrix is not None else kernel.reshape(kh * kw * cg, f)
-        return (cols @ mat).reshape(n, ho, wo, f)
-    m = n * ho * wo
-    fg = f // groups
-    grouped = cols.reshape(m, kh * kw, groups, cg).transpose(2, 0, 1, 3).reshape(groups, m, -1)
-    kmat = kernel.reshape(kh * kw, cg, groups, fg).transpose(2, 0, 1, 3).reshape(groups, -1, fg)
-    out = xp.matmul(grouped, kmat)  # (groups, m, fg)
-    return out.transpose(1, 0, 2).reshape(n, ho, wo, f)
+        out = cols @ mat
+    else:
+        m = cols.shape[0]
+        fg = f // groups
+        grouped = cols.reshape(m, kh * kw, groups, cg).transpose(2, 0, 1, 3).reshape(groups, m, -1)
+        kmat = kernel.reshape(kh * kw, cg, groups, fg).transpose(2, 0, 1, 3)
+        out = xp.matmul(grouped, kmat.reshape(groups, -1, fg)).transpose(1, 0, 2)
+    if pooled:
+        return max_of(xp, list(out.reshape(4, n, ho, wo, f)))
+    return out.reshape(n, ho, wo, f)
+
+
+def max_of(xp: Any, parts: list[Array]) -> Array:
+    """Elementwise maximum of equally shaped arrays, into a new array."""
+    out = xp.maximum(parts[0], parts[1])
+    for part in parts[2:]:
+        xp.maximum(out, part, out=out)
+    return out
 
 
 def depthwise_conv2d(

@@ -75,6 +75,36 @@ def deferred_activations(model: Model) -> dict[int, str]:
     return out
 
 
+def fused_poolings(model: Model) -> dict[int, int]:
+    """Conv2D nodes computed together with the 2x2 max pooling that alone consumes them.
+
+    Maps the convolution's index to the pooling's. The convolution then
+    computes only the four corners of each pooling window and returns their
+    maximum (see ``pooled`` in :func:`specc.runtime.nn.conv2d` and
+    :func:`specc.runtime.winograd.conv3x3`). Its bias and activation commute
+    with the maximum when the activation is linear or a monotone clamp, so the
+    result is the unfused one (up to how BLAS rounds a differently sized product).
+    """
+    consumers = model.consumers()
+    out = {}
+    for node in model.nodes[1:]:
+        users = consumers[node.index]
+        if node.kind != "conv2d" or node.index == model.output or len(users) != 1:
+            continue
+        pool = model.nodes[users[0]]
+        shape = node.output_shape or (0, 0)
+        if (
+            pool.kind == "maxpooling2d"
+            and pool.inputs == [node.index]
+            and tuple(pool.layer.pool_size) == (2, 2)
+            and tuple(pool.layer.effective_strides) == (2, 2)
+            and (pool.layer.padding == "valid" or (shape[0] % 2, shape[1] % 2) == (0, 0))
+            and node.layer.activation in (None, "linear", *MONOTONE)
+        ):
+            out[node.index] = pool.index
+    return out
+
+
 def needed_nodes(model: Model) -> list[Node]:
     """Layer nodes the output depends on, in the order written (a topological order)."""
     needed = {model.output}
@@ -96,6 +126,7 @@ class NumpyBackend:
         device: str = "cpu",
         threads: int | None = None,
         winograd: bool | None = None,
+        fuse_pooling: bool | None = None,
     ) -> None:
         from specc.runtime.threads import cpu_count
 
@@ -109,6 +140,8 @@ class NumpyBackend:
         self.plan: list[tuple[Node, Op]] = []
         self.last_use: dict[int, int] = {}
         self.deferred = deferred_activations(model) if self.xp is np else {}
+        fuse = self.xp is np if fuse_pooling is None else fuse_pooling
+        self.fused = fused_poolings(model) if fuse else {}
         for node in needed_nodes(model):
             w = {
                 wt.name: self.xp.asarray(weights[f"{node.name}/{wt.name}"], dtype=np.float32)
@@ -181,17 +214,22 @@ class NumpyBackend:
     # convolutions ------------------------------------------------------------
 
     def conv2d(self, node: Node, w: dict[str, Array]) -> Op:
-        """Keras Conv2D: im2col and one matrix product (per group)."""
+        """Keras Conv2D: Winograd, or im2col and one matrix product (per group).
+
+        When the node is in :attr:`fused` the op returns its max pooling too.
+        """
         layer, xp = node.layer, self.xp
         pads = self._pads(node)
         kernel, bias = w["kernel"], w.get("bias")
+        pooled = node.index in self.fused
         if self.winograd and winograd.applies(
             kernel.shape, layer.strides, layer.dilation_rate, layer.groups
         ):
             u = winograd.transform_kernel(kernel)
 
             def fast(inputs: list[Array]) -> Array:
-                return self._finish(node, winograd.conv3x3(xp, inputs[0], u, pads), bias)
+                y = winograd.conv3x3(xp, inputs[0], u, pads, pooled)
+                return self._finish(node, y, bias)
 
             return fast
         matrix = nn.kernel_matrix(kernel, bias, xp) if layer.groups == 1 else None
@@ -208,6 +246,7 @@ class NumpyBackend:
                 pads,
                 layer.groups,
                 matrix,
+                pooled,
             )
             return self._finish(node, y, bias)
 
@@ -278,6 +317,13 @@ class NumpyBackend:
         """Keras MaxPooling2D (with its input's relu/relu6 when that was deferred to it)."""
         layer = node.layer
         deferred = self.deferred.get(node.inputs[0])
+        if node.inputs[0] in self.fused:  # the convolution pooled already
+
+            def pooled(inputs: list[Array]) -> Array:
+                y = inputs[0]
+                return y if deferred is None else activate_inplace(self.xp, y, deferred)
+
+            return pooled
 
         def op(inputs: list[Array]) -> Array:
             y = nn.max_pool(

@@ -42,34 +42,56 @@ def transform_kernel(kernel: np.ndarray, bias: np.ndarray | None = None) -> np.n
     return np.ascontiguousarray(u.reshape(16, *kernel.shape[2:]), dtype=np.float32)
 
 
-def conv3x3(xp: Any, x: Any, u: Any, pads) -> Any:
-    """The convolution of ``x`` (N, H, W, C) with transformed kernel ``u`` (16, C, F), no bias."""
+def conv3x3(xp: Any, x: Any, u: Any, pads, pooled: bool = False) -> Any:
+    """The convolution of ``x`` (N, H, W, C) with transformed kernel ``u`` (16, C, F), no bias.
+
+    With ``pooled`` it returns the 2x2, stride-2 max pooling (valid padding)
+    of the convolution instead: each 2x2 output tile is one pooling window,
+    so the pooling is the maximum of the four output phases and the
+    interleaved full-size output is never written.
+    """
     n, h, w, c = x.shape
     f = u.shape[2]
     (t, b), (left, r) = pads
     ho, wo = h + t + b - 2, w + left + r - 2
-    th, tw = (ho + 1) // 2, (wo + 1) // 2
-    # Pad to whole tiles: 2*th + 2 rows, 2*tw + 2 columns (extra zeros at the end).
-    padded = xp.zeros((n, 2 * th + 2, 2 * tw + 2, c), dtype=x.dtype)
-    padded[:, t : t + h, left : left + w, :] = x
-    # Input transform, rows then columns: V[4u+v] = (Bt d B)[u, v] for every tile.
-    rows = [padded[:, k : k + 2 * th : 2, :, :] for k in range(4)]
-    tall = (rows[0] - rows[2], rows[1] + rows[2], rows[2] - rows[1], rows[1] - rows[3])
-    v = xp.empty((16, n, th, tw, c), dtype=x.dtype)
-    for i, part in enumerate(tall):
-        cols = [part[:, :, k : k + 2 * tw : 2, :] for k in range(4)]
-        xp.subtract(cols[0], cols[2], out=v[4 * i])
-        xp.add(cols[1], cols[2], out=v[4 * i + 1])
-        xp.subtract(cols[2], cols[1], out=v[4 * i + 2])
-        xp.subtract(cols[1], cols[3], out=v[4 * i + 3])
+    th, tw = (ho // 2, wo // 2) if pooled else ((ho + 1) // 2, (wo + 1) // 2)
+    # The padded input, 2*th + 2 rows of 2*tw + 2 columns (extra zeros at the
+    # end), with its columns split by parity: q[:, y, p, j] is padded column
+    # 2j + p. Every slice below then has rows of tw*C contiguous values,
+    # which NumPy's loops run through much faster than rows of C.
+    q = xp.zeros((n, 2 * th + 2, 2, tw + 1, c), dtype=x.dtype)
+    rows = max(0, min(h, 2 * th + 2 - t))
+    for p in range(2):
+        first = (p - left) % 2  # the first input column that lands in parity p
+        j0 = (left + first - p) // 2
+        count = max(0, min((w - first + 1) // 2, tw + 1 - j0))
+        if count:
+            q[:, t : t + rows, p, j0 : j0 + count] = x[:, :rows, first : first + 2 * count - 1 : 2]
+    # Input transform V = Bt d B: rows (over every column), then columns.
+    d = [q[:, k : k + 2 * th : 2] for k in range(4)]
+    tall = xp.empty((4, n, th, 2, tw + 1, c), dtype=x.dtype)
+    xp.subtract(d[0], d[2], out=tall[0])
+    xp.add(d[1], d[2], out=tall[1])
+    xp.subtract(d[2], d[1], out=tall[2])
+    xp.subtract(d[1], d[3], out=tall[3])
+    even, odd = tall[:, :, :, 0], tall[:, :, :, 1]  # padded columns 2j and 2j + 1
+    v = xp.empty((4, 4, n, th, tw, c), dtype=x.dtype)  # V[4u + v] for every tile
+    xp.subtract(even[..., :tw, :], even[..., 1:, :], out=v[:, 0])
+    xp.add(odd[..., :tw, :], even[..., 1:, :], out=v[:, 1])
+    xp.subtract(even[..., 1:, :], odd[..., :tw, :], out=v[:, 2])
+    xp.subtract(odd[..., :tw, :], odd[..., 1:, :], out=v[:, 3])
     m = xp.matmul(v.reshape(16, n * th * tw, c), u).reshape(4, 4, n, th, tw, f)
-    # Output transform: Y = At M A, rows then columns, into interleaved 2x2 blocks.
-    s0 = m[0] + m[1] + m[2]
-    s1 = m[1] - m[2] - m[3]
+    # Output transform Y = At M A: rows, then columns, one output phase at a time.
+    phases = []
+    for s in (m[0] + m[1] + m[2], m[1] - m[2] - m[3]):
+        phases += [s[0] + s[1] + s[2], s[1] - s[2] - s[3]]
+    if pooled:
+        from specc.runtime.nn import max_of
+
+        return max_of(xp, phases)
     out = xp.empty((n, th, 2, tw, 2, f), dtype=x.dtype)
-    for a, s in enumerate((s0, s1)):
-        out[:, :, a, :, 0, :] = s[0] + s[1] + s[2]
-        out[:, :, a, :, 1, :] = s[1] - s[2] - s[3]
+    for i, phase in enumerate(phases):
+        out[:, :, i // 2, :, i % 2, :] = phase
     out = out.reshape(n, 2 * th, 2 * tw, f)
     if (2 * th, 2 * tw) != (ho, wo):
         out = xp.ascontiguousarray(out[:, :ho, :wo, :])
