@@ -121,3 +121,49 @@ def test_convolutions_fused_with_their_pooling_are_exact():
             scale = float(np.abs(fused).max())
             np.testing.assert_allclose(fused, plain(case.x), 1e-6, 1e-6 * scale, err_msg=case.name)
             assert_agrees(fused, case.expected, f"fused, winograd={fast}, on {case.name}")
+
+
+FAULTS_PER_CALL = """
+import resource, sys
+import numpy as np
+import specc
+import specc.runtime.threads as threads
+from specc.runtime.numpy_backend import NumpyBackend
+from specc.weights import init_weights
+
+if sys.argv[1] == "untuned":
+    threads.keep_freed_memory = lambda: False
+model = specc.load(sys.argv[2]).model()
+backend = NumpyBackend(model, init_weights(model), threads=1)
+x = np.random.default_rng(0).standard_normal((32, 32, 32, 3)).astype(np.float32)
+for _ in range(3):
+    backend(x)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(5):
+    backend(x)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 5)
+"""
+
+
+def test_repeated_calls_reuse_memory_instead_of_faulting_it_in():
+    """Tuned glibc malloc: a warm pass maps no fresh pages (untuned: thousands per call)."""
+    import platform
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        pytest.skip("glibc's malloc only")
+    spec = str(ROOT / "examples" / "cifar10_cnn.cnn")
+    faults = {}
+    for mode in ("tuned", "untuned"):
+        done = subprocess.run(
+            [sys.executable, "-c", FAULTS_PER_CALL, mode, spec],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        faults[mode] = float(done.stdout.split()[-1])
+    assert faults["tuned"] < 50, faults
+    assert faults["untuned"] > 10 * max(faults["tuned"], 1), faults  # the test can tell

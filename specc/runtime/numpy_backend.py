@@ -128,12 +128,14 @@ class NumpyBackend:
         winograd: bool | None = None,
         fuse_pooling: bool | None = None,
     ) -> None:
-        from specc.runtime.threads import cpu_count
+        from specc.runtime.threads import cpu_count, keep_freed_memory
 
         self.model = model
         self.device = device
         self.xp = array_module(device, model)
         self.threads = 1 if self.xp is not np else (threads or cpu_count())
+        if self.xp is np:
+            keep_freed_memory()
         self.micro_batch = max(1, min(64, CACHE_BYTES // sample_bytes(model)))
         # Winograd for 3x3 stride-1 convolutions on the CPU (specc.runtime.winograd).
         self.winograd = self.xp is np if winograd is None else winograd

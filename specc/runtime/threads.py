@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import platform
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -60,3 +61,31 @@ def pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(
         max_workers=cpu_count(), thread_name_prefix="specc", initializer=_single_blas_thread
     )
+
+
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+
+
+@lru_cache(maxsize=1)
+def keep_freed_memory() -> bool:
+    """Make glibc's malloc keep freed blocks of up to 32 MiB for reuse (once per process).
+
+    The numpy runtime allocates and frees arrays of a few MiB per layer and
+    micro-batch. glibc maps blocks above an adaptive threshold (128 KiB at
+    first) straight from the kernel and unmaps them when freed, and trims
+    its heaps above another, so the next call faults fresh zeroed pages in
+    again. Measured here on the CIFAR example: a single-thread pass 2.7x
+    slower, and a 2x slower batch at some micro-batch sizes. Fixing the
+    mmap threshold at 32 MiB (the adaptive threshold's own ceiling) and the
+    trim threshold at 128 MiB keeps those blocks in the heap. The process
+    may hold up to that much freed memory for reuse. True when applied;
+    False where the C library is not glibc.
+    """
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return bool(mallopt(M_MMAP_THRESHOLD, 32 * 2**20) and mallopt(M_TRIM_THRESHOLD, 128 * 2**20))

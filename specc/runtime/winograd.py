@@ -81,10 +81,11 @@ def conv3x3(xp: Any, x: Any, u: Any, pads, pooled: bool = False) -> Any:
     xp.subtract(even[..., 1:, :], odd[..., :tw, :], out=v[:, 2])
     xp.subtract(odd[..., :tw, :], odd[..., 1:, :], out=v[:, 3])
     m = xp.matmul(v.reshape(16, n * th * tw, c), u).reshape(4, 4, n, th, tw, f)
-    # Output transform Y = At M A: rows, then columns, one output phase at a time.
+    # Output transform Y = At M A: rows, then columns, one output phase at a time
+    # (in place where possible: fewer arrays allocated and read back).
     phases = []
-    for s in (m[0] + m[1] + m[2], m[1] - m[2] - m[3]):
-        phases += [s[0] + s[1] + s[2], s[1] - s[2] - s[3]]
+    for s in (_sum3(xp, m[0], m[1], m[2]), _diff3(xp, m[1], m[2], m[3])):
+        phases += [_sum3(xp, s[0], s[1], s[2]), _diff3(xp, s[1], s[2], s[3])]
     if pooled:
         from specc.runtime.nn import max_of
 
@@ -95,4 +96,16 @@ def conv3x3(xp: Any, x: Any, u: Any, pads, pooled: bool = False) -> Any:
     out = out.reshape(n, 2 * th, 2 * tw, f)
     if (2 * th, 2 * tw) != (ho, wo):
         out = xp.ascontiguousarray(out[:, :ho, :wo, :])
+    return out
+
+
+def _sum3(xp: Any, a: Any, b: Any, c: Any) -> Any:
+    out = xp.add(a, b)
+    out += c
+    return out
+
+
+def _diff3(xp: Any, a: Any, b: Any, c: Any) -> Any:
+    out = xp.subtract(a, b)
+    out -= c
     return out
