@@ -43,22 +43,10 @@ def sgemm_peak(n: int = 2048, repeats: int = 5) -> float:
 
 def blas_core() -> str:
     """OpenBLAS's kernel family (OPENBLAS_CORETYPE forces one; else it detects the CPU)."""
-    import ctypes
+    from specc.runtime.threads import blas_core as core
 
-    from specc.runtime.threads import _blas_local_setter
-
-    _blas_local_setter()
     forced = os.environ.get("OPENBLAS_CORETYPE")
-    with open("/proc/self/maps", encoding="utf-8") as maps:
-        paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower()})
-    for path in paths:
-        lib = ctypes.CDLL(path)
-        for name in ("scipy_openblas_get_corename64_", "openblas_get_corename"):
-            fn = getattr(lib, name, None)
-            if fn is not None:
-                fn.restype = ctypes.c_char_p
-                return f"OpenBLAS core {fn().decode()} (OPENBLAS_CORETYPE={forced})"
-    return "BLAS core unknown"
+    return f"OpenBLAS core {core() or 'unknown'} (OPENBLAS_CORETYPE={forced})"
 
 
 def _time(fn) -> float:

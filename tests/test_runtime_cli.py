@@ -215,3 +215,30 @@ def test_bench_table_lists_unavailable_backends(capsys):
     out = capsys.readouterr().out
     assert status == 0
     assert "numpy" in out and "onnxruntime" in out
+
+
+@pytest.mark.parametrize(
+    ("forced", "core", "avx512", "noted"),
+    [
+        ("Haswell", "Haswell", True, True),  # forced below what the CPU runs
+        ("Haswell", "Haswell", False, False),  # the CPU has no AVX-512 anyway
+        (None, "Haswell", True, False),  # OpenBLAS's own choice
+        ("SkylakeX", "SkylakeX", True, False),
+    ],
+)
+def test_bench_notes_a_forced_slow_blas_kernel(capsys, monkeypatch, forced, core, avx512, noted):
+    from specc.runtime import threads
+
+    if forced is None:
+        monkeypatch.delenv("OPENBLAS_CORETYPE", raising=False)
+    else:
+        monkeypatch.setenv("OPENBLAS_CORETYPE", forced)
+    monkeypatch.setattr(threads, "blas_core", lambda: core)
+    monkeypatch.setattr(threads, "cpu_has_avx512", lambda: avx512)
+    argv = ["bench", CIFAR, "--backends", "numpy", "--batch-size", "2", "--seconds", "0.1"]
+    assert main([*argv, "--no-memory"]) == 0
+    out = capsys.readouterr().out
+    assert ("note: OPENBLAS_CORETYPE" in out) == noted, out
+    assert main([*argv, "--no-memory", "--format", "json"]) == 0
+    blas = json.loads(capsys.readouterr().out)["blas"]
+    assert blas["core"] == core and (blas["note"] is not None) == noted

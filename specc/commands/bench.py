@@ -107,6 +107,10 @@ def run(args: argparse.Namespace) -> int:
             m.peak_mb = peak_memory(
                 args.file, model.name, name, args.device, args.batch_size, args.weights
             )
+    from specc.runtime.threads import blas_core, blas_note
+
+    numpy_on_cpu = "numpy" in executors and args.device == "cpu"
+    note = blas_note() if numpy_on_cpu else None
     if args.format == "json":
         data = {
             "model": model.name,
@@ -115,9 +119,13 @@ def run(args: argparse.Namespace) -> int:
             "device": args.device,
             "results": [m.to_json() for m in results.values()],
         }
+        if numpy_on_cpu:
+            data["blas"] = {"core": blas_core(), "note": note}
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return EXIT_OK
     _table(model, results, args)
+    if note:
+        print(f"note: {note}")
     return EXIT_OK
 
 
