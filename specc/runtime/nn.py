@@ -87,7 +87,8 @@ def im2col(
     Columns run over (kernel row, kernel column, channel), Keras's kernel
     order. With ``ones`` a last column of ones is appended, so that a bias
     can ride along in the matrix product. Without column dilation the kw taps
-    of one kernel row are adjacent in memory, so each kernel row is one copy.
+    of one kernel row are adjacent in memory, and one strided copy fills the
+    whole matrix.
 
     With ``pooled`` the rows come in four blocks, one per corner of the 2x2
     windows of a following max pooling: outputs (2i, 2j), (2i, 2j+1),
@@ -113,18 +114,29 @@ def im2col(
     # Views by explicit strides (CuPy's reshape of a sliced array may copy).
     fs, item = full.strides, full.dtype.itemsize
     if dilation[1] == 1 and x.flags.c_contiguous:
-        cols = xp.lib.stride_tricks.as_strided(
-            full, (*full.shape[:4], kh, kw * c), (*fs[:4], kw * c * item, item)
-        )
+        # One copy for every phase, output pixel and kernel row: axes (row
+        # phase, column phase, N, Ho, Wo, kernel row, kw*C adjacent values).
         # Strides from the shape: numpy leaves the strides of length-1 axes arbitrary.
         s = (h * w * c * item, w * c * item, c * item, item)
-        for p, (oy, ox) in enumerate(origins):
-            for a in range(kh):
-                start = x[:, oy * sh + a * dilation[0] :, ox * sw :, :]
-                view = xp.lib.stride_tricks.as_strided(
-                    start, (n, ho, wo, kw * c), (s[0], s[1] * sh * step, s[2] * sw * step, s[3])
-                )
-                cols[p, :, :, :, a, :] = view
+        patches = xp.lib.stride_tricks.as_strided(
+            x,
+            (step, step, n, ho, wo, kh, kw * c),
+            (
+                s[1] * sh,
+                s[2] * sw,
+                s[0],
+                s[1] * sh * step,
+                s[2] * sw * step,
+                s[1] * dilation[0],
+                s[3],
+            ),
+        )
+        cols = xp.lib.stride_tricks.as_strided(
+            full,
+            (step, step, n, ho, wo, kh, kw * c),
+            (fs[0] * step, fs[0], *fs[1:4], kw * c * item, item),
+        )
+        cols[...] = patches
     else:
         taps = xp.lib.stride_tricks.as_strided(
             full, (*full.shape[:4], kh, kw, c), (*fs[:4], kw * c * item, c * item, item)

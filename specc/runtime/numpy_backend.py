@@ -234,9 +234,12 @@ class NumpyBackend:
                 return self._finish(node, y, bias)
 
             return fast
-        matrix = nn.kernel_matrix(kernel, bias, xp) if layer.groups == 1 else None
-        if matrix is not None:
-            bias = None  # folded into the matrix product
+        matrix = None
+        if layer.groups == 1:
+            # The bias rides along in the matrix product, unless the pooling
+            # leaves a quarter of the values to add it to.
+            matrix = nn.kernel_matrix(kernel, None if pooled else bias, xp)
+            bias = bias if pooled else None
 
         def op(inputs: list[Array]) -> Array:
             y = nn.conv2d(

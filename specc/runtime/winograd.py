@@ -81,31 +81,24 @@ def conv3x3(xp: Any, x: Any, u: Any, pads, pooled: bool = False) -> Any:
     xp.subtract(even[..., 1:, :], odd[..., :tw, :], out=v[:, 2])
     xp.subtract(odd[..., :tw, :], odd[..., 1:, :], out=v[:, 3])
     m = xp.matmul(v.reshape(16, n * th * tw, c), u).reshape(4, 4, n, th, tw, f)
-    # Output transform Y = At M A: rows, then columns, one output phase at a time
-    # (in place where possible: fewer arrays allocated and read back).
-    phases = []
-    for s in (_sum3(xp, m[0], m[1], m[2]), _diff3(xp, m[1], m[2], m[3])):
-        phases += [_sum3(xp, s[0], s[1], s[2]), _diff3(xp, s[1], s[2], s[3])]
+    # Output transform Y = At M A: rows (over all columns at once), then columns
+    # (over both output rows at once); in place, so few arrays are allocated.
+    rows = xp.empty((2, 4, n, th, tw, f), dtype=x.dtype)  # (At M)[a, column]
+    xp.add(m[0], m[1], out=rows[0])
+    rows[0] += m[2]
+    xp.subtract(m[1], m[2], out=rows[1])
+    rows[1] -= m[3]
+    y = xp.empty((2, 2, n, th, tw, f), dtype=x.dtype)  # y[b, a]: output pixel (2i+a, 2j+b)
+    xp.add(rows[:, 0], rows[:, 1], out=y[0])
+    y[0] += rows[:, 2]
+    xp.subtract(rows[:, 1], rows[:, 2], out=y[1])
+    y[1] -= rows[:, 3]
     if pooled:
-        from specc.runtime.nn import max_of
-
-        return max_of(xp, phases)
+        corners = xp.maximum(y[0], y[1])
+        return xp.maximum(corners[0], corners[1], out=corners[0])
     out = xp.empty((n, th, 2, tw, 2, f), dtype=x.dtype)
-    for i, phase in enumerate(phases):
-        out[:, :, i // 2, :, i % 2, :] = phase
+    out[...] = y.transpose(2, 3, 1, 4, 0, 5)
     out = out.reshape(n, 2 * th, 2 * tw, f)
     if (2 * th, 2 * tw) != (ho, wo):
         out = xp.ascontiguousarray(out[:, :ho, :wo, :])
-    return out
-
-
-def _sum3(xp: Any, a: Any, b: Any, c: Any) -> Any:
-    out = xp.add(a, b)
-    out += c
-    return out
-
-
-def _diff3(xp: Any, a: Any, b: Any, c: Any) -> Any:
-    out = xp.subtract(a, b)
-    out -= c
     return out
