@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 
 MIN_CHANNELS = 16
+OUTPUT_CHUNK_BYTES = 2**20
+"""Size of the transformed products M handled at a time (about a core's L2 cache)."""
 
 _G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float64)
 
@@ -60,13 +62,15 @@ def conv3x3(xp: Any, x: Any, u: Any, pads, pooled: bool = False) -> Any:
     # 2j + p. Every slice below then has rows of tw*C contiguous values,
     # which NumPy's loops run through much faster than rows of C.
     q = xp.zeros((n, 2 * th + 2, 2, tw + 1, c), dtype=x.dtype)
-    rows = max(0, min(h, 2 * th + 2 - t))
+    copied = max(0, min(h, 2 * th + 2 - t))  # input rows inside the padded tiles
     for p in range(2):
         first = (p - left) % 2  # the first input column that lands in parity p
         j0 = (left + first - p) // 2
         count = max(0, min((w - first + 1) // 2, tw + 1 - j0))
         if count:
-            q[:, t : t + rows, p, j0 : j0 + count] = x[:, :rows, first : first + 2 * count - 1 : 2]
+            q[:, t : t + copied, p, j0 : j0 + count] = x[
+                :, :copied, first : first + 2 * count - 1 : 2
+            ]
     # Input transform V = Bt d B: rows (over every column), then columns.
     d = [q[:, k : k + 2 * th : 2] for k in range(4)]
     tall = xp.empty((4, n, th, 2, tw + 1, c), dtype=x.dtype)
@@ -80,19 +84,15 @@ def conv3x3(xp: Any, x: Any, u: Any, pads, pooled: bool = False) -> Any:
     xp.add(odd[..., :tw, :], even[..., 1:, :], out=v[:, 1])
     xp.subtract(even[..., 1:, :], odd[..., :tw, :], out=v[:, 2])
     xp.subtract(odd[..., :tw, :], odd[..., 1:, :], out=v[:, 3])
-    m = xp.matmul(v.reshape(16, n * th * tw, c), u).reshape(4, 4, n, th, tw, f)
-    # Output transform Y = At M A: rows (over all columns at once), then columns
-    # (over both output rows at once); in place, so few arrays are allocated.
-    rows = xp.empty((2, 4, n, th, tw, f), dtype=x.dtype)  # (At M)[a, column]
-    xp.add(m[0], m[1], out=rows[0])
-    rows[0] += m[2]
-    xp.subtract(m[1], m[2], out=rows[1])
-    rows[1] -= m[3]
+    # The products and the output transform run a few images at a time, so
+    # that M (4x the output) is still in cache when the transform reads it.
     y = xp.empty((2, 2, n, th, tw, f), dtype=x.dtype)  # y[b, a]: output pixel (2i+a, 2j+b)
-    xp.add(rows[:, 0], rows[:, 1], out=y[0])
-    y[0] += rows[:, 2]
-    xp.subtract(rows[:, 1], rows[:, 2], out=y[1])
-    y[1] -= rows[:, 3]
+    per_image = 16 * th * tw * f * x.dtype.itemsize
+    step = max(1, min(n, OUTPUT_CHUNK_BYTES // max(per_image, 1)))
+    for i in range(0, n, step):
+        k = min(step, n - i)
+        vk = v[:, :, i : i + k].reshape(16, k * th * tw, c)
+        _output_transform(xp, xp.matmul(vk, u).reshape(4, 4, k, th, tw, f), y[:, :, i : i + k])
     if pooled:
         corners = xp.maximum(y[0], y[1])
         return xp.maximum(corners[0], corners[1], out=corners[0])
@@ -102,3 +102,16 @@ def conv3x3(xp: Any, x: Any, u: Any, pads, pooled: bool = False) -> Any:
     if (2 * th, 2 * tw) != (ho, wo):
         out = xp.ascontiguousarray(out[:, :ho, :wo, :])
     return out
+
+
+def _output_transform(xp: Any, m: Any, y: Any) -> None:
+    """``y[b, a] = (At M A)[a, b]`` for (4, 4, ...) ``m``: rows over all columns, then columns."""
+    rows = xp.empty((2, *m.shape[1:]), dtype=m.dtype)  # (At M)[a, column]
+    xp.add(m[0], m[1], out=rows[0])
+    rows[0] += m[2]
+    xp.subtract(m[1], m[2], out=rows[1])
+    rows[1] -= m[3]
+    xp.add(rows[:, 0], rows[:, 1], out=y[0])
+    y[0] += rows[:, 2]
+    xp.subtract(rows[:, 1], rows[:, 2], out=y[1])
+    y[1] -= rows[:, 3]
