@@ -167,3 +167,20 @@ def test_repeated_calls_reuse_memory_instead_of_faulting_it_in():
         faults[mode] = float(done.stdout.split()[-1])
     assert faults["tuned"] < 50, faults
     assert faults["untuned"] > 10 * max(faults["tuned"], 1), faults  # the test can tell
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+def test_winograd_gives_the_same_output_in_image_chunks(monkeypatch, pooled):
+    """The products and output transform, one image at a time or all at once (to BLAS rounding)."""
+    from specc.runtime import nn, winograd
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 9, 7, 16)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3, 16, 6)).astype(np.float32)
+    u, pads = winograd.transform_kernel(kernel), ((1, 1), (1, 1))
+    whole = winograd.conv3x3(np, x, u, pads, pooled)
+    monkeypatch.setattr(winograd, "OUTPUT_CHUNK_BYTES", 1)
+    chunked = winograd.conv3x3(np, x, u, pads, pooled)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-6, atol=1e-6 * float(np.abs(whole).max()))
+    direct = nn.conv2d(np, x, kernel, pads=pads, pooled=pooled)
+    np.testing.assert_allclose(whole, direct, rtol=1e-5, atol=1e-5 * float(np.abs(direct).max()))
