@@ -139,6 +139,7 @@ class NumpyBackend:
         self.micro_batch = max(1, min(64, CACHE_BYTES // sample_bytes(model)))
         # Winograd for 3x3 stride-1 convolutions on the CPU (specc.runtime.winograd).
         self.winograd = self.xp is np if winograd is None else winograd
+        self._bias_rows: dict[tuple[int, int], Array] = {}
         self.plan: list[tuple[Node, Op]] = []
         self.last_use: dict[int, int] = {}
         self.deferred = deferred_activations(model) if self.xp is np else {}
@@ -208,10 +209,27 @@ class NumpyBackend:
 
     def _finish(self, node: Node, y: Array, bias: Array | None) -> Array:
         if bias is not None:
-            y += bias
+            self._add_bias(node, y, bias)
         if node.index in self.deferred:
             return y  # applied after the max pooling that follows (4x fewer values)
         return activate_inplace(self.xp, y, getattr(node.layer, "activation", None))
+
+    def _add_bias(self, node: Node, y: Array, bias: Array) -> None:
+        """``y += bias`` over the last axis, a whole row of pixels per NumPy inner loop.
+
+        Broadcasting a (F,) bias makes NumPy's inner loops F values long;
+        adding the bias tiled along the width runs about twice as fast.
+        """
+        width = y.shape[-2] if y.ndim >= 3 else 1
+        if not y.flags.c_contiguous or width == 1:
+            y += bias
+            return
+        key = (node.index, width)
+        row = self._bias_rows.get(key)
+        if row is None:
+            row = self._bias_rows[key] = self.xp.tile(bias, width)
+        rows = y.reshape(-1, row.shape[0])
+        rows += row
 
     # convolutions ------------------------------------------------------------
 
