@@ -28,10 +28,19 @@ def on_gpu(xp: Any) -> bool:
     return xp is not np and getattr(xp, "__name__", "") == "cupy"
 
 
-def _gpu_im2col_fits(x: Array, rows: int, cols: int) -> bool:
+GPU_KERNEL_MAX_RUN = 16
+GPU_KERNEL_MAX_SIZE = 2**24
+"""The CUDA im2col kernel is used for runs of adjacent patch values (kw*C)
+shorter than GPU_KERNEL_MAX_RUN, or matrices under GPU_KERNEL_MAX_SIZE values
+(one launch instead of three); elsewhere the generic strided copy is faster
+(H200: 3 channels, or batch 16 at 64x64, favour the kernel; 32 and 64 channels
+at batch 256 the copy)."""
+
+
+def _gpu_im2col_fits(x: Array, rows: int, cols: int, run: int) -> bool:
     from specc.runtime.cuda_kernels import fits
 
-    return fits(x, rows, cols)
+    return (run < GPU_KERNEL_MAX_RUN or rows * cols < GPU_KERNEL_MAX_SIZE) and fits(x, rows, cols)
 
 
 def window_pads(
@@ -180,7 +189,8 @@ def conv2d(
     with_bias = groups == 1 and matrix is not None and matrix.shape[0] == kh * kw * cg + 1
     padded_hw = (x.shape[1] + sum(pads[0]), x.shape[2] + sum(pads[1]))
     ho, wo = _out_hw(padded_hw, (kh, kw), strides, dilation)
-    if on_gpu(xp) and not pooled and _gpu_im2col_fits(x, n * ho * wo, kh * kw * cg + 1):
+    run = kw * cg if dilation[1] == 1 else cg
+    if on_gpu(xp) and not pooled and _gpu_im2col_fits(x, n * ho * wo, kh * kw * cg + 1, run):
         from specc.runtime.cuda_kernels import im2col_padded
 
         cols = im2col_padded(x, (kh, kw), strides, dilation, pads, (ho, wo), with_bias)
