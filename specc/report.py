@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from specc.check import CheckResult
-from specc.ir.graph import Model
+from specc.ir.graph import Model, Node
 
 
 def model_json(model: Model) -> dict[str, Any]:
@@ -19,18 +19,33 @@ def model_json(model: Model) -> dict[str, Any]:
         "trainable_params": model.total("trainable_params"),
         "non_trainable_params": model.total("non_trainable_params"),
         "macs": model.total("macs"),
-        "layers": [
-            {
-                "name": node.name,
-                "kind": node.kind,
-                "line": node.span.line,
-                "output_shape": list(node.output_shape) if node.output_shape else None,
-                "params": node.params,
-                "macs": node.macs,
-            }
-            for node in model.layers
-        ],
+        "layers": [layer_json(node) for node in model.layers],
     }
+
+
+def layer_json(node: Node) -> dict[str, Any]:
+    """One layer of :func:`model_json`.
+
+    ``line`` is the model's line the layer comes from: for a layer a block
+    call made, the call's line (where diagnostics point too), with the line
+    inside the block as ``block_line``.
+    """
+    out: dict[str, Any] = {
+        "name": node.name,
+        "kind": node.kind,
+        "line": layer_line(node),
+        "output_shape": list(node.output_shape) if node.output_shape else None,
+        "params": node.params,
+        "macs": node.macs,
+    }
+    if node.call_site is not None:
+        out["block_line"] = node.span.line
+    return out
+
+
+def layer_line(node: Node) -> int:
+    """The model's line a layer comes from (a block call's line for the layers it made)."""
+    return (node.call_site or node.span).line
 
 
 def results_json(results: list[CheckResult]) -> dict[str, Any]:

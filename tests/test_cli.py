@@ -97,6 +97,30 @@ def test_summary_table(capsys):
     assert "cifar10_cnn" in out and "Total params: 356,810" in out
 
 
+def test_summary_places_block_layers_at_their_call(tmp_path, capsys):
+    spec = tmp_path / "blocks.cnn"
+    spec.write_text(
+        "block pair(f) {\n"  # line 1
+        "  conv2d f 3x3\n"  # line 2
+        "  relu\n"  # line 3
+        "}\n"
+        "model m {\n"
+        "  input 8x8x3\n"  # line 6
+        "  pair 4\n"  # line 7
+        "  pair 8\n"  # line 8
+        "  flatten\n"  # line 9
+        "}\n"
+    )
+    code, out, _ = run_cli(["summary", "--format", "json", str(spec)], capsys)
+    assert code == 0
+    layers = json.loads(out)["models"][0]["layers"]
+    lines = [(layer["line"], layer.get("block_line")) for layer in layers]
+    assert lines == [(7, 2), (7, 3), (8, 2), (8, 3), (9, None)]
+    code, out, _ = run_cli(["summary", str(spec)], capsys)
+    assert code == 0
+    assert "8 (3)" in out and "the block call's line" in out
+
+
 def test_summary_unknown_model_exits_2(capsys):
     code, _, err = run_cli(["summary", "--model", "nope", CIFAR], capsys)
     assert code == 2 and "no model named 'nope'" in err

@@ -62,7 +62,7 @@ def _print_tables(result) -> None:
     from rich.table import Table
 
     from specc.ir.shapes import fmt_shape
-    from specc.report import human_count
+    from specc.report import human_count, layer_line
 
     console = Console(highlight=False, soft_wrap=False, width=max(120, Console().width))
     for model in result.models:
@@ -79,15 +79,20 @@ def _print_tables(result) -> None:
         rows = [(model.input, "input")] + [(node, node.kind) for node in model.layers]
         for node, kind in rows:
             shape = ", ".join(map(str, node.output_shape or ()))
+            line = str(layer_line(node))
+            if node.call_site is not None:
+                line += f" ({node.span.line})"
             table.add_row(
                 node.name,
                 kind,
                 f"(None, {shape})",
                 f"{node.params:,}",
                 f"{node.macs:,}",
-                str(node.span.line),
+                line,
             )
         console.print(table)
+        if any(node.call_site is not None for node in model.layers):
+            console.print(" Line (n): the block call's line, then the line inside the block")
         params = model.total("params")
         console.print(f" Total params: {params:,} ({params * 4 / 2**20:.2f} MB as float32)")
         console.print(f" Trainable params: {model.total('trainable_params'):,}")
