@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from specc.commands.common import EXIT_OK, EXIT_USAGE
+from specc.commands.common import EXIT_OK, EXIT_USAGE, parse_count
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,6 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--stdio", action="store_true", help="talk over stdin/stdout (the default and only way)"
     )
+    p.add_argument("--max-params", type=parse_count, metavar="N", help="report E302 above N params")
+    p.add_argument("--max-macs", type=parse_count, metavar="N", help="report E303 above N MACs")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,5 +29,5 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    main()
+    main(args.max_params, args.max_macs)
     return EXIT_OK

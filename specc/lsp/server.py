@@ -15,6 +15,8 @@ from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
 from specc import __version__
+from specc.check import check_budgets
+from specc.diagnostics import Diagnostic
 from specc.lsp import features
 from specc.lsp.completion import completion
 from specc.lsp.document import Document
@@ -33,9 +35,10 @@ def uri_path(uri: str) -> str:
 class SpeccServer(LanguageServer):
     """A pygls server holding one :class:`Document` per open ``.cnn`` file."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_params: int | None = None, max_macs: int | None = None) -> None:
         super().__init__("specc", __version__)
         self.documents: dict[str, Document] = {}
+        self.max_params, self.max_macs = max_params, max_macs
 
     def document(self, uri: str) -> Document:
         """The document for ``uri``, checked against the workspace's current text."""
@@ -48,22 +51,30 @@ class SpeccServer(LanguageServer):
             doc.update(text)
         return doc
 
+    def diagnostics(self, doc: Document) -> list[Diagnostic]:
+        """What ``specc check`` with the server's budgets reports for the document."""
+        assert doc.result is not None
+        found = list(doc.result.diagnostics)
+        for model in doc.result.models:
+            if model.inferred:
+                found.extend(check_budgets(model, self.max_params, self.max_macs))
+        return found
+
     def publish(self, uri: str, version: int | None) -> None:
         """Check the document and send its diagnostics."""
         doc = self.document(uri)
-        assert doc.result is not None
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(
                 uri=uri,
                 version=version,
-                diagnostics=[doc.diagnostic(d) for d in doc.result.diagnostics],
+                diagnostics=[doc.diagnostic(d) for d in self.diagnostics(doc)],
             )
         )
 
 
-def create_server() -> SpeccServer:
-    """A server with every feature registered."""
-    server = SpeccServer()
+def create_server(max_params: int | None = None, max_macs: int | None = None) -> SpeccServer:
+    """A server with every feature; budgets as ``specc check --max-params/--max-macs``."""
+    server = SpeccServer(max_params, max_macs)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: SpeccServer, params: lsp.DidOpenTextDocumentParams) -> None:
@@ -122,6 +133,6 @@ def create_server() -> SpeccServer:
     return server
 
 
-def main() -> None:
+def main(max_params: int | None = None, max_macs: int | None = None) -> None:
     """Serve on stdin/stdout until the client says exit."""
-    create_server().start_io()
+    create_server(max_params, max_macs).start_io()
