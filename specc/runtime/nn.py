@@ -2,9 +2,11 @@
 
 ``xp`` is :mod:`numpy` on the CPU or :mod:`cupy` on a GPU: every function here
 takes it as an argument and uses only what both modules provide. No function
-loops over pixels, batch items or channels; convolutions are im2col (one copy
-per kernel tap) followed by a single matrix product, pooling is a reshape
-where the windows tile the input and a loop over the window taps otherwise.
+loops over pixels, batch items or channels; convolutions are im2col (one
+strided copy, or one per kernel tap with column dilation) followed by a single
+matrix product, optionally fused with a following 2x2 max pooling; pooling is
+a reshape where the windows tile the input and a loop over the window taps
+otherwise.
 
 Semantics follow Keras 3 (TensorFlow backend): 'same' padding puts the odd
 extra pixel at the end, max pooling ignores padded cells, average pooling
