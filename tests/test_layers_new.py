@@ -270,3 +270,33 @@ def test_generated_keras_modules_build_and_compute_the_same(cases, tmp_path):
         module.load_weights(keras_model, str(tmp_path / "w.npz"))
         got = np.asarray(keras_model(case.x, training=False), dtype=np.float32)
         assert_agrees(got, case.expected, f"generated module of {name}")
+
+
+def _labels(text: str) -> list[str]:
+    """Completion labels at the end of ``text`` (the last line is the one being typed)."""
+    from lsprotocol import types as lsp
+
+    from specc.lsp.completion import completion
+    from specc.lsp.document import Document
+
+    doc = Document("file:///k.cnn", "/k.cnn")
+    doc.update(text)
+    end = lsp.Position(line=len(doc.lines) - 1, character=len(doc.lines[-1]))
+    return [item.label for item in completion(doc, end).items]
+
+
+def test_language_server_completes_the_new_kinds_and_their_parameters():
+    require("pygls")
+    model = "model m {\n  input 8x8x3\n  "
+    heads = _labels(model)
+    assert {cls.kind for cls in NEW_CLASSES} <= set(heads)
+    assert {"layernorm", "groupnorm", "crop", "resize"} <= set(heads)
+    assert {"relu", "elu", "softmax"} <= set(heads)  # the activations, as before
+    assert {"max_value=", "negative_slope=", "threshold="} <= set(_labels(model + "relu_layer "))
+    assert "shared_axes=" in _labels(model + "PReLU ")
+    resizing = set(_labels(model + "resizing 4 4 "))
+    assert {"interpolation=", "antialias=", "crop_to_aspect_ratio=", "fill_value="} <= resizing
+    assert "lanczos5" in _labels(model + "resizing 4 4 interpolation=")
+    assert set(_labels(model + "resizing 4 4 antialias=")) == {"true", "false"}
+    assert _labels(model + "resizing 4 4 fill_mode=") == ["constant"]
+    assert "gamma_initializer=" in _labels(model + "LayerNormalization ")

@@ -84,6 +84,8 @@ def layer_values(cls: type[Layer], key: str) -> tuple[str, ...]:
         return ("channels_last",)
     if key == "interpolation":
         return _INTERPOLATIONS
+    if key == "fill_mode":
+        return ("constant",)
     if field.annotation is bool:
         return _BOOLS
     return ()
