@@ -17,7 +17,6 @@ import numpy as np
 
 from specc.emit.onnx_layers import KERAS, NCHW
 from specc.ir import shapes as sh
-from specc.ir.layers_norm import values_array
 
 _NHWC_TO_NCHW_AXIS = (0, 3, 1, 2)  # where Keras axis a of a feature map sits in NCHW
 _TO_NHWC = (0, 2, 3, 1)
@@ -49,10 +48,6 @@ class ExtraLayerOps:
         if layout == NCHW and array.ndim == 4:
             return np.ascontiguousarray(array.transpose(0, 3, 1, 2))
         return array
-
-    def _values(self, suffix: str, values: Any, rank: int, axis: int, layout: str) -> str:
-        """A number, or one per position of Keras axis ``axis``, as a broadcastable constant."""
-        return self.const(suffix, self._laid_out(values_array(values, rank, axis), layout))
 
     # -- activations -----------------------------------------------------------------
 
@@ -111,29 +106,21 @@ class ExtraLayerOps:
 
     def rescaling(self, node: Any) -> tuple[str, str]:
         """``Mul`` by scale, ``Add`` offset."""
-        layer, x_rank = node.layer, len(self._input_shape(node)) + 1
         x, layout = self.primary(node.inputs[0])
-        scale = self._values("scale", layer.scale, x_rank, x_rank - 1, layout)
-        offset = self._values("offset", layer.offset, x_rank, x_rank - 1, layout)
-        return self.op("Add", [self.op("Mul", [x, scale]), offset]), layout
+        scale, offset = (
+            self._laid_out(a, layout) for a in node.layer.constants(self._input_shape(node))
+        )
+        product = self.op("Mul", [x, self.const("scale", scale)])
+        return self.op("Add", [product, self.const("offset", offset)]), layout
 
     def normalization(self, node: Any) -> tuple[str, str]:
         """``(x - mean) / max(sqrt(variance), 1e-7)`` with both folded into constants."""
-        layer, shape = node.layer, self._input_shape(node)
-        kept = layer.kept_axes(shape)
-        broadcast = sh.statistics_shape(shape, kept)
-        if layer.mean is None:
-            mean = self.weight("mean").reshape(broadcast)
-            variance = self.weight("variance").reshape(broadcast)
-        else:
-            axis = kept[-1] if kept else 0
-            mean = values_array(layer.mean, len(broadcast), axis)
-            variance = values_array(layer.variance, len(broadcast), axis)
-        denominator = np.maximum(np.sqrt(variance.astype(np.float32)), np.float32(1e-7))
+        weights = {n: self.weight(n) for n in ("mean", "variance") if node.layer.mean is None}
+        mean, denominator = node.layer.folded(self._input_shape(node), weights)
         x, layout = self.primary(node.inputs[0])
         mean_name = self.const("mean", self._laid_out(mean, layout))
         denominator_name = self.const("denominator", self._laid_out(denominator, layout))
-        if layer.invert:
+        if node.layer.invert:
             return self.op("Add", [mean_name, self.op("Mul", [x, denominator_name])]), layout
         return self.op("Div", [self.op("Sub", [x, mean_name]), denominator_name]), layout
 
@@ -154,11 +141,9 @@ class ExtraLayerOps:
 
     def layernormalization(self, node: Any) -> tuple[str, str]:
         """Statistics over ``axis`` per sample, gamma and beta reshaped as Keras reshapes them."""
-        layer, shape = node.layer, self._input_shape(node)
+        layer = node.layer
         x, layout = self.primary(node.inputs[0])
-        axes = sh.normalized_axes(shape, layer.axis, "layernormalization")
-        given = sorted((layer.axis,) if isinstance(layer.axis, int) else layer.axis)
-        broadcast = sh.statistics_shape(shape, given)
+        axes, broadcast = layer.reduction(self._input_shape(node))
         gamma, beta = (
             self._laid_out(self.weight(n).reshape(broadcast), layout) if on else None
             for n, on in (("gamma", layer.scale), ("beta", layer.center))
@@ -168,18 +153,12 @@ class ExtraLayerOps:
     def groupnormalization(self, node: Any) -> tuple[str, str]:
         """Reshape into (groups, channels per group), normalize each group, reshape back."""
         layer, shape = node.layer, self._input_shape(node)
-        (axis,) = sh.normalized_axes(shape, layer.axis, "groupnormalization")
-        groups = layer.group_count(shape)
-        grouped = [*shape]
-        grouped[axis - 1 : axis] = [groups, shape[axis - 1] // groups]
-        broadcast = [1] * (len(grouped) + 1)
-        broadcast[axis : axis + 2] = grouped[axis - 1 : axis + 1]
+        grouped, reduce, broadcast = layer.grouping(shape)
         gamma = self.weight("gamma").reshape(broadcast) if layer.scale else None
         beta = self.weight("beta").reshape(broadcast) if layer.center else None
         x = self.get(node.inputs[0], KERAS)
         x = self.op("Reshape", [x, self.ints("groups", [0, *grouped])])
-        reduce = [a for a in range(1, len(grouped) + 1) if a != axis]
-        y = self._normalize(x, reduce, layer.epsilon, gamma, beta)
+        y = self._normalize(x, list(reduce), layer.epsilon, gamma, beta)
         return self.op("Reshape", [y, self.ints("shape", [0, *shape])]), KERAS
 
     def unitnormalization(self, node: Any) -> tuple[str, str]:
@@ -229,22 +208,14 @@ class ExtraLayerOps:
         two ``MatMul`` with the matrices of :mod:`specc.ir.resampling`.
         """
         layer = node.layer
-        h, w, _ = self._input_shape(node)
-        size = (layer.height, layer.width)
+        (top, left), (h, w) = layer.aspect_window(self._input_shape(node))
         x = self.get(node.inputs[0], NCHW)
-        if layer.crop_to_aspect_ratio or layer.pad_to_aspect_ratio:
-            ch, cw = sh.resized_crop((h, w), size, layer.pad_to_aspect_ratio)
-            if layer.crop_to_aspect_ratio:
-                top, left = int((h - ch) / 2), int((w - cw) / 2)
-                starts = self.ints("starts", [top, left])
-                ends = self.ints("ends", [top + ch, left + cw])
-                x = self.op("Slice", [x, starts, ends, self.ints("axes", [2, 3])])
-                h, w = ch, cw
-            else:  # Keras pads by the start on both sides
-                top, left = int((ch - h) / 2), int((cw - w) / 2)
-                pads = self.ints("pads", [0, 0, top, left, 0, 0, top, left])
-                x = self.op("Pad", [x, pads, self.scalar("fill_value", layer.fill_value)])
-                h, w = h + 2 * top, w + 2 * left
+        if layer.crop_to_aspect_ratio:
+            starts, ends = self.ints("starts", [top, left]), self.ints("ends", [top + h, left + w])
+            x = self.op("Slice", [x, starts, ends, self.ints("axes", [2, 3])])
+        elif layer.pad_to_aspect_ratio:
+            pads = self.ints("pads", [0, 0, top, left, 0, 0, top, left])
+            x = self.op("Pad", [x, pads, self.scalar("fill_value", layer.fill_value)])
         method = layer.interpolation
         if method not in ("nearest", "bilinear") or layer.antialias:
             from specc.ir.resampling import resize_matrix

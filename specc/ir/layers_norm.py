@@ -7,7 +7,8 @@ Applications), ``LayerNormalization``, ``GroupNormalization`` and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from specc.ir import shapes as sh
 from specc.ir.layer_base import Layer, Weight
@@ -52,6 +53,11 @@ class Rescaling(Layer):
         sh.check_channel_values(inputs[0], self.scale, "rescaling scale")
         sh.check_channel_values(inputs[0], self.offset, "rescaling offset")
         return inputs[0]
+
+    def constants(self, shape: Shape) -> tuple[np.ndarray, np.ndarray]:
+        """``(scale, offset)`` as float32 arrays that broadcast on the input (batch included)."""
+        rank = len(shape) + 1
+        return values_array(self.scale, rank, -1), values_array(self.offset, rank, -1)
 
 
 class Normalization(Layer):
@@ -108,6 +114,26 @@ class Normalization(Layer):
                     )
         return inputs[0]
 
+    def folded(self, shape: Shape, weights: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """``(mean, max(sqrt(variance), 1e-7))`` as float32 arrays that broadcast on the input.
+
+        From ``mean`` and ``variance`` when given, else from the weights, each
+        shaped as Keras shapes them (batch axis included); 1e-7 is
+        ``keras.backend.epsilon()``.
+        """
+        import numpy as np
+
+        kept = self.kept_axes(shape)
+        broadcast = sh.statistics_shape(shape, kept)
+        if self.mean is None:
+            mean = np.asarray(weights["mean"], np.float32).reshape(broadcast)
+            variance = np.asarray(weights["variance"], np.float32).reshape(broadcast)
+        else:
+            axis = kept[-1] if kept else 0
+            mean = values_array(self.mean, len(broadcast), axis)
+            variance = values_array(self.variance, len(broadcast), axis)  # type: ignore[arg-type]
+        return mean, np.maximum(np.sqrt(variance), np.float32(1e-7))
+
     def weights(self, inputs: list[Shape]) -> list[Weight]:
         if self.mean is not None:
             return []
@@ -160,11 +186,19 @@ class LayerNormalization(_ScaleShift):
         sh.normalized_axes(inputs[0], self.axis, "layernormalization")
         return inputs[0]
 
+    def sorted_axes(self) -> tuple[int, ...]:
+        """The axes as Keras's ``sorted(axis)`` orders them (as written: negatives first)."""
+        return tuple(sorted((self.axis,) if isinstance(self.axis, int) else self.axis))
+
+    def reduction(self, shape: Shape) -> tuple[tuple[int, ...], list[int]]:
+        """The axes the statistics reduce (>= 1), and the shape gamma and beta reshape to."""
+        axes = tuple(sorted(sh.normalized_axes(shape, self.axis, "layernormalization")))
+        return axes, sh.statistics_shape(shape, self.sorted_axes())
+
     def weights(self, inputs: list[Shape]) -> list[Weight]:
         rank = len(inputs[0]) + 1
-        given = sorted((self.axis,) if isinstance(self.axis, int) else self.axis)
-        sh.normalized_axes(inputs[0], tuple(given), "layernormalization")
-        return self._gamma_beta(tuple(inputs[0][a % rank - 1] for a in given))
+        sh.normalized_axes(inputs[0], self.sorted_axes(), "layernormalization")
+        return self._gamma_beta(tuple(inputs[0][a % rank - 1] for a in self.sorted_axes()))
 
 
 class GroupNormalization(_ScaleShift):
@@ -199,6 +233,20 @@ class GroupNormalization(_ScaleShift):
     def output_shape(self, inputs: list[Shape]) -> Shape:
         self.group_count(inputs[0])
         return inputs[0]
+
+    def grouping(self, shape: Shape) -> tuple[list[int], tuple[int, ...], list[int]]:
+        """How Keras computes the groups: the input reshaped with ``axis`` split in
+        (groups, channels per group); the axes the statistics reduce (all but the batch
+        and the groups); and the shape gamma and beta reshape to.
+        """
+        (axis,) = sh.normalized_axes(shape, self.axis, "groupnormalization")
+        groups = self.group_count(shape)
+        grouped = [*shape]
+        grouped[axis - 1 : axis] = [groups, shape[axis - 1] // groups]
+        reduce = tuple(a for a in range(1, len(grouped) + 1) if a != axis)
+        broadcast = [1] * (len(grouped) + 1)
+        broadcast[axis : axis + 2] = grouped[axis - 1 : axis + 1]
+        return grouped, reduce, broadcast
 
     def weights(self, inputs: list[Shape]) -> list[Weight]:
         (axis,) = sh.normalized_axes(inputs[0], self.axis, "groupnormalization")

@@ -111,6 +111,14 @@ class Resizing(Layer):
             )
         return (self.height, self.width, inputs[0][2])
 
+    def aspect_window(self, shape: Shape) -> tuple[tuple[int, int], tuple[int, int]]:
+        """((top, left), (height, width)) of what is resized: the crop, the padded frame
+        (see :func:`specc.ir.shapes.aspect_window`), or the whole input."""
+        if not (self.crop_to_aspect_ratio or self.pad_to_aspect_ratio):
+            return (0, 0), (shape[0], shape[1])
+        size = (self.height, self.width)
+        return sh.aspect_window((shape[0], shape[1]), size, self.pad_to_aspect_ratio)
+
 
 class Identity(Layer):
     """Keras ``Identity``: the input unchanged (a named point in the graph)."""

@@ -301,6 +301,23 @@ def resized_crop(hw: tuple[int, int], size: tuple[int, int], pad: bool) -> tuple
     return max(min(h, height), 1), max(min(w, width), 1)
 
 
+def aspect_window(
+    hw: tuple[int, int], size: tuple[int, int], pad: bool
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """What Resizing does before it resizes: ((top, left), (height, width)).
+
+    Cropping (``pad`` false): the window of :func:`resized_crop` starting at
+    (top, left). Padding: ``top`` rows above and below, ``left`` columns on
+    each side, giving (height, width); Keras pads by the start offset on both
+    sides, so an odd difference loses a row or column to the target's ratio.
+    """
+    (h, w), (ch, cw) = hw, resized_crop(hw, size, pad)
+    if pad:
+        top, left = (ch - h) // 2, (cw - w) // 2
+        return (top, left), (h + 2 * top, w + 2 * left)
+    return ((h - ch) // 2, (w - cw) // 2), (ch, cw)
+
+
 def statistics_shape(shape: Shape, axes: int | Sequence[int]) -> list[int]:
     """Keras's ``broadcast_shape`` of statistics over ``axes``: their sizes there, 1 elsewhere.
 

@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from specc.ir import shapes as sh
-from specc.ir.layers_norm import values_array
 from specc.runtime import nn
 from specc.runtime.activations import activate
 
@@ -25,15 +24,40 @@ Fn = Callable[[list[Array]], Array]
 EPSILON = np.float32(1e-7)  # keras.backend.epsilon()
 
 
-class ExtraLayers:
-    """Mixin of ``NumpyBackend``: the kinds of :mod:`specc.ir.layers_activation`,
-    :mod:`~specc.ir.layers_norm` and :mod:`~specc.ir.layers_reshape`."""
+def _host(array: Array) -> np.ndarray:
+    """A numpy copy of a numpy or cupy array."""
+    return array.get() if hasattr(array, "get") else np.asarray(array)
 
-    xp: Any
+
+class SlicingLayers:
+    """The layers whose function is slicing, or nothing, at inference: the same code for
+    NumPy, CuPy and TensorFlow arrays."""
+
     model: Any
 
     def _input_shape(self, node: Any) -> tuple[int, ...]:
         return tuple(self.model.nodes[node.inputs[0]].output_shape)
+
+    def cropping2d(self, node: Any, w: dict[str, Any]) -> Fn:
+        """Rows and columns sliced off."""
+        (top, bottom), (left, right) = node.layer.cropping
+        h, wd, _ = self._input_shape(node)
+        return lambda inputs: inputs[0][:, top : h - bottom, left : wd - right, :]
+
+    def spatialdropout2d(self, node: Any, w: dict[str, Any]) -> Fn:
+        """Identity at inference."""
+        return lambda inputs: inputs[0]
+
+    def identity(self, node: Any, w: dict[str, Any]) -> Fn:
+        """The input itself."""
+        return lambda inputs: inputs[0]
+
+
+class ExtraLayers(SlicingLayers):
+    """Mixin of ``NumpyBackend``: the kinds of :mod:`specc.ir.layers_activation`,
+    :mod:`~specc.ir.layers_norm` and :mod:`~specc.ir.layers_reshape`."""
+
+    xp: Any
 
     # -- activations -----------------------------------------------------------------
 
@@ -100,26 +124,17 @@ class ExtraLayers:
 
     def rescaling(self, node: Any, w: dict[str, Array]) -> Fn:
         """``x * scale + offset`` (float32 constants, broadcast on the last axis)."""
-        rank = len(self._input_shape(node)) + 1
-        scale = self.xp.asarray(values_array(node.layer.scale, rank, -1))
-        offset = self.xp.asarray(values_array(node.layer.offset, rank, -1))
+        scale, offset = (self.xp.asarray(a) for a in node.layer.constants(self._input_shape(node)))
         return lambda inputs: inputs[0] * scale + offset
 
     def normalization(self, node: Any, w: dict[str, Array]) -> Fn:
         """``(x - mean) / max(sqrt(variance), epsilon)``, or its inverse."""
-        xp, layer = self.xp, node.layer
-        shape = self._input_shape(node)
-        kept = layer.kept_axes(shape)
-        broadcast = sh.statistics_shape(shape, kept)
-        if layer.mean is None:
-            mean = w["mean"].reshape(broadcast)
-            variance = w["variance"].reshape(broadcast)
-        else:
-            axis = kept[-1] if kept else 0
-            mean = xp.asarray(values_array(layer.mean, len(broadcast), axis))
-            variance = xp.asarray(values_array(layer.variance, len(broadcast), axis))
-        denominator = xp.maximum(xp.sqrt(variance), EPSILON)
-        if layer.invert:
+        xp = self.xp
+        arrays = {key: _host(value) for key, value in w.items()}
+        mean, denominator = (
+            xp.asarray(a) for a in node.layer.folded(self._input_shape(node), arrays)
+        )
+        if node.layer.invert:
             return lambda inputs: mean + inputs[0] * denominator
         return lambda inputs: (inputs[0] - mean) / denominator
 
@@ -138,10 +153,8 @@ class ExtraLayers:
 
     def layernormalization(self, node: Any, w: dict[str, Array]) -> Fn:
         """Each sample normalized over ``axis``; gamma and beta reshaped as Keras reshapes them."""
-        layer, shape = node.layer, self._input_shape(node)
-        axes = tuple(sorted(sh.normalized_axes(shape, layer.axis, node.kind)))
-        given = sorted((layer.axis,) if isinstance(layer.axis, int) else layer.axis)
-        broadcast = sh.statistics_shape(shape, given)
+        layer = node.layer
+        axes, broadcast = layer.reduction(self._input_shape(node))
         gamma = w["gamma"].reshape(broadcast) if "gamma" in w else None
         beta = w["beta"].reshape(broadcast) if "beta" in w else None
         return lambda inputs: self._normalize(inputs[0], axes, layer.epsilon, gamma, beta)
@@ -149,14 +162,7 @@ class ExtraLayers:
     def groupnormalization(self, node: Any, w: dict[str, Array]) -> Fn:
         """The axis split into (groups, channels per group); each group normalized."""
         layer, shape = node.layer, self._input_shape(node)
-        (axis,) = sh.normalized_axes(shape, layer.axis, node.kind)
-        groups = layer.group_count(shape)
-        grouped = [*shape]
-        grouped[axis - 1 : axis] = [groups, shape[axis - 1] // groups]
-        rank = len(grouped) + 1
-        reduce = tuple(a for a in range(1, rank) if a != axis)
-        broadcast = [1] * rank
-        broadcast[axis : axis + 2] = grouped[axis - 1 : axis + 1]
+        grouped, reduce, broadcast = layer.grouping(shape)
         gamma = w["gamma"].reshape(broadcast) if "gamma" in w else None
         beta = w["beta"].reshape(broadcast) if "beta" in w else None
 
@@ -184,20 +190,6 @@ class ExtraLayers:
 
     # -- reshaping -------------------------------------------------------------------
 
-    def cropping2d(self, node: Any, w: dict[str, Array]) -> Fn:
-        """Rows and columns sliced off."""
-        (top, bottom), (left, right) = node.layer.cropping
-        h, wd, _ = self._input_shape(node)
-        return lambda inputs: inputs[0][:, top : h - bottom, left : wd - right, :]
-
-    def spatialdropout2d(self, node: Any, w: dict[str, Array]) -> Fn:
-        """Identity at inference."""
-        return lambda inputs: inputs[0]
-
-    def identity(self, node: Any, w: dict[str, Array]) -> Fn:
-        """The input itself."""
-        return lambda inputs: inputs[0]
-
     def permute(self, node: Any, w: dict[str, Array]) -> Fn:
         """The axes reordered (made contiguous for the layers after it)."""
         order = (0, *node.layer.dims)
@@ -206,31 +198,18 @@ class ExtraLayers:
     def resizing(self, node: Any, w: dict[str, Array]) -> Fn:
         """Crop or pad to the aspect ratio, then ``tf.image.resize`` as two matrices."""
         xp, layer = self.xp, node.layer
-        h, wd, _ = self._input_shape(node)
-        size = (layer.height, layer.width)
-        crop = pads = None
-        if layer.crop_to_aspect_ratio or layer.pad_to_aspect_ratio:
-            ch, cw = sh.resized_crop((h, wd), size, layer.pad_to_aspect_ratio)
-            if layer.crop_to_aspect_ratio:
-                top, left = int((h - ch) / 2), int((wd - cw) / 2)
-                crop = (top, top + ch, left, left + cw)
-            else:
-                top, left = int((ch - h) / 2), int((cw - wd) / 2)
-                pads = ((top, top), (left, left))  # Keras pads by the start on both sides
-                h, wd = h + 2 * top, wd + 2 * left
-            if crop is not None:
-                h, wd = ch, cw
+        (top, left), (h, wd) = layer.aspect_window(self._input_shape(node))
         method, aa = layer.interpolation, layer.antialias
         rows = xp.asarray(nn.resize_matrix(h, layer.height, method, aa))
         cols = xp.asarray(nn.resize_matrix(wd, layer.width, method, aa))
-        fill = layer.fill_value
+        pads = ((top, top), (left, left))
 
         def fn(inputs: list[Array]) -> Array:
             x = inputs[0]
-            if crop is not None:
-                x = x[:, crop[0] : crop[1], crop[2] : crop[3], :]
-            if pads is not None:
-                x = nn.pad_hw(xp, x, pads, fill)
-            return nn.resize(xp, xp.ascontiguousarray(x), rows, cols)
+            if layer.crop_to_aspect_ratio:
+                x = xp.ascontiguousarray(x[:, top : top + h, left : left + wd, :])
+            elif layer.pad_to_aspect_ratio:
+                x = nn.pad_hw(xp, x, pads, layer.fill_value)
+            return nn.resize(xp, x, rows, cols)
 
         return fn

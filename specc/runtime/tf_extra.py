@@ -12,21 +12,17 @@ from collections.abc import Callable
 from typing import Any
 
 from specc.ir import shapes as sh
-from specc.ir.layers_norm import values_array
+from specc.runtime.numpy_extra import SlicingLayers
 
 Tensor = Any
 Fn = Callable[[list[Tensor]], Tensor]
 
 
-class ExtraLayers:
+class ExtraLayers(SlicingLayers):
     """Mixin of ``TensorFlowBackend``: the kinds of :mod:`specc.ir.layers_activation`,
     :mod:`~specc.ir.layers_norm` and :mod:`~specc.ir.layers_reshape`."""
 
     tf: Any
-    model: Any
-
-    def _input_shape(self, node: Any) -> tuple[int, ...]:
-        return tuple(self.model.nodes[node.inputs[0]].output_shape)
 
     # -- activations -----------------------------------------------------------------
 
@@ -92,26 +88,15 @@ class ExtraLayers:
 
     def rescaling(self, node: Any, w: dict[str, Tensor]) -> Fn:
         """``x * scale + offset``."""
-        rank = len(self._input_shape(node)) + 1
-        scale = self.tf.constant(values_array(node.layer.scale, rank, -1))
-        offset = self.tf.constant(values_array(node.layer.offset, rank, -1))
+        scale, offset = (self.tf.constant(a) for a in node.layer.constants(self._input_shape(node)))
         return lambda inputs: inputs[0] * scale + offset
 
     def normalization(self, node: Any, w: dict[str, Tensor]) -> Fn:
         """``(x - mean) / maximum(sqrt(variance), epsilon)``, or ``mean + x * ...`` inverted."""
-        tf, layer = self.tf, node.layer
-        shape = self._input_shape(node)
-        kept = layer.kept_axes(shape)
-        broadcast = sh.statistics_shape(shape, kept)
-        if layer.mean is None:
-            mean = tf.reshape(w["mean"], broadcast)
-            variance = tf.reshape(w["variance"], broadcast)
-        else:
-            axis = kept[-1] if kept else 0
-            mean = tf.constant(values_array(layer.mean, len(broadcast), axis))
-            variance = tf.constant(values_array(layer.variance, len(broadcast), axis))
-        denominator = tf.maximum(tf.sqrt(variance), 1e-7)
-        if layer.invert:
+        arrays = {key: value.numpy() for key, value in w.items()}
+        folded = node.layer.folded(self._input_shape(node), arrays)
+        mean, denominator = (self.tf.constant(a) for a in folded)
+        if node.layer.invert:
             return lambda inputs: mean + inputs[0] * denominator
         return lambda inputs: (inputs[0] - mean) / denominator
 
@@ -128,29 +113,22 @@ class ExtraLayers:
 
     def layernormalization(self, node: Any, w: dict[str, Tensor]) -> Fn:
         """``ops.layer_normalization``: moments over ``axis``, then scale and shift."""
-        tf, layer, shape = self.tf, node.layer, self._input_shape(node)
-        given = sorted((layer.axis,) if isinstance(layer.axis, int) else layer.axis)
-        broadcast = sh.statistics_shape(shape, given)
+        tf, layer = self.tf, node.layer
+        axes, broadcast = layer.reduction(self._input_shape(node))
         gamma = tf.reshape(w["gamma"], broadcast) if "gamma" in w else None
         beta = tf.reshape(w["beta"], broadcast) if "beta" in w else None
-        return lambda inputs: self._normalize(inputs[0], given, layer.epsilon, gamma, beta)
+        return lambda inputs: self._normalize(inputs[0], list(axes), layer.epsilon, gamma, beta)
 
     def groupnormalization(self, node: Any, w: dict[str, Tensor]) -> Fn:
         """Keras's ``GroupNormalization.call``: reshape into groups, normalize, reshape back."""
         tf, layer, shape = self.tf, node.layer, self._input_shape(node)
-        (axis,) = sh.normalized_axes(shape, layer.axis, node.kind)
-        groups = layer.group_count(shape)
-        grouped = [*shape]
-        grouped[axis - 1 : axis] = [groups, shape[axis - 1] // groups]
-        reduce = [a for a in range(1, len(grouped) + 1) if a != axis]
-        broadcast = [1] * (len(grouped) + 1)
-        broadcast[axis : axis + 2] = grouped[axis - 1 : axis + 1]
+        grouped, reduce, broadcast = layer.grouping(shape)
         gamma = tf.reshape(w["gamma"], broadcast) if "gamma" in w else None
         beta = tf.reshape(w["beta"], broadcast) if "beta" in w else None
 
         def fn(inputs: list[Tensor]) -> Tensor:
             x = tf.reshape(inputs[0], [-1, *grouped])
-            y = self._normalize(x, reduce, layer.epsilon, gamma, beta)
+            y = self._normalize(x, list(reduce), layer.epsilon, gamma, beta)
             return tf.reshape(y, [-1, *shape])
 
         return fn
@@ -168,20 +146,6 @@ class ExtraLayers:
 
     # -- reshaping -------------------------------------------------------------------
 
-    def cropping2d(self, node: Any, w: dict[str, Tensor]) -> Fn:
-        """Rows and columns sliced off."""
-        (top, bottom), (left, right) = node.layer.cropping
-        h, wd, _ = self._input_shape(node)
-        return lambda inputs: inputs[0][:, top : h - bottom, left : wd - right, :]
-
-    def spatialdropout2d(self, node: Any, w: dict[str, Tensor]) -> Fn:
-        """Identity at inference."""
-        return lambda inputs: inputs[0]
-
-    def identity(self, node: Any, w: dict[str, Tensor]) -> Fn:
-        """The input itself."""
-        return lambda inputs: inputs[0]
-
     def permute(self, node: Any, w: dict[str, Tensor]) -> Fn:
         """``tf.transpose`` with the batch axis first."""
         order = [0, *node.layer.dims]
@@ -190,20 +154,16 @@ class ExtraLayers:
     def resizing(self, node: Any, w: dict[str, Tensor]) -> Fn:
         """Crop or pad to the aspect ratio as Keras does, then ``tf.image.resize``."""
         tf, layer = self.tf, node.layer
-        h, wd, _ = self._input_shape(node)
-        size = (layer.height, layer.width)
+        (top, left), (h, wd) = layer.aspect_window(self._input_shape(node))
+        pads = [[0, 0], [top, top], [left, left], [0, 0]]
 
         def fn(inputs: list[Tensor]) -> Tensor:
             x = inputs[0]
-            if layer.crop_to_aspect_ratio or layer.pad_to_aspect_ratio:
-                ch, cw = sh.resized_crop((h, wd), size, layer.pad_to_aspect_ratio)
-                if layer.crop_to_aspect_ratio:
-                    top, left = int((h - ch) / 2), int((wd - cw) / 2)
-                    x = x[:, top : top + ch, left : left + cw, :]
-                else:
-                    top, left = int((ch - h) / 2), int((cw - wd) / 2)
-                    pads = [[0, 0], [top, top], [left, left], [0, 0]]
-                    x = tf.pad(x, pads, constant_values=layer.fill_value)
+            if layer.crop_to_aspect_ratio:
+                x = x[:, top : top + h, left : left + wd, :]
+            elif layer.pad_to_aspect_ratio:
+                x = tf.pad(x, pads, constant_values=layer.fill_value)
+            size = (layer.height, layer.width)
             return tf.image.resize(x, size, method=layer.interpolation, antialias=layer.antialias)
 
         return fn
