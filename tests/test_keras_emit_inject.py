@@ -24,7 +24,7 @@ from specc.emit.keras_values import RESERVED, py_string, variable_names
 PAYLOAD = "x'); import os; os.system('echo pwned'); ('"
 ALLOWED_CALL_ROOTS = {
     "keras", "layers", "np", "model", "layer", "arrays", "values", "assignments", "npz",
-    "build_model", "compile_model", "tuple", "sorted", "ValueError",
+    "build_model", "compile_model", "tuple", "sorted", "ValueError", "hasattr",
 }  # fmt: skip
 
 
