@@ -37,12 +37,12 @@ def _run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def test_every_kind_has_a_handler_in_every_backend():
-    from specc.emit.onnx_layers import LayerOps
+    from specc.emit.onnx import OnnxEmitter
     from specc.runtime.activations import ACTIVATION_FUNCTIONS
     from specc.runtime.numpy_backend import NumpyBackend
     from specc.runtime.tf_backend import TensorFlowBackend
 
-    for backend in (NumpyBackend, TensorFlowBackend, LayerOps):
+    for backend in (NumpyBackend, TensorFlowBackend, OnnxEmitter):
         missing = [kind for kind in KINDS if not callable(getattr(backend, kind, None))]
         assert not missing, f"{backend.__name__} lacks {missing}"
     assert set(ACTIVATIONS) <= set(ACTIVATION_FUNCTIONS) | {"linear"}
