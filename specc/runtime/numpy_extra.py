@@ -21,7 +21,6 @@ from specc.runtime.activations import activate
 
 Array = Any
 Fn = Callable[[list[Array]], Array]
-EPSILON = np.float32(1e-7)  # keras.backend.epsilon()
 
 
 def _host(array: Array) -> np.ndarray:
