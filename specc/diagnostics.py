@@ -9,53 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
-Severity = Literal["error", "warning"]
+from specc.codes import REGISTRY, Code, Severity
 
-# Every code specc can emit, with a short title. Tests check that each code
-# used anywhere is listed here, and SARIF publishes this table as its rules.
-CODES: dict[str, str] = {
-    "E100": "file cannot be read or is too large",
-    "E101": "syntax error",
-    "E102": "unknown statement, layer or block",
-    "E103": "unknown parameter",
-    "E104": "missing argument",
-    "E105": "too many positional arguments",
-    "E106": "argument given twice",
-    "E107": "invalid value",
-    "E108": "invalid model structure",
-    "E109": "recursive block",
-    "E110": "unknown @reference",
-    "E111": "duplicate name",
-    "E112": "resource limit exceeded",
-    "E113": "invalid arithmetic",
-    "E201": "empty output: kernel or pool does not fit its input",
-    "E202": "groups do not divide the channels",
-    "E203": "strides > 1 with dilation_rate > 1",
-    "E204": "incompatible merge inputs",
-    "E205": "input of the wrong rank",
-    "E206": "reshape does not preserve the number of elements",
-    "E207": "tensor or weight too large",
-    "E301": "expectation failed",
-    "E302": "parameter budget exceeded",
-    "E303": "MAC budget exceeded",
-    "E501": "weights file cannot be read",
-    "E502": "weights file lacks an array the model needs",
-    "E503": "weights file holds an array the model does not have",
-    "E504": "weight array of the wrong shape",
-    "E505": "weight array of the wrong dtype or with non-finite values",
-    "E601": "input cannot be read",
-    "E602": "input of the wrong shape",
-    "E603": "input of the wrong dtype",
-    "E604": "input holds NaN or infinity",
-    "E605": "what the target cannot express",
-    "W401": "dense applied to a feature map",
-    "W402": "probabilities fed to a from_logits loss",
-    "W403": "stride larger than the kernel",
-    "W404": "unused block",
-    "W405": "softmax over a single unit",
-}
+# Every code specc can emit, with its title: derived from the registry in
+# specc.codes (one object per code: title, severity, exit class, doc, example,
+# fix). Tests check that each code used anywhere is registered.
+CODES: dict[str, str] = {code: entry.title for code, entry in REGISTRY.items()}
 
 
 @dataclass(frozen=True)
@@ -84,7 +44,10 @@ class Span:
 
 @dataclass(frozen=True)
 class Diagnostic:
-    """A problem at a place in a file: code, severity, message, span, help."""
+    """A problem at a place in a file: code, severity, message, span, help.
+
+    ``code`` is a registered code, as a string or its :class:`specc.codes.Code`.
+    """
 
     code: str
     message: str
@@ -93,7 +56,9 @@ class Diagnostic:
     severity: Severity = field(default="error")
 
     def __post_init__(self) -> None:
-        if self.code not in CODES:
+        if isinstance(self.code, Code):
+            object.__setattr__(self, "code", self.code.code)
+        if self.code not in REGISTRY:
             raise ValueError(f"unregistered diagnostic code {self.code}")
         if self.code.startswith("W") and self.severity == "error":
             object.__setattr__(self, "severity", "warning")
@@ -123,7 +88,7 @@ class SpeccError(Exception):
         super().__init__("; ".join(d.message for d in self.diagnostics))
 
 
-def error(code: str, message: str, span: Span, help: str | None = None) -> SpeccError:
+def error(code: str | Code, message: str, span: Span, help: str | None = None) -> SpeccError:
     """A :class:`SpeccError` holding one error diagnostic."""
     return SpeccError(Diagnostic(code, message, span, help))
 
@@ -193,12 +158,14 @@ def sarif_log(diagnostics: Sequence[Diagnostic], version: str) -> dict[str, obje
     used = sorted({d.code for d in diagnostics})
     rules = [
         {
-            "id": code,
-            "name": CODES[code].title().replace(" ", "").replace(":", "").replace(">", "Gt"),
-            "shortDescription": {"text": CODES[code]},
-            "defaultConfiguration": {"level": "warning" if code.startswith("W") else "error"},
+            "id": entry.code,
+            "name": entry.title.title().replace(" ", "").replace(":", "").replace(">", "Gt"),
+            "shortDescription": {"text": entry.title},
+            "fullDescription": {"text": entry.doc},
+            "help": {"text": entry.fix},
+            "defaultConfiguration": {"level": entry.severity},
         }
-        for code in used
+        for entry in (REGISTRY[code] for code in used)
     ]
     results = []
     for d in diagnostics:

@@ -342,7 +342,7 @@ def test_cli_says_what_onnx_cannot_express(tmp_path):
     out = tmp_path / "m.onnx"
     run = _specc("onnx", str(spec), "-o", str(out))
     assert run.returncode == 1
-    assert "m.cnn:3:14: error[E605]" in run.stderr and "lanczos3" in run.stderr
+    assert "m.cnn:3:14: error[E607]" in run.stderr and "lanczos3" in run.stderr
     assert not out.exists()
     bad = tmp_path / "bad.cnn"
     bad.write_text("model m {\n  input 4x4x1\n  conv2d 4 5x5\n}\n")

@@ -24,7 +24,7 @@ from specc.diagnostics import SpeccError
 from specc.runtime import prepare
 
 BACKENDS = {"numpy": None, "tensorflow": "tensorflow", "onnxruntime": "onnxruntime"}
-# ONNX's Resize has no Lanczos or area kernel: the emitter refuses them (E605).
+# ONNX's Resize has no Lanczos or area kernel: the emitter refuses them (E607).
 REFUSED = {("onnxruntime", "option:resizes_not_in_onnx")}
 
 
@@ -37,7 +37,7 @@ def _check(backend: str, cases) -> None:
         if (backend, case.name) in REFUSED:
             with pytest.raises(SpeccError) as refusal:
                 prepare(case.model, case.weights, backend)
-            assert refusal.value.diagnostics[0].code == "E605"
+            assert refusal.value.diagnostics[0].code == "E607"
             continue
         try:
             out = prepare(case.model, case.weights, backend)(case.x)

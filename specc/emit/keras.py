@@ -39,7 +39,7 @@ _OBJECT_SUFFIXES = {
 
 
 def emit_keras(model: Model, source: str = "model.cnn") -> str:
-    """The Python source of a Keras 3 module building ``model``; raises SpeccError (E605)."""
+    """The Python source of a Keras 3 module building ``model``; raises SpeccError (E607)."""
     return KerasEmitter(model, source).module()
 
 
@@ -267,7 +267,7 @@ class KerasEmitter:
         """One ``compile`` or ``fit`` value; optimizers, losses and metrics as Keras objects."""
         span = settings.spans.get(key, settings.span)
         if not is_identifier(key):
-            raise error("E605", f"{key!r} cannot be a Python keyword argument", span)
+            raise error("E607", f"{key!r} cannot be a Python keyword argument", span)
         if key == "optimizer":
             return keras_object(value, "optimizers", span, key)
         if key == "loss":
@@ -293,7 +293,7 @@ class KerasEmitter:
 
         model = self.model
         if not _WORD.match(model.name):
-            raise error("E605", f"model name {model.name!r} is not a word", model.span)
+            raise error("E607", f"model name {model.name!r} is not a word", model.span)
         env = Environment(
             loader=FileSystemLoader(str(resource_dir("templates"))),
             autoescape=False,

@@ -232,7 +232,7 @@ def emit_onnx(
 ) -> onnx.ModelProto:
     """The ONNX graph of ``model`` with ``weights`` (Keras names and layouts, as loaded).
 
-    Raises :class:`specc.diagnostics.SpeccError` (E605) for what ONNX cannot
+    Raises :class:`specc.diagnostics.SpeccError` (E607) for what ONNX cannot
     express, and ``ValueError`` for an opset outside ``MIN_OPSET..MAX_OPSET``.
     """
     opset = DEFAULT_OPSET if opset is None else opset

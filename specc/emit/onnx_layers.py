@@ -305,7 +305,7 @@ class LayerOps:
             }
         else:
             raise error(
-                "E605",
+                "E607",
                 f"ONNX Resize has no '{layer.interpolation}' interpolation",
                 node.span_of("interpolation"),
                 "use interpolation=nearest, bilinear or bicubic for an ONNX target",
