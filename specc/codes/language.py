@@ -90,8 +90,7 @@ E109 = error(
     "E109",
     "recursive block",
     doc="A block calls itself, directly or through other blocks; it would expand forever.",
-    example="block a(n) {\n  b n\n}\n\nblock b(n) {\n  a n\n}\n\n"
-    "model m {\n  input 8\n  a 1\n}\n",
+    example="block a(n) {\n  b n\n}\n\nblock b(n) {\n  a n\n}\n\nmodel m {\n  input 8\n  a 1\n}\n",
     fix="Repeat layers with `repeat N { ... }` instead.",
 )
 E110 = error(
@@ -107,8 +106,7 @@ E111 = error(
     "duplicate name",
     doc="Two layers of one model have the same `name=`, or two models or blocks of one "
     "file have the same name. Keras refuses duplicate layer names.",
-    example="model m {\n  input 32x32x3\n  conv2d 16 3x3 name=stem\n"
-    "  conv2d 16 3x3 name=stem\n}\n",
+    example="model m {\n  input 32x32x3\n  conv2d 16 3x3 name=stem\n  conv2d 16 3x3 name=stem\n}\n",
     fix="Rename one of them.",
 )
 E112 = error(
