@@ -123,9 +123,12 @@ E606 = error(
     "all known). The commands refuse such a spec before they get here.",
     example="model m {\n  input 3x3x1\n  conv2d 8 5x5\n}\n",
     command="",
-    python="import numpy as np\nimport specc\nfrom specc.runtime import run\n\n"
-    'model = specc.load("example.cnn").model()  # reports E201\n'
-    "run(model, np.zeros((3, 3, 1), np.float32))",
+    python="import numpy as np\n\nimport specc\nfrom specc.diagnostics import SpeccError, "
+    "render_text\nfrom specc.runtime import run\n\n"
+    'result = specc.load("example.cnn")  # its diagnostics: E201\n'
+    "try:\n    run(result.model(), np.zeros((3, 3, 1), np.float32))\n"
+    "except SpeccError as exc:\n"
+    '    print(render_text(exc.diagnostics, {"example.cnn": result.source}))\n',
     fix="Fix the errors that `specc check` reports first.",
 )
 E607 = error(
