@@ -67,21 +67,29 @@ is what specc printed.
 """
 
 
-def _npz(folder: Path, name: str, **arrays: np.ndarray) -> None:
-    np.savez(folder / name, **arrays)
-
-
-def _dense_weights(**changes: np.ndarray | None) -> dict[str, np.ndarray]:
-    arrays: dict[str, np.ndarray | None] = {
-        "dense/kernel": np.zeros((784, 10), np.float32),
-        "dense/bias": np.zeros(10, np.float32),
-        **changes,
-    }
-    return {key: value for key, value in arrays.items() if value is not None}
-
-
 def _sample(folder: Path, x: np.ndarray | None = None) -> None:
+    """``x.npy``: one sample of the examples' 784-vector input, or ``x``."""
     np.save(folder / "x.npy", np.zeros(784, np.float32) if x is None else x)
+
+
+def _weights(**changes: np.ndarray | None) -> Callable[[Path], None]:
+    """A setup writing ``weights.npz`` (the example's dense layer, with ``changes``) and x.npy."""
+
+    def write(folder: Path) -> None:
+        arrays: dict[str, np.ndarray | None] = {
+            "dense/kernel": np.zeros((784, 10), np.float32),
+            "dense/bias": np.zeros(10, np.float32),
+            **changes,
+        }
+        np.savez(folder / "weights.npz", **{k: v for k, v in arrays.items() if v is not None})
+        _sample(folder)
+
+    return write
+
+
+def _not_weights(folder: Path) -> None:
+    (folder / "weights.npz").write_text("not weights\n", encoding="utf-8")
+    _sample(folder)
 
 
 class _NoModule(importlib.abc.MetaPathFinder):
@@ -111,23 +119,14 @@ def _without(name: str) -> Iterator[None]:
 
 # What each code's ``setup`` says, made: code -> function writing the files into a folder.
 SETUPS: dict[str, Callable[[Path], None]] = {
-    "E501": lambda d: ((d / "weights.npz").write_text("not weights\n"), _sample(d)),
-    "E502": lambda d: (_npz(d, "weights.npz", **_dense_weights(**{"dense/bias": None})), _sample(d)),
-    "E503": lambda d: (
-        _npz(d, "weights.npz", **_dense_weights(**{"dense_1/kernel": np.zeros((2, 2), np.float32)})),
-        _sample(d),
-    ),
-    "E504": lambda d: (
-        _npz(d, "weights.npz", **_dense_weights(**{"dense/kernel": np.zeros((784, 20), np.float32)})),
-        _sample(d),
-    ),
-    "E505": lambda d: (
-        _npz(d, "weights.npz", **_dense_weights(**{"dense/kernel": np.full((784, 10), np.nan, np.float32)})),
-        _sample(d),
-    ),
-    "E602": lambda d: _sample(d, np.zeros((28, 28), np.float32)),
-    "E603": lambda d: _sample(d, np.array(["a"] * 784)),
-    "E604": lambda d: _sample(d, np.array([np.nan] + [0.0] * 783, np.float32)),
+    "E501": _not_weights,
+    "E502": _weights(**{"dense/bias": None}),
+    "E503": _weights(**{"dense_1/kernel": np.zeros((2, 2), np.float32)}),
+    "E504": _weights(**{"dense/kernel": np.zeros((784, 20), np.float32)}),
+    "E505": _weights(**{"dense/kernel": np.full((784, 10), np.nan, np.float32)}),
+    "E602": lambda folder: _sample(folder, np.zeros((28, 28), np.float32)),
+    "E603": lambda folder: _sample(folder, np.array(["a"] * 784)),
+    "E604": lambda folder: _sample(folder, np.array([np.nan] + [0.0] * 783, np.float32)),
     "E605": _sample,
 }
 # Machines that a setup sentence describes, made for the duration of the command.

@@ -124,6 +124,6 @@ E113 = error(
     "invalid arithmetic",
     doc="Arithmetic works on integers: `/` is refused (use `//`), as are division by zero, "
     "results beyond 2**63, and operators applied to words or tuples.",
-    example="model m {\n  input 784\n  dense 64 / 2\n}\n",
+    example="model m {\n  input 784\n  dense 64/2\n}\n",
     fix="Use `//` for integer division, as in Python.",
 )
