@@ -23,13 +23,14 @@ import contextlib
 import dataclasses
 import importlib.util
 import io
+import os
 import re
 import shlex
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import EXAMPLES, ROOT
+from conftest import EXAMPLES, ROOT, require
 
 from specc.check import check_source
 from specc.cli import build_parser
@@ -237,3 +238,21 @@ def test_nothing_in_the_repository_points_outside_it():
                 continue
             offenders += [f"{file.relative_to(ROOT)}: {o}" for o in outside if o in text]
     assert not offenders, offenders
+
+
+def test_mkdocs_builds_strictly(tmp_path):
+    """As .ci/run builds the site: a broken link, anchor or included file is an error."""
+    require("material")
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "site" / "diagnostics" / "index.html").is_file()
