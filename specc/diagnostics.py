@@ -46,7 +46,7 @@ class Span:
 class Diagnostic:
     """A problem at a place in a file: code, severity, message, span, help.
 
-    ``code`` is a registered code, as a string or its :class:`specc.codes.Code`.
+    ``code`` is a registered code: a string, or its :class:`specc.codes.Code` constant.
     """
 
     code: str
@@ -56,7 +56,7 @@ class Diagnostic:
     severity: Severity = field(default="error")
 
     def __post_init__(self) -> None:
-        if isinstance(self.code, Code):
+        if isinstance(self.code, Code):  # a registry constant: keep the plain string
             object.__setattr__(self, "code", self.code.code)
         if self.code not in REGISTRY:
             raise ValueError(f"unregistered diagnostic code {self.code}")
@@ -88,7 +88,7 @@ class SpeccError(Exception):
         super().__init__("; ".join(d.message for d in self.diagnostics))
 
 
-def error(code: str | Code, message: str, span: Span, help: str | None = None) -> SpeccError:
+def error(code: str, message: str, span: Span, help: str | None = None) -> SpeccError:
     """A :class:`SpeccError` holding one error diagnostic."""
     return SpeccError(Diagnostic(code, message, span, help))
 

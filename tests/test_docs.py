@@ -209,7 +209,7 @@ def test_code_example_reports_its_code(code):
     if entry.severity == "warning":
         assert status == 0, output
         strict = entry.command.replace("specc check", "specc check --strict")
-        output, status = trigger(dataclasses.replace(entry, command=strict))
+        output, status = trigger(entry.replace(command=strict))
         assert f"[{code}]" in output
     assert status == entry.exit_class, output
 

@@ -83,12 +83,12 @@ REGISTRY: dict[str, Code] = {
 """Code string -> :class:`Code`, in numeric order (W4xx between E3xx and E5xx)."""
 
 
-def lookup(code: str | Code) -> Code:
-    """The registered :class:`Code` for ``"E201"`` (or a Code); KeyError when unregistered."""
-    return REGISTRY[str(code)]
+def lookup(code: str) -> Code:
+    """The registered :class:`Code` for ``"E201"``; KeyError when unregistered."""
+    return REGISTRY[code]
 
 
-def exit_class(codes: str | Code | Iterable[str | Code]) -> int:
+def exit_class(codes: str | Iterable[str]) -> int:
     """The exit status for diagnostics with these codes: 0 none, else the highest class.
 
     1: the spec is at fault (errors, failed expectations, budgets, and warnings
@@ -96,6 +96,6 @@ def exit_class(codes: str | Code | Iterable[str | Code]) -> int:
     unreadable file, weights or input that do not fit, a missing backend).
     A command decides which warnings count; pass it only the codes that do.
     """
-    if isinstance(codes, (str, Code)):
+    if isinstance(codes, str):  # a Code is a str too
         codes = [codes]
     return max((lookup(c).exit_class for c in codes), default=0)
