@@ -54,14 +54,19 @@ def test_graphviz_sees_the_models_graph(path, expand):
         layout = _layout(to_dot(build(model, expand)))
         kept = {n.index for n in [model.input, *model.layers]}
         boxes = {
-            n.index: (f"b{n.block_call}" if n.block_call is not None and not expand else f"n{n.index}")
+            n.index: (
+                f"b{n.block_call}" if n.block_call is not None and not expand else f"n{n.index}"
+            )
             for n in model.nodes
             if n.index in kept
         }
         drawn = {o["name"] for o in layout["objects"] if not o["name"].startswith("cluster_")}
         assert drawn == set(boxes.values())
         names = {o["_gvid"]: o["name"] for o in layout["objects"]}
-        edges = {(names[e["tail"]], names[e["head"]], e.get("label") or None) for e in layout.get("edges", [])}
+        edges = {
+            (names[e["tail"]], names[e["head"]], e.get("label") or None)
+            for e in layout.get("edges", [])
+        }
         want = set()
         for node in model.nodes:
             if node.index not in kept:
@@ -173,3 +178,37 @@ def test_a_spec_with_errors_writes_no_diagram(tmp_path, capsys):
     out = tmp_path / "m.mmd"
     code, err = _cli(capsys, str(spec), "-o", str(out))
     assert code == 1 and "E201" in err and not out.exists()
+
+
+def test_the_pictures_of_the_docs_are_made_by_the_script(tmp_path):
+    """Every picture README.md and docs/pictures.md show is committed and made by the script."""
+    import re
+    import subprocess
+    import sys
+
+    _graphviz()
+    pil = require("PIL.Image")
+    shown = set()
+    for doc, prefix in (
+        (ROOT / "README.md", "docs/images/"),
+        (ROOT / "docs/pictures.md", "images/"),
+    ):
+        shown |= set(re.findall(rf"\]\({re.escape(prefix)}([\w.]+)\)", doc.read_text()))
+    assert {"tiny_resnet.svg", "cifar10_featuremaps.png", "cifar10_filters.png"} <= shown
+    script = ROOT / "scripts" / "make_pictures.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    for name in shown:
+        assert (ROOT / "docs" / "images" / name).is_file(), name
+        made = tmp_path / name
+        if name.endswith(".svg"):  # the committed one is current: the same text drawn
+
+            def texts(path):
+                return [t.text for t in ET.parse(path).iter("{http://www.w3.org/2000/svg}text")]
+
+            assert texts(made) == texts(ROOT / "docs" / "images" / name), name
+        else:
+            with pil.open(made) as image:
+                assert np.asarray(image.convert("L")).std() > 10

@@ -136,7 +136,9 @@ def test_deeper_filters_are_one_grey_tile_per_input_channel(cifar_files, capsys)
     code, err = _cli(capsys, *argv, "--max-filters", "5", "--max-channels", "3")
     assert code == 0, err
     pixels, meta = _tiles(out)
-    assert [(t["filter"], t["channel"]) for t in meta] == [(f, c) for f in range(5) for c in range(3)]
+    assert [(t["filter"], t["channel"]) for t in meta] == [
+        (f, c) for f in range(5) for c in range(3)
+    ]
     kernel = weights["conv2d_1/kernel"]
     for tile in meta:
         want = documented_grey(kernel[:, :, tile["channel"], tile["filter"]])

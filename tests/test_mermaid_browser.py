@@ -58,9 +58,10 @@ def _mermaid_js() -> Path:
         if npm is None:
             _missing("npm (to install the mermaid package)")
         prefix.mkdir(parents=True, exist_ok=True)
+        command = [npm, "install", "--prefix", str(prefix), "--no-save", "--no-audit"]
+        command += ["--no-fund", "--ignore-scripts", f"mermaid@{MERMAID_VERSION}"]
         subprocess.run(
-            [npm, "install", "--prefix", str(prefix), "--no-save", "--no-audit", "--no-fund"]
-            + ["--ignore-scripts", f"mermaid@{MERMAID_VERSION}"],
+            command,
             check=True,
             capture_output=True,
             timeout=600,

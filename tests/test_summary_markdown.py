@@ -51,7 +51,10 @@ def test_markdown_has_the_table_and_the_diagram_of_each_model(path, capsys):
     for model, table, fence in zip(models, tables, fences, strict=True):
         summary = model_json(model)
         assert table[0] == ["Layer", "Kind", "Output shape", "Param #", "MACs", "Line"]
-        assert [row[0] for row in table[1:]] == ["input_layer", *(x["name"] for x in summary["layers"])]
+        assert [row[0] for row in table[1:]] == [
+            "input_layer",
+            *(x["name"] for x in summary["layers"]),
+        ]
         for row, layer in zip(table[2:], summary["layers"], strict=True):
             assert row[2] == "(None, " + ", ".join(map(str, layer["output_shape"])) + ")"
             assert int(row[3].replace(",", "")) == layer["params"]
@@ -63,8 +66,12 @@ def test_markdown_has_the_table_and_the_diagram_of_each_model(path, capsys):
 
 
 def test_markdown_kinds_are_keras_class_names(capsys):
-    assert main(["summary", "--format", "markdown", str(ROOT / "examples" / "tiny_resnet.cnn")]) == 0
+    assert (
+        main(["summary", "--format", "markdown", str(ROOT / "examples" / "tiny_resnet.cnn")]) == 0
+    )
     table = _tables(_parse(capsys.readouterr().out))[0]
     kinds = {row[0]: row[1] for row in table[1:]}
-    assert kinds["stem"] == "Conv2D" and kinds["global_average_pooling2d"] == "GlobalAveragePooling2D"
+    assert (
+        kinds["stem"] == "Conv2D" and kinds["global_average_pooling2d"] == "GlobalAveragePooling2D"
+    )
     assert kinds["input_layer"] == "InputLayer" and kinds["add"] == "Add"

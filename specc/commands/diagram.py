@@ -21,9 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``diagram`` parser."""
     p = sub.add_parser("diagram", help="the model as a graph: svg, png, pdf, dot or mmd")
     p.add_argument("file", metavar="FILE")
-    p.add_argument(
-        "-o", "--output", required=True, metavar="OUT", help="OUT.svg|png|pdf|dot|mmd"
-    )
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="OUT.svg|png|pdf|dot|mmd")
     p.add_argument(
         "--expand-blocks", action="store_true", help="draw the layers inside each block call"
     )

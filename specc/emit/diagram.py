@@ -155,7 +155,7 @@ def to_dot(diagram: Diagram, rankdir: str = "TB") -> str:
     """The diagram as graphviz DOT text."""
     out = [
         f"digraph {_dot_id(diagram.name)} {{",
-        f'  graph [rankdir={rankdir}, label={_dot_id(diagram.name)}, labelloc=t, '
+        f"  graph [rankdir={rankdir}, label={_dot_id(diagram.name)}, labelloc=t, "
         f'fontname="{FONT}", fontsize=14, nodesep=0.3, ranksep=0.35];',
         f'  node [shape=plain, fontname="{FONT}", fontsize=10];',
         f'  edge [fontname="{FONT}", fontsize=9, arrowsize=0.7];',

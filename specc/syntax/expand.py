@@ -284,7 +284,5 @@ class Expander(ModelStatements, LayerStatements):
         call = scope.block_call
         if call is None:
             call, self.state.block_calls = self.state.block_calls, self.state.block_calls + 1
-        inner = Scope(
-            env, (*scope.calls, block.name), scope.call_site or stmt.span, False, call
-        )
+        inner = Scope(env, (*scope.calls, block.name), scope.call_site or stmt.span, False, call)
         self._run(block.body, inner)
