@@ -46,3 +46,13 @@ def test_the_probe_sees_a_picture_library_when_one_is_used(tmp_path):
     _graphviz()  # skips locally without Graphviz, fails in CI
     spec = str(ROOT / "examples" / "tiny_resnet.cnn")
     assert "graphviz" in _loaded_after(["diagram", spec, "-o", str(tmp_path / "m.svg")])
+
+
+def test_registering_the_picture_commands_imports_nothing_heavy():
+    code = (
+        "import sys; from specc.cli import build_parser; build_parser(); "
+        "print([m for m in ('numpy', 'matplotlib', 'graphviz', 'PIL') if m in sys.modules])"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert ast.literal_eval(proc.stdout.strip()) == []

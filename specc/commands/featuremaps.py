@@ -15,10 +15,10 @@ from specc.commands.common import (
     EXIT_USAGE,
     add_model_arg,
     cannot_write,
+    name_list,
     positive_int,
     report_late,
 )
-from specc.runtime.taps import split_names
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", "-w", required=True, metavar="W.npz", help="the weights")
     p.add_argument(
         "--layers",
-        type=split_names,
+        type=name_list,
         action="extend",
         metavar="NAME[,NAME...]",
         help="the layers to show (default: every convolution)",

@@ -15,10 +15,10 @@ from specc.commands.common import (
     EXIT_USAGE,
     add_model_arg,
     cannot_write,
+    name_list,
     positive_int,
     report_late,
 )
-from specc.runtime.taps import split_names
 
 BACKENDS = ("numpy", "tensorflow", "onnxruntime")
 PROGRESS_MIN_SAMPLES = 512  # a progress bar for inputs at least this large (and several chunks)
@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--taps",
-        type=split_names,
+        type=name_list,
         action="extend",
         metavar="NAME[,NAME...]",
         help="write these layers' outputs (numpy backend) to -o TAPS.npz instead of the output",

@@ -18,11 +18,6 @@ from specc.ir.values import suggest
 SHOWN_NAMES = 12  # layer names listed in the help of E611
 
 
-def split_names(text: str) -> list[str]:
-    """``a,b, c`` -> ``["a", "b", "c"]`` (argparse type of name-list options)."""
-    return [name.strip() for name in text.split(",") if name.strip()]
-
-
 def find_layers(model: Model, names: Iterable[str], option: str) -> list[Node]:
     """The nodes of ``model`` called ``names``; E611 at the model for a name it lacks."""
     known = [node.name for node in [model.input, *model.layers]]
