@@ -36,7 +36,7 @@ GROUPS = {
     "E3": "Expectations and budgets",
     "W4": "Lint warnings",
     "E5": "Weights files",
-    "E6": "Inputs, backends and targets",
+    "E6": "Inputs, backends, targets and outputs",
 }
 
 HEADER = """\
@@ -128,10 +128,13 @@ SETUPS: dict[str, Callable[[Path], None]] = {
     "E603": lambda folder: _sample(folder, np.array(["a"] * 784)),
     "E604": lambda folder: _sample(folder, np.array([np.nan] + [0.0] * 783, np.float32)),
     "E605": _sample,
+    "E611": _sample,
+    "E612": _weights(),
 }
 # Machines that a setup sentence describes, made for the duration of the command.
 ENVIRONMENTS: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
     "E605": lambda: _without("cupy"),
+    "E613": lambda: _without("graphviz"),
 }
 
 

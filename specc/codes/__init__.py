@@ -10,7 +10,7 @@ runs every example).
 
 Codes by their first digits: ``E1xx`` the language, ``E2xx`` what Keras would
 refuse, ``E3xx`` expectations and budgets, ``W4xx`` lint warnings, ``E5xx``
-weights files, ``E6xx`` inputs, backends and targets.
+weights files, ``E6xx`` inputs, backends, targets and outputs.
 """
 
 from __future__ import annotations
@@ -64,6 +64,10 @@ from specc.codes.targets import (
     E605,
     E606,
     E607,
+    E611,
+    E612,
+    E613,
+    E614,
 )
 
 __all__ = ["EXIT_SPEC", "EXIT_USAGE", "REGISTRY", "Code", "Severity", "exit_class", "lookup"]
@@ -76,6 +80,7 @@ REGISTRY: dict[str, Code] = {
             *(E113, E201, E202, E203, E204, E205, E206, E207, E301, E302, E303),
             *(W401, W402, W403, W404, W405),
             *(E501, E502, E503, E504, E505, E601, E602, E603, E604, E605, E606, E607),
+            *(E611, E612, E613, E614),
         ),
         key=lambda c: c.code[1:],
     )

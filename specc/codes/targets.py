@@ -1,4 +1,4 @@
-"""E5xx weights files, E6xx inputs, backends and targets (after the spec checked clean)."""
+"""E5xx weights files, E6xx inputs, backends, targets and outputs (after the spec checks)."""
 
 from __future__ import annotations
 
@@ -141,4 +141,52 @@ E607 = error(
     example="model m {\n  input 8x8x3\n  upsampling2d 2 interpolation=lanczos3\n}\n",
     command="specc onnx example.cnn -o model.onnx",
     fix="Use a value the target has (`interpolation=bilinear`), or another target.",
+)
+E611 = error(
+    "E611",
+    "no layer of that name in the model",
+    exit_class=EXIT_USAGE,
+    doc="A command-line option names a layer the model does not have: `specc run --taps`, "
+    "`specc featuremaps --layers`, `specc filters --layer`. The help line lists the "
+    "model's layers.",
+    example=_DENSE,
+    command=_RUN + " --taps dense_1 -o taps.npz",
+    setup="x.npy holds one sample",
+    fix="Use a name `specc summary` lists (Keras's automatic names, or the `name=` given).",
+)
+E612 = error(
+    "E612",
+    "layer of the wrong kind for the command",
+    exit_class=EXIT_USAGE,
+    doc="The layer exists but cannot be shown this way: `specc filters` draws the kernels of "
+    "a convolution, `specc featuremaps` the outputs of layers that produce feature maps.",
+    example=_DENSE,
+    command="specc filters example.cnn --weights weights.npz --layer dense -o filters.png",
+    setup="weights.npz holds the model's weights",
+    fix="Name a convolution (`conv2d`, `depthwiseconv2d`, ...) or a layer with a "
+    "height x width x channels output.",
+)
+E613 = error(
+    "E613",
+    "a program or package the output needs is missing",
+    exit_class=EXIT_USAGE,
+    doc="Writing this output needs software this machine lacks: Graphviz (its `dot` program "
+    "and the `graphviz` package) for `.svg`, `.png` and `.pdf` diagrams, matplotlib for "
+    "a colormap other than gray.",
+    example=_DENSE,
+    command="specc diagram example.cnn -o model.svg",
+    setup="this machine has no graphviz package",
+    fix="Install what the help line names, or write an output that needs none "
+    "(`-o model.dot`, `-o model.mmd`, `--colormap gray`).",
+)
+E614 = error(
+    "E614",
+    "unsupported output format or option",
+    exit_class=EXIT_USAGE,
+    doc="An output file's suffix names no format the command writes, or an option does not "
+    "fit the others (`--taps` needs `-o TAPS.npz` and the numpy backend; a colormap "
+    "matplotlib does not have).",
+    example=_DENSE,
+    command="specc diagram example.cnn -o model.xyz",
+    fix="Use a suffix the help line lists, or the options it names.",
 )

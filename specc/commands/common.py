@@ -127,6 +127,11 @@ def cannot_write(path: str, exc: OSError) -> int:
     return EXIT_USAGE
 
 
+def name_list(text: str) -> list[str]:
+    """argparse type: ``a,b, c`` -> ``["a", "b", "c"]`` (--taps, --layers)."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 def positive_int(text: str) -> int:
     """argparse type: a whole number >= 1."""
     return _whole(text, 1)

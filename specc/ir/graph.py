@@ -43,6 +43,8 @@ class Node(BaseModel):
     arg_spans: dict[str, Span] = Field(default_factory=dict)
     block: str | None = None  # the outermost block call this node came from
     call_site: Span | None = None  # where that block was called in the model
+    block_call: int | None = None  # which outermost block call of the model (0, 1, ...)
+    ref_inputs: tuple[int, ...] = ()  # positions in ``inputs`` written as @name
 
     # Filled by specc.ir.infer; None where inference stopped at an error.
     output_shape: Shape | None = None
@@ -60,6 +62,8 @@ class Node(BaseModel):
             "arg_spans": {},
             "block": None,
             "call_site": None,
+            "block_call": None,
+            "ref_inputs": (),
             "output_shape": None,
             "weights": [],
             "macs": 0,

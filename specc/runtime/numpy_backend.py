@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import numpy as np
@@ -105,9 +105,9 @@ def fused_poolings(model: Model) -> dict[int, int]:
     return out
 
 
-def needed_nodes(model: Model) -> list[Node]:
-    """Layer nodes the output depends on, in the order written (a topological order)."""
-    needed = {model.output}
+def needed_nodes(model: Model, taps: Collection[int] = ()) -> list[Node]:
+    """Layer nodes the output (and ``taps``) depend on, in the order written (topological)."""
+    needed = {model.output, *taps}
     for node in reversed(model.nodes):
         if node.index in needed:
             needed.update(node.inputs)
@@ -115,7 +115,12 @@ def needed_nodes(model: Model) -> list[Node]:
 
 
 class NumpyBackend:
-    """A prepared forward pass; call it with a float32 batch (numpy) to get numpy back."""
+    """A prepared forward pass; call it with a float32 batch (numpy) to get numpy back.
+
+    ``taps`` names layers whose outputs :meth:`with_taps` returns too. A tapped
+    layer is computed on its own: no pooling fused into it, no activation
+    deferred past it, so its output is the one Keras's layer gives.
+    """
 
     name = "numpy"
 
@@ -127,6 +132,7 @@ class NumpyBackend:
         threads: int | None = None,
         winograd: bool | None = None,
         fuse_pooling: bool | None = None,
+        taps: Collection[str] = (),
     ) -> None:
         from specc.runtime.threads import cpu_count, keep_freed_memory
 
@@ -142,10 +148,15 @@ class NumpyBackend:
         self._bias_rows: dict[tuple[int, int], Array] = {}
         self.plan: list[tuple[Node, Op]] = []
         self.last_use: dict[int, int] = {}
+        self.taps = {model.node(name).index: name for name in taps}
+        self.kept = {model.output, *self.taps}  # values never freed during a pass
         self.deferred = deferred_activations(model) if self.xp is np else {}
         fuse = self.xp is np if fuse_pooling is None else fuse_pooling
         self.fused = fused_poolings(model) if fuse else {}
-        for node in needed_nodes(model):
+        for tapped in self.taps:
+            self.deferred.pop(tapped, None)
+            self.fused.pop(tapped, None)
+        for node in needed_nodes(model, self.taps):
             w = {
                 wt.name: self.xp.asarray(weights[f"{node.name}/{wt.name}"], dtype=np.float32)
                 for wt in node.weights
@@ -161,32 +172,42 @@ class NumpyBackend:
         working set each (cache-friendly), spread over the cores
         (:mod:`specc.runtime.threads`).
         """
+        outs = [kept[self.model.output] for kept in self._micro_batches(x)]
+        return outs[0] if len(outs) == 1 else np.concatenate(outs)
+
+    def with_taps(self, x: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The output for the batch ``x`` and the output of each tapped layer, by name."""
+        parts = self._micro_batches(x)
+        joined = {i: np.concatenate([part[i] for part in parts]) for i in self.kept}
+        return joined[self.model.output], {name: joined[i] for i, name in self.taps.items()}
+
+    def _micro_batches(self, x: np.ndarray) -> list[dict[int, np.ndarray]]:
         n = x.shape[0]
         if self.xp is not np or n == 1:
-            return self._forward(x)
+            return [self._forward(x)]
         size = max(1, min(self.micro_batch, -(-n // self.threads)))
         parts = [x[i : i + size] for i in range(0, n, size)]
         if self.threads > 1 and len(parts) > 1:
             from specc.runtime.threads import pool
 
-            outs = list(pool().map(self._forward, parts))
-        else:
-            outs = [self._forward(part) for part in parts]
-        return outs[0] if len(outs) == 1 else np.concatenate(outs)
+            return list(pool().map(self._forward, parts))
+        return [self._forward(part) for part in parts]
 
-    def _forward(self, x: np.ndarray) -> np.ndarray:
+    def _forward(self, x: np.ndarray) -> dict[int, np.ndarray]:
+        """The kept values (the output and the taps) for one micro-batch."""
         xp = self.xp
         values: dict[int, Array] = {0: xp.asarray(x, dtype=np.float32)}
         with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
             for node, op in self.plan:
                 values[node.index] = op([values[i] for i in node.inputs])
                 for i in set(node.inputs):
-                    if self.last_use.get(i) == node.index and i != self.model.output:
+                    if self.last_use.get(i) == node.index and i not in self.kept:
                         del values[i]
-        out = values[self.model.output]
-        if xp is not np:
-            out = xp.asnumpy(out)
-        return np.ascontiguousarray(out, dtype=np.float32)
+        kept = {}
+        for i in self.kept:
+            out = values[i] if xp is np else xp.asnumpy(values[i])
+            kept[i] = np.ascontiguousarray(out, dtype=np.float32)
+        return kept
 
     def synchronize(self) -> None:
         """Wait for queued device work (benchmarks); nothing to do on the CPU."""

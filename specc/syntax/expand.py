@@ -281,5 +281,8 @@ class Expander(ModelStatements, LayerStatements):
                         f"call it as `{block.name} " + " ".join(names) + "`",
                     )
                 env[pname] = evaluate(default, {})
-        inner = Scope(env, (*scope.calls, block.name), scope.call_site or stmt.span, top=False)
+        call = scope.block_call
+        if call is None:
+            call, self.state.block_calls = self.state.block_calls, self.state.block_calls + 1
+        inner = Scope(env, (*scope.calls, block.name), scope.call_site or stmt.span, False, call)
         self._run(block.body, inner)
