@@ -281,8 +281,7 @@ def _mismatch(
     if header.dtype.kind != "f":
         return Diagnostic(
             "E505",
-            f"layer '{node.name}': array '{key}' has dtype {header.dtype}, "
-            "expected floating point",
+            f"layer '{node.name}': array '{key}' has dtype {header.dtype}, expected floating point",
             node.span,
         )
     if header.shape != tuple(weight.shape):
