@@ -24,7 +24,14 @@ from specgen import generate_spec
 
 from specc.check import check_source
 from specc.cli import main
-from specc.diagnostics import CODES, Diagnostic, render_github, render_sarif, render_text
+from specc.diagnostics import (
+    CODES,
+    Diagnostic,
+    printable,
+    render_github,
+    render_sarif,
+    render_text,
+)
 
 # SPECC_FUZZ_EXAMPLES=5000 fuzzes longer (locally, when hunting bugs).
 EXAMPLES_PER_TEST = int(os.environ.get("SPECC_FUZZ_EXAMPLES", "300"))
@@ -69,11 +76,13 @@ def assert_well_located(text: str, diagnostics: list[Diagnostic]) -> None:
 
 
 def assert_rendered_at_its_line(text: str, diagnostics: list[Diagnostic]) -> None:
-    """The text rendering quotes the line the diagnostic names (lines end at newlines)."""
+    """The text rendering quotes the line the diagnostic names (lines end at newlines),
+    tabs as one space and control characters escaped."""
     lines = [line.removesuffix("\r") for line in text.split("\n")]
     for d in diagnostics:
         if d.span.line <= len(lines) and lines[d.span.line - 1].strip():
-            shown = lines[d.span.line - 1].expandtabs(1)[:200]
+            line = lines[d.span.line - 1]
+            shown = "".join(" " if c == "\t" else printable(c) for c in line)[:200]
             assert f"{d.span.line} | {shown}" in render_text([d], {"fuzz.cnn": text}), d
 
 

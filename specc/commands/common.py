@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from specc.check import CheckResult, check_source
-from specc.diagnostics import Diagnostic, Span, SpeccError, render_text
+from specc.diagnostics import Diagnostic, Span, SpeccError, printable, render_text
 from specc.io import FileTooLargeError, read_text
 from specc.io import write_atomically as write_atomically  # moved to specc.io; re-exported
 from specc.ir.graph import Model
@@ -66,13 +66,14 @@ def pick_model(result: CheckResult, name: str | None) -> tuple[Model | None, int
     """The model named ``name`` (or the first); a usage error when it does not exist."""
     names = [m.name for m in result.models]
     if not names:
-        print(f"{result.file}: error: the file defines no model", file=sys.stderr)
+        print(f"{printable(result.file)}: error: the file defines no model", file=sys.stderr)
         return None, EXIT_ERRORS
     if name is None:
         return result.models[0], EXIT_OK
     if name not in names:
         print(
-            f"{result.file}: error: no model named '{name}'; the file has {', '.join(names)}",
+            printable(f"{result.file}: error: no model named '{name}'; the file has ")
+            + ", ".join(names),
             file=sys.stderr,
         )
         return None, EXIT_USAGE
@@ -91,8 +92,9 @@ def report_late(path: str, exc: SpeccError) -> None:
 
 
 def cannot_write(path: str, exc: OSError) -> int:
-    """Report an output file that cannot be written; the exit status for it."""
-    print(f"{path}: error: cannot write: {exc.strerror or exc}", file=sys.stderr)
+    """Report an output file that cannot be written (E701); the exit status for it."""
+    reason = exc.strerror or str(exc)
+    print_diagnostics([Diagnostic("E701", f"cannot write: {reason}", Span(path, 1, 1, 1, 2))], {})
     return EXIT_USAGE
 
 
