@@ -64,7 +64,9 @@ def zeros_npz(path: Path, arrays: dict[str, tuple[tuple[int, ...], str]]) -> Pat
             name = f"{key}.npy".encode()
             fields = (20, 0, 8, 0, _DOS_DATE, crc, len(data), size, len(name))
             f.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, *fields, 0) + name + data)
-            entry = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, *fields, 0, 0, 0, 0, 0, offset)
+            entry = struct.pack(
+                "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, *fields, 0, 0, 0, 0, 0, offset
+            )
             central.append(entry + name)
             offset += 30 + len(name) + len(data)
         directory = b"".join(central)
