@@ -1,7 +1,9 @@
 """Files in and out: whole-or-nothing writes, bounded reads, special files handled on purpose.
 
-Every file specc writes goes through :func:`write_atomically`, and every file
-it reads whole through :func:`open_regular` or :func:`read_text`. The rules:
+Every file specc writes goes through :func:`write_atomically` (writers of
+several files side by side, as ONNX external data, through
+:func:`prepare_output`), and every file it reads through :func:`open_regular`
+or :func:`read_text`. The rules:
 
 - A regular file is written to a temporary file in the same folder and renamed
   over the target, so a reader sees the old file or the new one, never half.
