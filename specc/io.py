@@ -143,6 +143,12 @@ def available_memory() -> int | None:
 # -- writing ------------------------------------------------------------------
 
 
+def is_stdout(path: str | Path) -> bool:
+    """Whether ``path`` names this process's standard output (``-o /dev/stdout``):
+    the command's own report then goes to standard error, not into the data."""
+    return os.path.abspath(str(path)) in ("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+
+
 def write_atomically(path: str | Path, data: bytes | str) -> None:
     """Write ``path`` whole or not at all (text as UTF-8); see the module docstring.
 

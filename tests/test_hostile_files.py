@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from bombs import run_limited
+from conftest import require
 
 SPEC = "model m {\n  input 8\n  dense 4\n}\n"
 # 67 million parameters (268 MB of weights), drawn fast: the write takes a while.
@@ -68,6 +69,22 @@ def test_dev_null_and_dev_stdout_are_sinks(folder):
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
     done = specc("keras", "m.cnn", "-o", "/dev/stdout", cwd=folder)
     assert done.returncode == 0 and done.stdout == keras_source(folder)
+
+
+def test_data_written_to_dev_stdout_is_the_file_and_nothing_else(folder):
+    import io
+    import zipfile
+
+    onnx = require("onnx")
+    np.save(folder / "x.npy", np.ones((2, 8), np.float32))
+    made = {}
+    for command, extra in (("onnx", ()), ("init", ()), ("run", ("-i", "x.npy"))):
+        done = specc(command, "m.cnn", *extra, "-o", "/dev/stdout", cwd=folder)
+        assert done.returncode == 0, done.stderr
+        made[command] = done.stdout
+    onnx.checker.check_model(onnx.load_from_string(made["onnx"]))
+    assert zipfile.ZipFile(io.BytesIO(made["init"])).testzip() is None
+    assert np.load(io.BytesIO(made["run"])).shape == (2, 4)
 
 
 def test_dev_stdout_appends_to_what_the_shell_opened(folder):
