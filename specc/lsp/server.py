@@ -116,7 +116,12 @@ class SpeccServer(LanguageServer):
         self.protocol.set_writer(_Writer(stdout or sys.stdout.buffer))
         try:
             for frame in read_frames(stdin or sys.stdin.buffer):
-                self.protocol.handle_frame(frame)
+                try:
+                    self.protocol.handle_frame(frame)
+                except (SystemExit, BrokenPipeError):
+                    raise
+                except Exception:  # a bug of ours: logged, and the session goes on
+                    logger.exception("failed to handle a message")
         except SystemExit as exc:  # the exit notification
             return exc.code if isinstance(exc.code, int) else 1
         except BrokenPipeError:
