@@ -179,11 +179,11 @@ def prepare_output(path: str | Path) -> str:
     rename files into place themselves; streams and devices are refused.
     """
     path = str(path)
+    if _STREAM_NAME.fullmatch(os.path.abspath(path)):
+        raise NotRegularFileError(path, "a stream of this process")
     target, existing = _resolve(path)
-    if _STREAM_NAME.fullmatch(os.path.abspath(path)) or (
-        existing is not None and not stat.S_ISREG(existing.st_mode)
-    ):
-        _refuse_special(path, existing.st_mode if existing else stat.S_IFIFO)
+    if existing is not None:
+        _refuse_special(path, existing.st_mode)
     _make_folder(os.path.dirname(target) or ".")
     return target
 
@@ -230,6 +230,8 @@ def _mode_for(existing: os.stat_result | None) -> int:
 
 def _settle(fd: int, existing: os.stat_result | None) -> None:
     """Give the new file the old one's mode, and its owner where we may (root rewriting)."""
+    if not hasattr(os, "fchmod"):  # Windows: no modes to keep
+        return
     os.fchmod(fd, _mode_for(existing))
     if existing is not None and hasattr(os, "fchown"):
         try:
