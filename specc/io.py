@@ -27,7 +27,6 @@ import errno
 import io
 import os
 import re
-import secrets
 import stat
 import tempfile
 from pathlib import Path
@@ -270,7 +269,7 @@ def _replace_unnamed(
         if exc.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT):
             return False  # this file system cannot; a named temporary file then
         raise
-    tmp = f".{name}.{secrets.token_hex(4)}"
+    tmp = f".{name}.{os.urandom(4).hex()}"
     folder_fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         try:

@@ -4,7 +4,9 @@ Diagnostics are published on open and on every change, computed by the same
 checker as ``specc check`` (incrementally, :mod:`specc.lsp.analysis`). The
 other features answer from the last check: hover, inlay hints, completion,
 go to definition, document symbols and formatting (:mod:`specc.fmt`).
-Nothing here imports TensorFlow or ONNX.
+Frames are read with bounded memory (:mod:`specc.lsp.transport`), every
+request is answered (:mod:`specc.lsp.protocol`), and only documents the client
+opened are answered for. Nothing here imports TensorFlow or ONNX.
 """
 
 from __future__ import annotations
