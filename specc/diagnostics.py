@@ -7,6 +7,8 @@ Every stage reports problems as :class:`Diagnostic` values carrying a
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -111,25 +113,94 @@ def source_lines(text: str) -> list[str]:
     return [line.removesuffix("\r") for line in lines]
 
 
+# Characters a terminal acts on rather than shows: C0 and C1 controls (ESC starts
+# colours, OSC 52 clipboard writes, cursor moves; a newline fakes a diagnostic),
+# line separators and the bidirectional overrides that reorder what is read.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+# A code repeated more than this many times in text output is summarised.
+MAX_REPEATS = 10
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character written as an escape (``\\x1b``, ``\\n``)."""
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _ESCAPES.get(char) or (f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}")
+
+
+def cap_repeated(diagnostics: Iterable[Diagnostic], limit: int = MAX_REPEATS) -> list[Diagnostic]:
+    """The first ``limit`` diagnostics of each code and file, then one that counts the rest.
+
+    The count stands where the first left-out diagnostic stood: one line instead
+    of 10,000 E503s for 10,000 arrays a model does not have.
+    """
+    found = list(diagnostics)
+    total = Counter((d.span.file, d.code) for d in found)
+    seen: Counter[tuple[str, str]] = Counter()
+    out = []
+    for d in found:
+        key = (d.span.file, d.code)
+        seen[key] += 1
+        if seen[key] <= limit:
+            out.append(d)
+        elif seen[key] == limit + 1:
+            rest = total[key] - limit
+            kind = "errors" if d.severity == "error" else "warnings"
+            message = f"... and {rest:,} more {d.code} {kind} like these, not shown"
+            out.append(Diagnostic(d.code, message, d.span, severity=d.severity))
+    return out
+
+
 def render_text(diagnostics: Iterable[Diagnostic], sources: dict[str, str]) -> str:
-    """Compiler-style text: location, code, message, source line with carets, help."""
+    """Compiler-style text: location, code, message, source line with carets, help.
+
+    Control characters in file names, messages and source lines are escaped, so
+    a spec cannot drive the terminal; a code repeated more than
+    :data:`MAX_REPEATS` times is summarised (:func:`cap_repeated`).
+    """
     out: list[str] = []
-    for d in diagnostics:
+    for d in cap_repeated(diagnostics):
         s = d.span
-        out.append(f"{s.file}:{s.line}:{s.column}: {d.severity}[{d.code}]: {d.message}")
+        out.append(
+            f"{printable(s.file)}:{s.line}:{s.column}: {d.severity}[{d.code}]: "
+            f"{printable(d.message)}"
+        )
         lines = source_lines(sources.get(s.file, ""))
         if 1 <= s.line <= len(lines):
-            text = lines[s.line - 1].expandtabs(1)
-            if len(text) > 200:
-                text = text[:200] + "..."
+            end = s.end_column if s.end_line == s.line else None
+            text, start, carets = _excerpt(lines[s.line - 1], s.column, end)
             width = max(5, len(str(s.line)))
-            end = s.end_column if s.end_line == s.line else len(text) + 1
-            carets = max(1, min(end, len(text) + 1) - s.column)
             out.append(f"{s.line:>{width}} | {text}")
-            out.append(f"{'':>{width}} | {' ' * (s.column - 1)}{'^' * carets}")
+            out.append(f"{'':>{width}} | {' ' * start}{'^' * carets}")
         if d.help:
-            out.append(f"  help: {d.help}")
+            out.append(f"  help: {printable(d.help)}")
     return "\n".join(out) + ("\n" if out else "")
+
+
+def _excerpt(line: str, column: int, end_column: int | None) -> tuple[str, int, int]:
+    """A source line as shown (tabs as one space, controls escaped, cut at 200
+    characters), with the caret start and count under columns ``column..end_column``."""
+    shown = [" " if c == "\t" else printable(c) for c in line]
+    offsets = [0]
+    for piece in shown:
+        offsets.append(offsets[-1] + len(piece))
+
+    def at(col: int) -> int:  # where column ``col`` is shown; past the end, one per column
+        return offsets[col - 1] if col <= len(offsets) else offsets[-1] + col - len(offsets)
+
+    text = "".join(shown)
+    if len(text) > 200:
+        text = text[:200] + "..."
+    limit = min(len(text), offsets[-1])
+    start = at(column)
+    stop = at(end_column) if end_column is not None else limit
+    return text, start, max(1, min(stop, limit) - start)
 
 
 def render_github(diagnostics: Iterable[Diagnostic]) -> str:

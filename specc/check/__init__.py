@@ -133,7 +133,13 @@ def gc_paused() -> Iterator[None]:
 
 
 def unused_block_warnings(expander: Expander) -> list[Diagnostic]:
-    """W404 for every block that no model of the file expanded."""
+    """W404 for every block that no model of the file expanded.
+
+    None when a resource limit (E112) stopped an expansion: the blocks below the
+    cut were never reached, which says nothing about whether they are used.
+    """
+    if any(d.code == "E112" for d in expander.diagnostics):
+        return []
     return [
         Diagnostic(
             "W404",

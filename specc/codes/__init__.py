@@ -68,6 +68,7 @@ from specc.codes.targets import (
     E612,
     E613,
     E614,
+    E615,
 )
 
 __all__ = ["EXIT_SPEC", "EXIT_USAGE", "REGISTRY", "Code", "Severity", "exit_class", "lookup"]
@@ -80,7 +81,7 @@ REGISTRY: dict[str, Code] = {
             *(E113, E201, E202, E203, E204, E205, E206, E207, E301, E302, E303),
             *(W401, W402, W403, W404, W405),
             *(E501, E502, E503, E504, E505, E601, E602, E603, E604, E605, E606, E607),
-            *(E611, E612, E613, E614),
+            *(E611, E612, E613, E614, E615),
         ),
         key=lambda c: c.code[1:],
     )

@@ -163,7 +163,9 @@ def _report(model, output, args: argparse.Namespace) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    from specc.io import is_stdout
+
+    console = Console(highlight=False, stderr=bool(args.output) and is_stdout(args.output))
     n = output.shape[0]
     where = f" -> {args.output}" if args.output else ""
     console.print(

@@ -259,15 +259,14 @@ def save_onnx(
     """
     import onnx
 
-    from specc.commands.common import write_atomically
+    from specc.io import prepare_output, write_atomically
 
-    target = Path(path)
     if initializer_bytes(proto) <= external_threshold:
         if check:
             onnx.checker.check_model(proto, full_check=True)
-        write_atomically(str(target), proto.SerializeToString())
-        return [str(target)]
-    target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(str(path), proto.SerializeToString())
+        return [str(path)]
+    target = Path(prepare_output(path))
     data_name = f"{target.name}.data"
     with tempfile.TemporaryDirectory(prefix=f".{target.name}.", dir=target.parent) as tmp:
         staged = Path(tmp) / target.name
