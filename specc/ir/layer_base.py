@@ -15,6 +15,9 @@ from specc.ir.values import (
     FnValue,
 )
 
+Pair = tuple[int, int]
+Window = tuple[Pair, Pair, Pair, str]  # kernel, strides, dilation, padding
+
 
 @dataclass(frozen=True)
 class Weight:
@@ -46,6 +49,8 @@ class Layer(BaseModel):
     input_rank: ClassVar[int | None] = None
     # Parameters Keras requires although specc gives them a default (always passed on).
     keras_required: ClassVar[tuple[str, ...]] = ()
+    # A transposed window op: its window scatters each input pixel (Conv2DTranspose).
+    transposed: ClassVar[bool] = False
 
     trainable: Bool = True
 
@@ -64,6 +69,14 @@ class Layer(BaseModel):
     def macs(self, inputs: list[Shape], output: Shape) -> int:
         """Multiply-accumulates for one sample (only convolutions and dense count)."""
         return 0
+
+    def window(self) -> Window | None:
+        """(kernel, strides, dilation, padding) of a 2-D window op; None for other layers.
+
+        The lowering stage resolves them, with the input and output sizes, into
+        explicit pads once for every target (:class:`specc.lower.Window`).
+        """
+        return None
 
     def check_input(self, inputs: list[Shape]) -> None:
         """Refuse inputs of the wrong rank before the shape rule runs."""

@@ -30,6 +30,8 @@ from specc.ir.values import (
 
 
 class Dense(Layer):
+    """Keras ``Dense``: a matrix product on the last axis, plus bias and activation."""
+
     kind: ClassVar[str] = "dense"
     keras_class: ClassVar[str] = "Dense"
     auto_name: ClassVar[str] = "dense"
@@ -63,6 +65,8 @@ class Dense(Layer):
 
 
 class Flatten(Layer):
+    """Keras ``Flatten``: every axis but the batch as one, in row-major (NHWC) order."""
+
     kind: ClassVar[str] = "flatten"
     keras_class: ClassVar[str] = "Flatten"
     auto_name: ClassVar[str] = "flatten"
@@ -74,6 +78,8 @@ class Flatten(Layer):
 
 
 class Dropout(Layer):
+    """Keras ``Dropout``: zeroes a ``rate`` of the values in training; the identity at inference."""
+
     kind: ClassVar[str] = "dropout"
     keras_class: ClassVar[str] = "Dropout"
     auto_name: ClassVar[str] = "dropout"
@@ -85,6 +91,8 @@ class Dropout(Layer):
 
 
 class BatchNormalization(Layer):
+    """Keras ``BatchNormalization``: normalizes ``axis`` by moving statistics at inference."""
+
     kind: ClassVar[str] = "batchnormalization"
     aliases: ClassVar[tuple[str, ...]] = ("batchnorm", "bn")
     keras_class: ClassVar[str] = "BatchNormalization"
@@ -132,6 +140,8 @@ class BatchNormalization(Layer):
 
 
 class ActivationLayer(Layer):
+    """Keras ``Activation``: an activation function as a layer (``relu`` alone on a line)."""
+
     kind: ClassVar[str] = "activation"
     keras_class: ClassVar[str] = "Activation"
     auto_name: ClassVar[str] = "activation"
@@ -141,6 +151,8 @@ class ActivationLayer(Layer):
 
 
 class ZeroPadding2D(Layer):
+    """Keras ``ZeroPadding2D``: zeros added above, below, left and right of a feature map."""
+
     kind: ClassVar[str] = "zeropadding2d"
     aliases: ClassVar[tuple[str, ...]] = ("zeropad",)
     keras_class: ClassVar[str] = "ZeroPadding2D"
@@ -158,6 +170,8 @@ class ZeroPadding2D(Layer):
 
 
 class UpSampling2D(Layer):
+    """Keras ``UpSampling2D``: height and width multiplied by ``size`` (repeat or resize)."""
+
     kind: ClassVar[str] = "upsampling2d"
     aliases: ClassVar[tuple[str, ...]] = ("upsample",)
     keras_class: ClassVar[str] = "UpSampling2D"
@@ -175,6 +189,8 @@ class UpSampling2D(Layer):
 
 
 class Reshape(Layer):
+    """Keras ``Reshape``: the same values in ``target_shape`` (one -1 inferred)."""
+
     kind: ClassVar[str] = "reshape"
     keras_class: ClassVar[str] = "Reshape"
     auto_name: ClassVar[str] = "reshape"
@@ -187,6 +203,8 @@ class Reshape(Layer):
 
 
 class _Merge(Layer):
+    """What merges share: several inputs of broadcastable shapes, combined elementwise."""
+
     merge: ClassVar[bool] = True
     min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int | None] = None
@@ -196,12 +214,16 @@ class _Merge(Layer):
 
 
 class Add(_Merge):
+    """Keras ``Add``: the sum of the inputs."""
+
     kind: ClassVar[str] = "add"
     keras_class: ClassVar[str] = "Add"
     auto_name: ClassVar[str] = "add"
 
 
 class Subtract(_Merge):
+    """Keras ``Subtract``: the first input minus the second (exactly two inputs)."""
+
     kind: ClassVar[str] = "subtract"
     keras_class: ClassVar[str] = "Subtract"
     auto_name: ClassVar[str] = "subtract"
@@ -209,30 +231,40 @@ class Subtract(_Merge):
 
 
 class Multiply(_Merge):
+    """Keras ``Multiply``: the elementwise product of the inputs."""
+
     kind: ClassVar[str] = "multiply"
     keras_class: ClassVar[str] = "Multiply"
     auto_name: ClassVar[str] = "multiply"
 
 
 class Average(_Merge):
+    """Keras ``Average``: the elementwise mean of the inputs."""
+
     kind: ClassVar[str] = "average"
     keras_class: ClassVar[str] = "Average"
     auto_name: ClassVar[str] = "average"
 
 
 class Maximum(_Merge):
+    """Keras ``Maximum``: the elementwise largest of the inputs."""
+
     kind: ClassVar[str] = "maximum"
     keras_class: ClassVar[str] = "Maximum"
     auto_name: ClassVar[str] = "maximum"
 
 
 class Minimum(_Merge):
+    """Keras ``Minimum``: the elementwise smallest of the inputs."""
+
     kind: ClassVar[str] = "minimum"
     keras_class: ClassVar[str] = "Minimum"
     auto_name: ClassVar[str] = "minimum"
 
 
 class Concatenate(_Merge):
+    """Keras ``Concatenate``: the inputs joined along ``axis`` (batch axis counted as 0)."""
+
     kind: ClassVar[str] = "concatenate"
     keras_class: ClassVar[str] = "Concatenate"
     auto_name: ClassVar[str] = "concatenate"
