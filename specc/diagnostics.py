@@ -83,14 +83,42 @@ class Span:
 
 
 @dataclass(frozen=True)
+class RelatedSpan:
+    """Another place a diagnostic concerns, with what it is: the layer inside a called block."""
+
+    span: Span
+    message: str
+
+    def to_json(self) -> dict[str, object]:
+        """``{"message", "file", "line", "column", "end_line", "end_column"}``."""
+        return {"message": self.message, **_location(self.span)}
+
+
+def _location(span: Span) -> dict[str, object]:
+    return {
+        "file": span.file,
+        "line": span.line,
+        "column": span.column,
+        "end_line": span.end_line,
+        "end_column": span.end_column,
+    }
+
+
+@dataclass(frozen=True)
 class Diagnostic:
-    """A problem at a place in a file: code, severity, message, span, help."""
+    """A problem at a place in a file: code, severity, message, span, help, related places.
+
+    ``related`` are other spans the problem concerns (a layer inside the block
+    that a model calls at ``span``); they are rendered as notes, LSP
+    ``relatedInformation`` and SARIF ``relatedLocations``.
+    """
 
     code: str
     message: str
     span: Span
     help: str | None = None
     severity: Severity = field(default="error")
+    related: tuple[RelatedSpan, ...] = ()
 
     def __post_init__(self) -> None:
         if self.code not in CODES:
@@ -99,18 +127,17 @@ class Diagnostic:
             object.__setattr__(self, "severity", "warning")
 
     def to_json(self) -> dict[str, object]:
-        """The JSON object of design.md's `diagnostics` list."""
-        return {
+        """The JSON object of design.md's `diagnostics` list (``related`` only when there are)."""
+        out: dict[str, object] = {
             "code": self.code,
             "severity": self.severity,
             "message": self.message,
-            "file": self.span.file,
-            "line": self.span.line,
-            "column": self.span.column,
-            "end_line": self.span.end_line,
-            "end_column": self.span.end_column,
+            **_location(self.span),
             "help": self.help,
         }
+        if self.related:
+            out["related"] = [r.to_json() for r in self.related]
+        return out
 
 
 class SpeccError(Exception):
@@ -123,9 +150,15 @@ class SpeccError(Exception):
         super().__init__("; ".join(d.message for d in self.diagnostics))
 
 
-def error(code: str, message: str, span: Span, help: str | None = None) -> SpeccError:
+def error(
+    code: str,
+    message: str,
+    span: Span,
+    help: str | None = None,
+    related: tuple[RelatedSpan, ...] = (),
+) -> SpeccError:
     """A :class:`SpeccError` holding one error diagnostic."""
-    return SpeccError(Diagnostic(code, message, span, help))
+    return SpeccError(Diagnostic(code, message, span, help, related=related))
 
 
 def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
@@ -146,22 +179,33 @@ def source_lines(text: str) -> list[str]:
     return [line.removesuffix("\r") for line in lines]
 
 
+def _excerpt(s: Span, sources: dict[str, str]) -> list[str]:
+    """The span's source line with carets under it (nothing when the line is unknown)."""
+    lines = source_lines(sources.get(s.file, ""))
+    if not 1 <= s.line <= len(lines):
+        return []
+    text = lines[s.line - 1].expandtabs(1)
+    if len(text) > 200:
+        text = text[:200] + "..."
+    width = max(5, len(str(s.line)))
+    end = s.end_column if s.end_line == s.line else len(text) + 1
+    carets = max(1, min(end, len(text) + 1) - s.column)
+    return [
+        f"{s.line:>{width}} | {text}",
+        f"{'':>{width}} | {' ' * (s.column - 1)}{'^' * carets}",
+    ]
+
+
 def render_text(diagnostics: Iterable[Diagnostic], sources: dict[str, str]) -> str:
-    """Compiler-style text: location, code, message, source line with carets, help."""
+    """Compiler-style text: location, code, message, source line with carets, notes, help."""
     out: list[str] = []
     for d in diagnostics:
         s = d.span
         out.append(f"{s.file}:{s.line}:{s.column}: {d.severity}[{d.code}]: {d.message}")
-        lines = source_lines(sources.get(s.file, ""))
-        if 1 <= s.line <= len(lines):
-            text = lines[s.line - 1].expandtabs(1)
-            if len(text) > 200:
-                text = text[:200] + "..."
-            width = max(5, len(str(s.line)))
-            end = s.end_column if s.end_line == s.line else len(text) + 1
-            carets = max(1, min(end, len(text) + 1) - s.column)
-            out.append(f"{s.line:>{width}} | {text}")
-            out.append(f"{'':>{width}} | {' ' * (s.column - 1)}{'^' * carets}")
+        out.extend(_excerpt(s, sources))
+        for r in d.related:
+            out.append(f"  note: {r.span.file}:{r.span.line}:{r.span.column}: {r.message}")
+            out.extend(_excerpt(r.span, sources))
         if d.help:
             out.append(f"  help: {d.help}")
     return "\n".join(out) + ("\n" if out else "")
@@ -179,7 +223,10 @@ def render_github(diagnostics: Iterable[Diagnostic]) -> str:
     out = []
     for d in diagnostics:
         s = d.span
-        message = d.message + (f"\n{d.help}" if d.help else "")
+        notes = "".join(
+            f"\nnote: {r.message} ({r.span.file}:{r.span.line}:{r.span.column})" for r in d.related
+        )
+        message = d.message + notes + (f"\n{d.help}" if d.help else "")
         props = (
             f"file={esc_prop(s.file)},line={s.line},col={s.column},"
             f"endLine={s.end_line},endColumn={s.end_column},title={esc_prop(d.code)}"
@@ -202,29 +249,24 @@ def sarif_log(diagnostics: Sequence[Diagnostic], version: str) -> dict[str, obje
     ]
     results = []
     for d in diagnostics:
-        s = d.span
         text = d.message + (f" (help: {d.help})" if d.help else "")
-        results.append(
-            {
-                "ruleId": d.code,
-                "ruleIndex": used.index(d.code),
-                "level": d.severity,
-                "message": {"text": text},
-                "locations": [
-                    {
-                        "physicalLocation": {
-                            "artifactLocation": {"uri": s.file.replace("\\", "/")},
-                            "region": {
-                                "startLine": s.line,
-                                "startColumn": s.column,
-                                "endLine": s.end_line,
-                                "endColumn": s.end_column,
-                            },
-                        }
-                    }
-                ],
-            }
-        )
+        result: dict[str, object] = {
+            "ruleId": d.code,
+            "ruleIndex": used.index(d.code),
+            "level": d.severity,
+            "message": {"text": text},
+            "locations": [{"physicalLocation": _sarif_location(d.span)}],
+        }
+        if d.related:
+            result["relatedLocations"] = [
+                {
+                    "id": i,
+                    "physicalLocation": _sarif_location(r.span),
+                    "message": {"text": r.message},
+                }
+                for i, r in enumerate(d.related)
+            ]
+        results.append(result)
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -241,6 +283,19 @@ def sarif_log(diagnostics: Sequence[Diagnostic], version: str) -> dict[str, obje
                 "results": results,
             }
         ],
+    }
+
+
+def _sarif_location(s: Span) -> dict[str, object]:
+    """A SARIF ``physicalLocation`` of a span."""
+    return {
+        "artifactLocation": {"uri": s.file.replace("\\", "/")},
+        "region": {
+            "startLine": s.line,
+            "startColumn": s.column,
+            "endLine": s.end_line,
+            "endColumn": s.end_column,
+        },
     }
 
 

@@ -15,7 +15,6 @@ from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
 from specc import __version__
-from specc.check import check_budgets
 from specc.diagnostics import Diagnostic
 from specc.lsp import features
 from specc.lsp.completion import completion
@@ -45,7 +44,8 @@ class SpeccServer(LanguageServer):
         text = self.workspace.get_text_document(uri).source
         doc = self.documents.get(uri)
         if doc is None:
-            doc = self.documents[uri] = Document(uri, uri_path(uri))
+            doc = Document(uri, uri_path(uri), max_params=self.max_params, max_macs=self.max_macs)
+            self.documents[uri] = doc
         doc.encoding = str(self.workspace.position_encoding or "utf-16")
         if doc.result is None or doc.text != text:
             doc.update(text)
@@ -54,11 +54,7 @@ class SpeccServer(LanguageServer):
     def diagnostics(self, doc: Document) -> list[Diagnostic]:
         """What ``specc check`` with the server's budgets reports for the document."""
         assert doc.result is not None
-        found = list(doc.result.diagnostics)
-        for model in doc.result.models:
-            if model.inferred:
-                found.extend(check_budgets(model, self.max_params, self.max_macs))
-        return found
+        return list(doc.result.diagnostics)
 
     def publish(self, uri: str, version: int | None) -> None:
         """Check the document and send its diagnostics."""
