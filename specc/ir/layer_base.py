@@ -51,15 +51,19 @@ class Layer(BaseModel):
     keras_required: ClassVar[tuple[str, ...]] = ()
     # A transposed window op: its window scatters each input pixel (Conv2DTranspose).
     transposed: ClassVar[bool] = False
+    # The output has the input's shape (dropout, activation): no shape rule of its own.
+    same_shape: ClassVar[bool] = False
 
     trainable: Bool = True
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         """The output shape for the given input shapes (batch axis left out).
 
-        The default is Keras's for shape-preserving layers (dropout, activation);
-        every other layer overrides it.
+        Every layer class overrides it, or declares ``same_shape`` (dropout,
+        activation); tests/test_completeness.py names a class that does neither.
         """
+        if not self.same_shape:
+            raise NotImplementedError(f"layer class {type(self).__name__} has no shape rule")
         return inputs[0]
 
     def weights(self, inputs: list[Shape]) -> list[Weight]:

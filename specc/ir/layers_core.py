@@ -84,6 +84,7 @@ class Dropout(Layer):
     keras_class: ClassVar[str] = "Dropout"
     auto_name: ClassVar[str] = "dropout"
     positional: ClassVar[tuple[str, ...]] = ("rate",)
+    same_shape: ClassVar[bool] = True
 
     rate: Fraction
     noise_shape: NoiseShape = None
@@ -146,6 +147,7 @@ class ActivationLayer(Layer):
     keras_class: ClassVar[str] = "Activation"
     auto_name: ClassVar[str] = "activation"
     positional: ClassVar[tuple[str, ...]] = ("activation",)
+    same_shape: ClassVar[bool] = True
 
     activation: Activation
 
