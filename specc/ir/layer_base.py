@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -34,8 +35,20 @@ class Weight:
         return math.prod(self.shape)
 
 
+def snake_case(name: str) -> str:
+    """Keras's ``to_snake_case``: ``MaxPooling2D`` -> ``max_pooling2d`` (automatic layer names)."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
 class Layer(BaseModel):
-    """Base of every layer class; subclasses declare Keras's parameters as fields."""
+    """Base of every layer class; subclasses declare Keras's parameters as fields.
+
+    A class named after its Keras class needs no more: its ``keras_class`` is
+    its name, its ``kind`` that name in lower case, and its ``auto_name`` (the
+    name Keras gives an unnamed layer) the name in snake case. Classes whose
+    name starts with ``_`` are shared bases, not kinds.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
@@ -55,6 +68,16 @@ class Layer(BaseModel):
     same_shape: ClassVar[bool] = False
 
     trainable: Bool = True
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: object) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if cls.__name__.startswith("_"):
+            return
+        own = cls.__dict__
+        cls.keras_class = own.get("keras_class", cls.__name__)
+        cls.kind = own.get("kind", cls.keras_class.lower())
+        cls.auto_name = own.get("auto_name", snake_case(cls.keras_class))
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         """The output shape for the given input shapes (batch axis left out).

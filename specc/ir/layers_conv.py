@@ -78,10 +78,7 @@ class _ConvBase(Layer):
 class Conv2D(_ConvBase):
     """Keras ``Conv2D``: ``filters`` kernels of ``kernel_size`` over all (or grouped) channels."""
 
-    kind: ClassVar[str] = "conv2d"
     aliases: ClassVar[tuple[str, ...]] = ("conv",)
-    keras_class: ClassVar[str] = "Conv2D"
-    auto_name: ClassVar[str] = "conv2d"
     positional: ClassVar[tuple[str, ...]] = ("filters", "kernel_size")
 
     filters: PositiveInt
@@ -115,10 +112,7 @@ class Conv2D(_ConvBase):
 class DepthwiseConv2D(_ConvBase):
     """Keras ``DepthwiseConv2D``: one kernel per input channel (``depth_multiplier`` of them)."""
 
-    kind: ClassVar[str] = "depthwiseconv2d"
     aliases: ClassVar[tuple[str, ...]] = ("dwconv",)
-    keras_class: ClassVar[str] = "DepthwiseConv2D"
-    auto_name: ClassVar[str] = "depthwise_conv2d"
     positional: ClassVar[tuple[str, ...]] = ("kernel_size",)
     strides_with_dilation: ClassVar[bool] = True
 
@@ -145,10 +139,7 @@ class DepthwiseConv2D(_ConvBase):
 class SeparableConv2D(_ConvBase):
     """Keras ``SeparableConv2D``: a depthwise convolution, then a 1x1 one to ``filters``."""
 
-    kind: ClassVar[str] = "separableconv2d"
     aliases: ClassVar[tuple[str, ...]] = ("sepconv",)
-    keras_class: ClassVar[str] = "SeparableConv2D"
-    auto_name: ClassVar[str] = "separable_conv2d"
     positional: ClassVar[tuple[str, ...]] = ("filters", "kernel_size")
     strides_with_dilation: ClassVar[bool] = True
 
@@ -186,10 +177,7 @@ class SeparableConv2D(_ConvBase):
 class Conv2DTranspose(_ConvBase):
     """Keras ``Conv2DTranspose``: the gradient of a convolution, an upsampling with weights."""
 
-    kind: ClassVar[str] = "conv2dtranspose"
     aliases: ClassVar[tuple[str, ...]] = ("convtranspose",)
-    keras_class: ClassVar[str] = "Conv2DTranspose"
-    auto_name: ClassVar[str] = "conv2d_transpose"
     positional: ClassVar[tuple[str, ...]] = ("filters", "kernel_size")
     transposed: ClassVar[bool] = True
 
@@ -273,19 +261,13 @@ class _Pool(Layer):
 class MaxPooling2D(_Pool):
     """Keras ``MaxPooling2D``: the largest value of each window (padded cells never win)."""
 
-    kind: ClassVar[str] = "maxpooling2d"
     aliases: ClassVar[tuple[str, ...]] = ("maxpool",)
-    keras_class: ClassVar[str] = "MaxPooling2D"
-    auto_name: ClassVar[str] = "max_pooling2d"
 
 
 class AveragePooling2D(_Pool):
     """Keras ``AveragePooling2D``: the mean of each window's real (unpadded) cells."""
 
-    kind: ClassVar[str] = "averagepooling2d"
     aliases: ClassVar[tuple[str, ...]] = ("avgpool",)
-    keras_class: ClassVar[str] = "AveragePooling2D"
-    auto_name: ClassVar[str] = "average_pooling2d"
     keras_required: ClassVar[tuple[str, ...]] = ("pool_size",)  # no default in Keras
 
 
@@ -305,16 +287,10 @@ class _GlobalPool(Layer):
 class GlobalAveragePooling2D(_GlobalPool):
     """Keras ``GlobalAveragePooling2D``: the mean of each channel over height and width."""
 
-    kind: ClassVar[str] = "globalaveragepooling2d"
     aliases: ClassVar[tuple[str, ...]] = ("globalavgpool",)
-    keras_class: ClassVar[str] = "GlobalAveragePooling2D"
-    auto_name: ClassVar[str] = "global_average_pooling2d"
 
 
 class GlobalMaxPooling2D(_GlobalPool):
     """Keras ``GlobalMaxPooling2D``: the largest value of each channel."""
 
-    kind: ClassVar[str] = "globalmaxpooling2d"
     aliases: ClassVar[tuple[str, ...]] = ("globalmaxpool",)
-    keras_class: ClassVar[str] = "GlobalMaxPooling2D"
-    auto_name: ClassVar[str] = "global_max_pooling2d"

@@ -32,9 +32,6 @@ from specc.ir.values import (
 class Dense(Layer):
     """Keras ``Dense``: a matrix product on the last axis, plus bias and activation."""
 
-    kind: ClassVar[str] = "dense"
-    keras_class: ClassVar[str] = "Dense"
-    auto_name: ClassVar[str] = "dense"
     positional: ClassVar[tuple[str, ...]] = ("units",)
     bare_words: ClassVar[bool] = True
 
@@ -67,10 +64,6 @@ class Dense(Layer):
 class Flatten(Layer):
     """Keras ``Flatten``: every axis but the batch as one, in row-major (NHWC) order."""
 
-    kind: ClassVar[str] = "flatten"
-    keras_class: ClassVar[str] = "Flatten"
-    auto_name: ClassVar[str] = "flatten"
-
     data_format: DataFormat = None
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
@@ -80,9 +73,6 @@ class Flatten(Layer):
 class Dropout(Layer):
     """Keras ``Dropout``: zeroes a ``rate`` of the values in training; the identity at inference."""
 
-    kind: ClassVar[str] = "dropout"
-    keras_class: ClassVar[str] = "Dropout"
-    auto_name: ClassVar[str] = "dropout"
     positional: ClassVar[tuple[str, ...]] = ("rate",)
     same_shape: ClassVar[bool] = True
 
@@ -94,10 +84,7 @@ class Dropout(Layer):
 class BatchNormalization(Layer):
     """Keras ``BatchNormalization``: normalizes ``axis`` by moving statistics at inference."""
 
-    kind: ClassVar[str] = "batchnormalization"
     aliases: ClassVar[tuple[str, ...]] = ("batchnorm", "bn")
-    keras_class: ClassVar[str] = "BatchNormalization"
-    auto_name: ClassVar[str] = "batch_normalization"
 
     axis: Axis = -1
     momentum: Fraction = 0.99
@@ -143,9 +130,7 @@ class BatchNormalization(Layer):
 class ActivationLayer(Layer):
     """Keras ``Activation``: an activation function as a layer (``relu`` alone on a line)."""
 
-    kind: ClassVar[str] = "activation"
     keras_class: ClassVar[str] = "Activation"
-    auto_name: ClassVar[str] = "activation"
     positional: ClassVar[tuple[str, ...]] = ("activation",)
     same_shape: ClassVar[bool] = True
 
@@ -155,10 +140,7 @@ class ActivationLayer(Layer):
 class ZeroPadding2D(Layer):
     """Keras ``ZeroPadding2D``: zeros added above, below, left and right of a feature map."""
 
-    kind: ClassVar[str] = "zeropadding2d"
     aliases: ClassVar[tuple[str, ...]] = ("zeropad",)
-    keras_class: ClassVar[str] = "ZeroPadding2D"
-    auto_name: ClassVar[str] = "zero_padding2d"
     positional: ClassVar[tuple[str, ...]] = ("padding",)
     input_rank: ClassVar[int | None] = 3
 
@@ -174,10 +156,7 @@ class ZeroPadding2D(Layer):
 class UpSampling2D(Layer):
     """Keras ``UpSampling2D``: height and width multiplied by ``size`` (repeat or resize)."""
 
-    kind: ClassVar[str] = "upsampling2d"
     aliases: ClassVar[tuple[str, ...]] = ("upsample",)
-    keras_class: ClassVar[str] = "UpSampling2D"
-    auto_name: ClassVar[str] = "up_sampling2d"
     positional: ClassVar[tuple[str, ...]] = ("size",)
     input_rank: ClassVar[int | None] = 3
 
@@ -193,9 +172,6 @@ class UpSampling2D(Layer):
 class Reshape(Layer):
     """Keras ``Reshape``: the same values in ``target_shape`` (one -1 inferred)."""
 
-    kind: ClassVar[str] = "reshape"
-    keras_class: ClassVar[str] = "Reshape"
-    auto_name: ClassVar[str] = "reshape"
     positional: ClassVar[tuple[str, ...]] = ("target_shape",)
 
     target_shape: TargetShape
@@ -218,58 +194,31 @@ class _Merge(Layer):
 class Add(_Merge):
     """Keras ``Add``: the sum of the inputs."""
 
-    kind: ClassVar[str] = "add"
-    keras_class: ClassVar[str] = "Add"
-    auto_name: ClassVar[str] = "add"
-
 
 class Subtract(_Merge):
     """Keras ``Subtract``: the first input minus the second (exactly two inputs)."""
 
-    kind: ClassVar[str] = "subtract"
-    keras_class: ClassVar[str] = "Subtract"
-    auto_name: ClassVar[str] = "subtract"
     max_inputs: ClassVar[int | None] = 2
 
 
 class Multiply(_Merge):
     """Keras ``Multiply``: the elementwise product of the inputs."""
 
-    kind: ClassVar[str] = "multiply"
-    keras_class: ClassVar[str] = "Multiply"
-    auto_name: ClassVar[str] = "multiply"
-
 
 class Average(_Merge):
     """Keras ``Average``: the elementwise mean of the inputs."""
-
-    kind: ClassVar[str] = "average"
-    keras_class: ClassVar[str] = "Average"
-    auto_name: ClassVar[str] = "average"
 
 
 class Maximum(_Merge):
     """Keras ``Maximum``: the elementwise largest of the inputs."""
 
-    kind: ClassVar[str] = "maximum"
-    keras_class: ClassVar[str] = "Maximum"
-    auto_name: ClassVar[str] = "maximum"
-
 
 class Minimum(_Merge):
     """Keras ``Minimum``: the elementwise smallest of the inputs."""
 
-    kind: ClassVar[str] = "minimum"
-    keras_class: ClassVar[str] = "Minimum"
-    auto_name: ClassVar[str] = "minimum"
-
 
 class Concatenate(_Merge):
     """Keras ``Concatenate``: the inputs joined along ``axis`` (batch axis counted as 0)."""
-
-    kind: ClassVar[str] = "concatenate"
-    keras_class: ClassVar[str] = "Concatenate"
-    auto_name: ClassVar[str] = "concatenate"
 
     axis: Axis = -1
 
