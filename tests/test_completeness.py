@@ -128,3 +128,19 @@ def test_defaults_are_keras_defaults():
             if adapter.validate_python(param.default) != info.default:
                 wrong.append(f"{cls.kind}.{name}: specc {info.default!r}, Keras {param.default!r}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_contributing_names_tests_that_exist():
+    """docs/contributing.md's table of which test names what points at real tests."""
+    import re
+
+    from conftest import ROOT
+
+    text = (ROOT / "docs" / "contributing.md").read_text(encoding="utf-8")
+    named = re.findall(r"`(tests/\w+\.py)::(\w+)`", text)
+    assert len(named) >= 6
+    for path, name in named:
+        source = (ROOT / path).read_text(encoding="utf-8")
+        assert re.search(rf"^def {name}\(", source, re.M), f"{path}::{name} does not exist"
+    for path in re.findall(r"`(tests/\w+\.py)`", text) + re.findall(r"`(specc/[\w/]+\.py)`", text):
+        assert (ROOT / path).is_file(), path

@@ -65,9 +65,9 @@ def conv_output_shape(
     strides: tuple[int, int],
     padding: str,
     dilation: tuple[int, int],
-    what: str = "conv2d",
+    what: str,
 ) -> tuple[int, int]:
-    """Output height and width of a 2-D convolution; refuses an empty output (E201)."""
+    """Output height and width of a 2-D convolution ``what``; refuses an empty output (E201)."""
     out = tuple(
         conv_output_length(n, k, s, padding, d)
         for n, k, s, d in zip(hw, kernel, strides, dilation, strict=True)
