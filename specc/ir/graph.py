@@ -171,14 +171,6 @@ class Model(BaseModel):
                 needed.update(node.inputs)
         return needed
 
-    def consumers(self) -> dict[int, list[int]]:
-        """For each node, the nodes that take its output."""
-        out: dict[int, list[int]] = {node.index: [] for node in self.nodes}
-        for node in self.nodes:
-            for i in node.inputs:
-                out[i].append(node.index)
-        return out
-
 
 def keras_order(model: Model) -> list[int]:
     """Node indices in the order Keras's functional API lists ``model.layers``.
