@@ -97,7 +97,9 @@ class NumpyBackend(WindowOps):
                 for key, weight in op.weights()
             }
             free = tuple(
-                i for i in set(op.inputs) if last_use[i] == op.index and i not in self.plan.keep
+                i
+                for i in sorted(set(op.inputs))
+                if last_use[i] == op.index and i not in self.plan.keep
             )
             self.steps.append((op, getattr(self, op.kind)(op, w), free))
 
