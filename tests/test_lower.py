@@ -137,6 +137,7 @@ def test_a_fused_op_is_a_real_op():
     assert fused.output_shape == model.node("p").output_shape
     assert fused.activation == "relu" and fused.pool is not None
     assert fused.pool.kernel == fused.pool.strides == (2, 2)
+    assert list(fused.weights()) == [("kernel", "c/kernel"), ("bias", "c/bias")]
     assert set(FUSED_KINDS) >= set(kinds) - {"flatten", "dense"}
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from specc.ir import shapes as sh
 from specc.ir.graph import Model, Node
-from specc.ir.layers import Layer, Weight, explicit_params
+from specc.ir.layers import Layer, explicit_params
 from specc.ir.shapes import Shape
 
 Pair = tuple[int, int]
@@ -126,11 +126,17 @@ class Op:
         """The name of the layer whose output this op produces."""
         return self.nodes[-1].name
 
-    def weights(self) -> Iterator[tuple[str, Weight]]:
-        """``(LAYER/WEIGHT key, weight)`` of every weight the op's layers hold."""
-        for node in self.nodes:
+    def weights(self) -> Iterator[tuple[str, str]]:
+        """``(name in the op, LAYER/WEIGHT key)`` of every weight the op's layers hold.
+
+        The first layer's weights go by their own names (``kernel``, ``bias``);
+        those of the layers a pass fused after it by their keys, so that no two
+        collide (a folded ``batch_normalization/gamma``).
+        """
+        for position, node in enumerate(self.nodes):
             for weight in node.weights:
-                yield f"{node.name}/{weight.name}", weight
+                key = f"{node.name}/{weight.name}"
+                yield (key if position else weight.name), key
 
 
 @dataclass(frozen=True)

@@ -93,8 +93,7 @@ class NumpyBackend(WindowOps):
         last_use = {i: op.index for op in self.plan.ops for i in op.inputs}
         for op in self.plan.ops:
             w = {
-                weight.name: self.xp.asarray(weights[key], dtype=np.float32)
-                for key, weight in op.weights()
+                name: self.xp.asarray(weights[key], dtype=np.float32) for name, key in op.weights()
             }
             free = tuple(
                 i

@@ -92,8 +92,7 @@ class TensorFlowBackend:
             steps = []
             for op in plan.ops:
                 w = {
-                    weight.name: tf.constant(weights[key], dtype=tf.float32)
-                    for key, weight in op.weights()
+                    name: tf.constant(weights[key], dtype=tf.float32) for name, key in op.weights()
                 }
                 steps.append((op, getattr(self, op.kind)(op, w)))
         spec = tf.TensorSpec([None, *(model.input.output_shape or ())], tf.float32)
