@@ -45,10 +45,35 @@ class Span:
 
 
 @dataclass(frozen=True)
+class RelatedSpan:
+    """Another place a diagnostic concerns, with what it is: the layer inside a called block."""
+
+    span: Span
+    message: str
+
+    def to_json(self) -> dict[str, object]:
+        """``{"message", "file", "line", "column", "end_line", "end_column"}``."""
+        return {"message": self.message, **_location(self.span)}
+
+
+def _location(span: Span) -> dict[str, object]:
+    return {
+        "file": span.file,
+        "line": span.line,
+        "column": span.column,
+        "end_line": span.end_line,
+        "end_column": span.end_column,
+    }
+
+
+@dataclass(frozen=True)
 class Diagnostic:
-    """A problem at a place in a file: code, severity, message, span, help.
+    """A problem at a place in a file: code, severity, message, span, help, related places.
 
     ``code`` is a registered code: a string, or its :class:`specc.codes.Code` constant.
+    ``related`` are other spans the problem concerns (a layer inside the block
+    that a model calls at ``span``); they are rendered as notes, LSP
+    ``relatedInformation`` and SARIF ``relatedLocations``.
     """
 
     code: str
@@ -56,6 +81,7 @@ class Diagnostic:
     span: Span
     help: str | None = None
     severity: Severity = field(default="error")
+    related: tuple[RelatedSpan, ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.code, Code):  # a registry constant: keep the plain string
@@ -66,18 +92,17 @@ class Diagnostic:
             object.__setattr__(self, "severity", "warning")
 
     def to_json(self) -> dict[str, object]:
-        """The JSON object of design.md's `diagnostics` list."""
-        return {
+        """The JSON object of design.md's `diagnostics` list (``related`` only when there are)."""
+        out: dict[str, object] = {
             "code": self.code,
             "severity": self.severity,
             "message": self.message,
-            "file": self.span.file,
-            "line": self.span.line,
-            "column": self.span.column,
-            "end_line": self.span.end_line,
-            "end_column": self.span.end_column,
+            **_location(self.span),
             "help": self.help,
         }
+        if self.related:
+            out["related"] = [r.to_json() for r in self.related]
+        return out
 
 
 class SpeccError(Exception):
@@ -90,9 +115,15 @@ class SpeccError(Exception):
         super().__init__("; ".join(d.message for d in self.diagnostics))
 
 
-def error(code: str, message: str, span: Span, help: str | None = None) -> SpeccError:
+def error(
+    code: str,
+    message: str,
+    span: Span,
+    help: str | None = None,
+    related: tuple[RelatedSpan, ...] = (),
+) -> SpeccError:
     """A :class:`SpeccError` holding one error diagnostic."""
-    return SpeccError(Diagnostic(code, message, span, help))
+    return SpeccError(Diagnostic(code, message, span, help, related=related))
 
 
 def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
@@ -158,7 +189,7 @@ def cap_repeated(diagnostics: Iterable[Diagnostic], limit: int = MAX_REPEATS) ->
 
 
 def render_text(diagnostics: Iterable[Diagnostic], sources: dict[str, str]) -> str:
-    """Compiler-style text: location, code, message, source line with carets, help.
+    """Compiler-style text: location, code, message, source line with carets, notes, help.
 
     Control characters in file names, messages and source lines are escaped, so
     a spec cannot drive the terminal; a code repeated more than
@@ -171,16 +202,27 @@ def render_text(diagnostics: Iterable[Diagnostic], sources: dict[str, str]) -> s
             f"{printable(s.file)}:{s.line}:{s.column}: {d.severity}[{d.code}]: "
             f"{printable(d.message)}"
         )
-        lines = source_lines(sources.get(s.file, ""))
-        if 1 <= s.line <= len(lines):
-            end = s.end_column if s.end_line == s.line else None
-            text, start, carets = _excerpt(lines[s.line - 1], s.column, end)
-            width = max(5, len(str(s.line)))
-            out.append(f"{s.line:>{width}} | {text}")
-            out.append(f"{'':>{width}} | {' ' * start}{'^' * carets}")
+        out.extend(_source_excerpt(s, sources))
+        for r in d.related:
+            out.append(
+                f"  note: {printable(r.span.file)}:{r.span.line}:{r.span.column}: "
+                f"{printable(r.message)}"
+            )
+            out.extend(_source_excerpt(r.span, sources))
         if d.help:
             out.append(f"  help: {printable(d.help)}")
     return "\n".join(out) + ("\n" if out else "")
+
+
+def _source_excerpt(s: Span, sources: dict[str, str]) -> list[str]:
+    """The span's source line with carets under it (nothing when the line is unknown)."""
+    lines = source_lines(sources.get(s.file, ""))
+    if not 1 <= s.line <= len(lines):
+        return []
+    end = s.end_column if s.end_line == s.line else None
+    text, start, carets = _excerpt(lines[s.line - 1], s.column, end)
+    width = max(5, len(str(s.line)))
+    return [f"{s.line:>{width}} | {text}", f"{'':>{width}} | {' ' * start}{'^' * carets}"]
 
 
 def _excerpt(line: str, column: int, end_column: int | None) -> tuple[str, int, int]:
@@ -215,7 +257,10 @@ def render_github(diagnostics: Iterable[Diagnostic]) -> str:
     out = []
     for d in diagnostics:
         s = d.span
-        message = d.message + (f"\n{d.help}" if d.help else "")
+        notes = "".join(
+            f"\nnote: {r.message} ({r.span.file}:{r.span.line}:{r.span.column})" for r in d.related
+        )
+        message = d.message + notes + (f"\n{d.help}" if d.help else "")
         props = (
             f"file={esc_prop(s.file)},line={s.line},col={s.column},"
             f"endLine={s.end_line},endColumn={s.end_column},title={esc_prop(d.code)}"
@@ -240,29 +285,24 @@ def sarif_log(diagnostics: Sequence[Diagnostic], version: str) -> dict[str, obje
     ]
     results = []
     for d in diagnostics:
-        s = d.span
         text = d.message + (f" (help: {d.help})" if d.help else "")
-        results.append(
-            {
-                "ruleId": d.code,
-                "ruleIndex": used.index(d.code),
-                "level": d.severity,
-                "message": {"text": text},
-                "locations": [
-                    {
-                        "physicalLocation": {
-                            "artifactLocation": {"uri": s.file.replace("\\", "/")},
-                            "region": {
-                                "startLine": s.line,
-                                "startColumn": s.column,
-                                "endLine": s.end_line,
-                                "endColumn": s.end_column,
-                            },
-                        }
-                    }
-                ],
-            }
-        )
+        result: dict[str, object] = {
+            "ruleId": d.code,
+            "ruleIndex": used.index(d.code),
+            "level": d.severity,
+            "message": {"text": text},
+            "locations": [{"physicalLocation": _sarif_location(d.span)}],
+        }
+        if d.related:
+            result["relatedLocations"] = [
+                {
+                    "id": i,
+                    "physicalLocation": _sarif_location(r.span),
+                    "message": {"text": r.message},
+                }
+                for i, r in enumerate(d.related)
+            ]
+        results.append(result)
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -279,6 +319,19 @@ def sarif_log(diagnostics: Sequence[Diagnostic], version: str) -> dict[str, obje
                 "results": results,
             }
         ],
+    }
+
+
+def _sarif_location(s: Span) -> dict[str, object]:
+    """A SARIF ``physicalLocation`` of a span."""
+    return {
+        "artifactLocation": {"uri": s.file.replace("\\", "/")},
+        "region": {
+            "startLine": s.line,
+            "startColumn": s.column,
+            "endLine": s.end_line,
+            "endColumn": s.end_column,
+        },
     }
 
 

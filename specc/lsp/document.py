@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from lsprotocol import types as lsp
 
@@ -87,13 +88,15 @@ class Document:
     last_models: list[Model] = field(default_factory=list)  # the last models seen
     last_statements: list[t.Statement] = field(default_factory=list)  # the last good parse
     analyzer: Analyzer | None = None
+    max_params: int | None = None  # the budgets of specc check --max-params/--max-macs
+    max_macs: int | None = None
     _models_lines: int = -1
     _statements_lines: int = -1
 
     def update(self, text: str) -> CheckResult:
         """Check the new text; models and statements survive edits that break them."""
         if self.analyzer is None:
-            self.analyzer = Analyzer(self.path)
+            self.analyzer = Analyzer(self.path, self.max_params, self.max_macs)
         self.text = text
         self.lines = text.split("\n")
         self.result = self.analyzer.check(text)
@@ -165,13 +168,27 @@ class Document:
             if d.severity == "error"
             else lsp.DiagnosticSeverity.Warning
         )
+        related = [
+            lsp.DiagnosticRelatedInformation(
+                location=lsp.Location(uri=self.uri_of(r.span.file), range=self.range(r.span)),
+                message=r.message,
+            )
+            for r in d.related
+        ]
         return lsp.Diagnostic(
             range=self.range(d.span),
             message=message,
             severity=severity,
             code=d.code,
             source="specc",
+            related_information=related or None,
         )
+
+    def uri_of(self, file: str) -> str:
+        """The URI of a span's file: this document's, or a ``file://`` URI of the path."""
+        if file == self.path:
+            return self.uri
+        return Path(file).absolute().as_uri()
 
     # -- the IR under a position ---------------------------------------------------
 

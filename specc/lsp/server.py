@@ -20,7 +20,6 @@ from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
 from specc import __version__
-from specc.check import check_budgets
 from specc.diagnostics import Diagnostic
 from specc.lsp import features
 from specc.lsp.completion import completion
@@ -64,7 +63,9 @@ class SpeccServer(LanguageServer):
 
     def open(self, uri: str, text: str) -> Document:
         """Start following a document the client opened."""
-        doc = self.documents[uri] = Document(uri, uri_path(uri), self.encoding)
+        doc = self.documents[uri] = Document(
+            uri, uri_path(uri), self.encoding, max_params=self.max_params, max_macs=self.max_macs
+        )
         doc.update(self._bounded(without_lone_surrogates(text)))
         return doc
 
@@ -93,11 +94,7 @@ class SpeccServer(LanguageServer):
     def diagnostics(self, doc: Document) -> list[Diagnostic]:
         """What ``specc check`` with the server's budgets reports for the document."""
         assert doc.result is not None
-        found = list(doc.result.diagnostics)
-        for model in doc.result.models:
-            if model.inferred:
-                found.extend(check_budgets(model, self.max_params, self.max_macs))
-        return found
+        return list(doc.result.diagnostics)
 
     def publish(self, doc: Document, version: int | None) -> None:
         """Send the document's diagnostics."""

@@ -8,7 +8,7 @@ statement so one run reports as much as it can.
 
 from __future__ import annotations
 
-from specc.diagnostics import Diagnostic, Span, SpeccError, error
+from specc.diagnostics import Diagnostic, RelatedSpan, Span, SpeccError, error
 from specc.ir.graph import Model
 from specc.ir.layers import REGISTRY, ActivationLayer, lookup
 from specc.ir.values import ACTIVATIONS, suggest
@@ -76,8 +76,9 @@ class Expander(ModelStatements, LayerStatements):
         if name in seen:
             raise error(
                 "E111",
-                f"'{name}' is already defined at line {seen[name].line}",
+                f"'{name}' is already defined",
                 stmt.items[0].span if stmt.items else stmt.span,
+                related=(RelatedSpan(seen[name], f"'{name}' is first defined here"),),
             )
         seen[name] = stmt.span
 

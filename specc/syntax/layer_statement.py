@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from specc.diagnostics import Diagnostic, Span, SpeccError, error
+from specc.diagnostics import Diagnostic, RelatedSpan, Span, SpeccError, error
 from specc.ir.graph import Node
 from specc.ir.layers import Layer
 from specc.ir.values import ACTIVATIONS, suggest
@@ -217,12 +217,13 @@ class LayerStatements:
                 n += 1
             st.counters[cls.auto_name] = n + 1
         elif name in st.names:
-            other = st.nodes[st.names[name]].span.line
+            first = RelatedSpan(st.nodes[st.names[name]].span, f"'{name}' is first used here")
             raise error(
                 "E111",
-                f"layer name '{name}' is already used at line {other}",
+                f"layer name '{name}' is already used",
                 name_span or stmt.span,
                 "layer names must be unique within a model (Keras refuses duplicates)",
+                related=(first,),
             )
         index = len(st.nodes)
         st.nodes.append(
