@@ -56,7 +56,7 @@ _VARIANCE_SCALING = {
 BUILTIN_MODULES = ("keras.layers", "keras.src.layers")
 
 
-class ConfigProblem(Exception):
+class ConfigError(Exception):
     """A config value specc cannot take: the diagnostic's code and sentence."""
 
     def __init__(self, code: str, message: str, help: str | None = None) -> None:
@@ -72,32 +72,32 @@ def snake_case(name: str) -> str:
 
 
 def layer_class(entry: dict[str, Any]) -> type[Layer]:
-    """The layer class of one config entry; ConfigProblem for what specc cannot express."""
+    """The layer class of one config entry; ConfigError for what specc cannot express."""
     class_name = str(entry.get("class_name"))
     module = entry.get("module")
     registered = entry.get("registered_name")
     if class_name == "Lambda":
-        raise ConfigProblem(
+        raise ConfigError(
             "E703",
             "is a Lambda layer: it holds Python code, which specc never runs",
             "replace the Lambda with built-in layers before saving the model",
         )
     if class_name in ("Functional", "Sequential", "Model"):
-        raise ConfigProblem(
+        raise ConfigError(
             "E702",
             "is a nested model; specc imports one level of layers",
             "flatten the model: call the inner model's layers directly in the outer one",
         )
     builtin = module is None or str(module).startswith(BUILTIN_MODULES)
     if not builtin and str(module).startswith("keras.src.ops"):
-        raise ConfigProblem(
+        raise ConfigError(
             "E702",
             f"is the operation keras.ops.{snake_case(class_name)} used as a layer "
             "(a tensor operator or function call in the model's code)",
             "use the Keras layer of the same name (layers.Add, layers.Multiply, ...)",
         )
     if not builtin or (registered and registered != class_name):
-        raise ConfigProblem(
+        raise ConfigError(
             "E703",
             f"is a custom layer (registered as {registered or class_name!r} in "
             f"{module}); its code is not in the file and specc never runs code",
@@ -105,7 +105,7 @@ def layer_class(entry: dict[str, Any]) -> type[Layer]:
         )
     cls = BY_KERAS_CLASS.get(class_name)
     if cls is None:
-        raise ConfigProblem(
+        raise ConfigError(
             "E702",
             f"is a {class_name} layer, which specc's layer table does not have yet",
             "the layer kinds specc knows: " + ", ".join(sorted(BY_KERAS_CLASS)),
@@ -128,7 +128,7 @@ def check_dtype(config: dict[str, Any]) -> None:
     """Only float32 layers: specc computes in float32."""
     name = _dtype_name(config.get("dtype"))
     if name not in (None, "float32"):
-        raise ConfigProblem(
+        raise ConfigError(
             "E704",
             f"computes in dtype policy {name!r}; specc's layers compute in float32",
             "save the model with the float32 policy",
@@ -142,11 +142,11 @@ def function_value(value: Any, what: str) -> FnValue | None:
     if isinstance(value, str):
         return FnValue(snake_case(value) if value[:1].isupper() else value)
     if not isinstance(value, dict) or "class_name" not in value:
-        raise ConfigProblem("E704", f"has a {what} that is not a Keras object: {value!r}")
+        raise ConfigError("E704", f"has a {what} that is not a Keras object: {value!r}")
     class_name = str(value["class_name"])
     config = value.get("config") or {}
     if not isinstance(config, dict):
-        raise ConfigProblem("E704", f"has a {what} with a config that is not a mapping")
+        raise ConfigError("E704", f"has a {what} with a config that is not a mapping")
     kwargs = {k: v for k, v in config.items() if v is not None}
     name = _OBJECT_NAMES.get(class_name, snake_case(class_name))
     if class_name == "VarianceScaling":
@@ -156,7 +156,7 @@ def function_value(value: Any, what: str) -> FnValue | None:
             kwargs.pop("distribution", "truncated_normal"),
         )
         if key not in _VARIANCE_SCALING:
-            raise ConfigProblem(
+            raise ConfigError(
                 "E704",
                 f"has the {what} VarianceScaling(scale={key[0]}, mode={key[1]!r}, "
                 f"distribution={key[2]!r}), which is none of Keras's named presets",
@@ -165,10 +165,10 @@ def function_value(value: Any, what: str) -> FnValue | None:
         name = _VARIANCE_SCALING[key]
     table = {**INITIALIZERS, **REGULARIZERS, **CONSTRAINTS}
     if name not in table:
-        raise ConfigProblem("E704", f"has the {what} {class_name}, which specc does not know")
+        raise ConfigError("E704", f"has the {what} {class_name}, which specc does not know")
     extra = sorted(set(kwargs) - set(table[name]))
     if extra:
-        raise ConfigProblem(
+        raise ConfigError(
             "E704", f"sets {', '.join(extra)} of its {what} {class_name}, which specc cannot hold"
         )
     kwargs = {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}
@@ -183,13 +183,13 @@ def _tuples(value: Any) -> Any:
 
 def _activation(value: Any) -> str | None:
     if isinstance(value, dict):
-        raise ConfigProblem(
+        raise ConfigError(
             "E703", "has a custom activation object; specc never runs code from a model file"
         )
     if value in (None, "linear"):
         return None
     if not isinstance(value, str) or value not in ACTIVATIONS:
-        raise ConfigProblem(
+        raise ConfigError(
             "E704",
             f"has the activation {value!r}, which specc does not know",
             "specc's activations: " + ", ".join(ACTIVATIONS),
@@ -222,7 +222,7 @@ def layer_params(
             continue
         allowed = HARMLESS.get(key)
         if allowed is None or (_ANY not in allowed and value not in allowed):
-            raise ConfigProblem(
+            raise ConfigError(
                 "E704",
                 f"sets {key}={value!r}, which specc's {cls.keras_class} cannot hold",
                 f"specc's {cls.keras_class} takes " + ", ".join(fields),
@@ -253,36 +253,34 @@ def _convert(key: str, value: Any, input_rank: int | None) -> Any:
 
 
 def validated(cls: type[Layer], params: dict[str, Any]) -> Layer:
-    """The layer object; ConfigProblem (E704) with pydantic's sentence when a value is refused."""
+    """The layer object; ConfigError (E704) with pydantic's sentence when a value is refused."""
     try:
         return cls.model_validate(params)
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
         message = str(err["msg"]).removeprefix("Value error, ")
-        raise ConfigProblem("E704", f"{key}: {message}") from None
+        raise ConfigError("E704", f"{key}: {message}") from None
 
 
-def grouped(problems: list[tuple[str, str, ConfigProblem]], path: str) -> list[Diagnostic]:
+def grouped(problems: list[tuple[str, str, ConfigError]], path: str) -> list[Diagnostic]:
     """One diagnostic per kind of problem: the first layer named, the others counted.
 
     ``problems`` holds ``(layer name, class name, problem)``; MobileNet's 27
     ReLU layers give one error that names the first and counts the rest.
     """
     seen: dict[tuple[str, str, str], list[str]] = {}
-    first: dict[tuple[str, str, str], ConfigProblem] = {}
+    first: dict[tuple[str, str, str], ConfigError] = {}
     for name, class_name, problem in problems:
-        key = (problem.code, class_name, problem.message if problem.code != "E702" else "")
+        key = (problem.code, class_name, problem.message)
         seen.setdefault(key, []).append(name)
         first.setdefault(key, problem)
     out = []
     for key, names in seen.items():
         problem = first[key]
-        more = f" ({len(names) - 1} more {key[1]} layers: {', '.join(names[1:4])}" + (
-            ", ...)" if len(names) > 4 else ")"
-        )
         message = f"layer '{names[0]}' ({key[1]}) {problem.message}"
-        out.append(
-            diagnostic(problem.code, path, message + (more if len(names) > 1 else ""), problem.help)
-        )
+        if len(names) > 1:
+            shown = ", ".join(names[1:4]) + (", ..." if len(names) > 4 else "")
+            message += f" ({len(names) - 1} more {key[1]} layers: {shown})"
+        out.append(diagnostic(problem.code, path, message, problem.help))
     return out

@@ -17,7 +17,7 @@ import numpy as np
 from specc.diagnostics import SpeccError
 from specc.importers.graph import ImportedLayer, ImportedModel, import_error
 from specc.importers.keras_config import (
-    ConfigProblem,
+    ConfigError,
     grouped,
     layer_class,
     layer_params,
@@ -88,7 +88,7 @@ class _Reader:
         self.path = path
         self.weights = weights
         self.layers: list[ImportedLayer] = []
-        self.problems: list[tuple[str, str, ConfigProblem]] = []
+        self.problems: list[tuple[str, str, ConfigError]] = []
         self.input_name = "input_layer"
         self.input_shape: tuple[int, ...] = ()
         self.input_dtype = "float32"
@@ -192,7 +192,7 @@ class _Reader:
             cls = layer_class(entry)
             params = layer_params(cls, config, rank)
             validated(cls, params)
-        except ConfigProblem as problem:
+        except ConfigError as problem:
             self.problems.append((name, class_name, problem))
             return
         arrays = self.weights(name, key)
