@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import keyword
 import sys
 
 from specc.commands import COMMANDS
@@ -34,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 fine, 1 spec errors, 2 bad usage)."""
     args = build_parser().parse_args(argv)
-    module = importlib.import_module(f"specc.commands.{args.command}")
+    name = f"{args.command}_" if keyword.iskeyword(args.command) else args.command
+    module = importlib.import_module(f"specc.commands.{name}")
     try:
         return module.run(args)
     except KeyboardInterrupt:
