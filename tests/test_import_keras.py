@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import EXAMPLES, require
 from import_reference import assert_close_to_scale, assert_layers_match_keras, randomize_keras
-from test_keras_emit_common import emit_and_import, weights_of
+from test_keras_emit_common import emit_and_import
 
 import specc
 import specc.runtime as runtime
@@ -68,7 +68,9 @@ def _small_models():
     gated = layers.Multiply(name="gate")([merged, layers.Activation("sigmoid")(merged)])
     low = layers.Minimum()([layers.Maximum()([gated, a]), b])
     joined = layers.Concatenate(name="join")([low, layers.Subtract()([stem, b]), stem])
-    avg = layers.Average()([layers.GlobalAveragePooling2D()(joined), layers.GlobalMaxPooling2D()(joined)])
+    avg = layers.Average()(
+        [layers.GlobalAveragePooling2D()(joined), layers.GlobalMaxPooling2D()(joined)]
+    )
     outputs = layers.Dense(3, name="head")(avg)
     functional = keras.Model(inputs, outputs, name="small_functional")
     return [sequential, functional]
@@ -182,7 +184,9 @@ def test_round_trip_spec_to_keras_to_spec_gives_the_same_model(tmp_path, path):
         result = import_model(str(tmp_path / "m.keras"))
 
         def layers_of(m):
-            return [{k: v for k, v in e.items() if "line" not in k} for e in specc.summary(m)["layers"]]
+            return [
+                {k: v for k, v in e.items() if "line" not in k} for e in specc.summary(m)["layers"]
+            ]
 
         assert layers_of(result.model) == layers_of(model)
         assert result.model.name == model.name

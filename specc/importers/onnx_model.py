@@ -23,6 +23,7 @@ import numpy as np
 
 from specc.diagnostics import SpeccError
 from specc.importers.graph import ImportedLayer, ImportedModel, diagnostic, import_error
+from specc.importers.keras_config import snake_case
 
 MAX_ONNX_BYTES = 2 * 2**30  # protobuf's own limit for one message
 
@@ -105,6 +106,7 @@ def module_names(nodes) -> dict[int, str]:
     is torch's module ``layer1.0.conv1``, written ``layer1_0_conv1``; unique across the graph.
     """
     bases: dict[int, str] = {}
+    scoped: set[int] = set()
     for i, node in enumerate(nodes):
         parts = [p for p in node.name.split("/") if p][:-1] if "/" in node.name else []
         path: list[str] = []
@@ -115,14 +117,20 @@ def module_names(nodes) -> dict[int, str]:
                 path = [part]
             else:
                 path.append(part)
-        base = "_".join(path) or node.op_type.lower()
-        bases[i] = re.sub(r"\W", "_", base)
+        base = re.sub(r"\W", "_", "_".join(path))
+        if base and (base[0].isalpha() or base[0] == "_"):
+            scoped.add(i)
+        else:  # no scope, or torch.nn.Sequential's "0"
+            base = snake_case(node.op_type) + (f"_{base}" if base else "")
+        bases[i] = base
     counts = Counter(bases.values())
     out: dict[int, str] = {}
     taken: set[str] = set()
     for i, base in bases.items():
-        name = base if counts[base] == 1 else f"{base}_{nodes[i].op_type.lower()}"
-        name, stem, n = name, name, 1
+        name = base
+        if counts[base] > 1 and i in scoped:  # one module, several ops: /layer1/Add, /layer1/Relu
+            name = f"{base}_{snake_case(nodes[i].op_type)}"
+        stem, n = name, 1
         while name in taken:
             name, n = f"{stem}_{n}", n + 1
         taken.add(name)
