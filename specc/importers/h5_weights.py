@@ -30,8 +30,15 @@ def open_h5(path: str, source: Any = None):
 
     Raises SpeccError E701 when it is not HDF5 or is truncated.
     """
-    import h5py
-
+    try:
+        import h5py
+    except ImportError:
+        raise import_error(
+            "E701",
+            path,
+            "reading Keras HDF5 files needs h5py, which is not installed",
+            "pip install 'specc[keras-import]'",
+        ) from None
     try:
         return h5py.File(path if source is None else source, "r", locking=False)
     except FileNotFoundError:

@@ -1,4 +1,4 @@
-"""ONNX nodes as specc layers: the translator, its constants, and the windowed ops.
+"""ONNX nodes as specc layers: the translator, its constants, and its helpers for the ops.
 
 :class:`Translator` walks the graph in order. A node whose inputs are all
 constant is evaluated by onnx's reference evaluator; any other node goes to
