@@ -182,3 +182,25 @@ def test_generated_save_weights_writes_specc_weights(tmp_path, keras_weights):
     module.load_weights(again, str(tmp_path / "saved.npz"))
     x = np.random.default_rng(1).standard_normal((1, 8, 8, 3)).astype("float32")
     np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_archive_whose_weights_do_not_fit_its_layers(tmp_path, capsys):
+    h5py = require("h5py")
+    source = _keras_file(tmp_path)
+    with zipfile.ZipFile(source) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    (tmp_path / "w.h5").write_bytes(members["model.weights.h5"])
+    with h5py.File(tmp_path / "w.h5", "r+") as f:
+        del f["layers/conv2d/vars/1"]  # the convolution's bias
+    members["model.weights.h5"] = (tmp_path / "w.h5").read_bytes()
+    with zipfile.ZipFile(tmp_path / "broken.keras", "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    err = _import_fails(tmp_path, capsys, tmp_path / "broken.keras", status=1)
+    assert "error[E706]: layer 'conv' (Conv2D) has 1 weight arrays in the file; specc's conv2d" in err
+
+
+def test_a_weights_file_is_no_model_and_says_what_to_do(tmp_path, keras_weights, capsys):
+    _, h5 = keras_weights
+    err = _import_fails(tmp_path, capsys, h5)
+    assert "has no model_config attribute" in err and "specc weights import" in err
