@@ -197,7 +197,9 @@ def test_archive_whose_weights_do_not_fit_its_layers(tmp_path, capsys):
         for name, data in members.items():
             zf.writestr(name, data)
     err = _import_fails(tmp_path, capsys, tmp_path / "broken.keras", status=1)
-    assert "error[E706]: layer 'conv' (Conv2D) has 1 weight arrays in the file; specc's conv2d" in err
+    assert (
+        "error[E706]: layer 'conv' (Conv2D) has 1 weight arrays in the file; specc's conv2d" in err
+    )
 
 
 def test_a_weights_file_is_no_model_and_says_what_to_do(tmp_path, keras_weights, capsys):

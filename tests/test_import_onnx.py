@@ -239,3 +239,35 @@ def test_cli_import_then_run(tmp_path, capsys):
         "conv2d 4 3x3 relu name=conv_0" in text
         and "# the input and output are in Keras's layout" in text
     )
+
+
+def test_dynamic_batch_export_imports(tmp_path):
+    """``dynamic_axes`` on the batch: the flatten's shape is computed from it at run time."""
+    torch = require("torch")
+
+    class View(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 3)
+            self.fc = torch.nn.Linear(4 * 4 * 4, 2)
+
+        def forward(self, x):
+            y = torch.relu(self.conv(x))
+            return self.fc(y.view(y.size(0), -1))
+
+    module = View().eval()
+    x = torch.randn(3, 3, 6, 6)
+    path = tmp_path / "dyn.onnx"
+    torch.onnx.export(
+        module,
+        (x[:1],),
+        str(path),
+        dynamo=False,
+        opset_version=17,
+        input_names=["x"],
+        dynamic_axes={"x": {0: "batch"}},
+    )
+    result = import_model(str(path))
+    with torch.no_grad():
+        want = module(x).numpy()
+    assert_close_to_scale(runtime.run(result.model, nhwc(x.numpy()), result.weights), want, 1e-4)

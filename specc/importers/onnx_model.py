@@ -81,10 +81,25 @@ def load(path: str):
             )
     try:
         onnx.checker.check_model(model)
+        _fix_batch(model)
         return onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise import_error("E701", path, f"the ONNX model is not valid: {first}") from None
+
+
+def _fix_batch(model) -> None:
+    """A batch axis left open (``dynamic_axes``) set to 1, so shapes computed from it fold.
+
+    Every layer of a spec computes sample by sample; an op that reshapes across the
+    batch axis shows up as an output whose first axis is not 1, which is refused.
+    """
+    initializers = {t.name for t in model.graph.initializer}
+    for value in model.graph.input:
+        dims = value.type.tensor_type.shape.dim
+        if value.name not in initializers and dims and not dims[0].HasField("dim_value"):
+            dims[0].dim_value = 1
+    del model.graph.value_info[:]  # shape inference writes them again, with the batch of 1
 
 
 def static_shape(value_info) -> tuple[int, ...] | None:

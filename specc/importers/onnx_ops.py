@@ -50,6 +50,7 @@ class Translator(WindowOps, ValueOps):
         for out in model.graph.output:
             self.consumers.setdefault(out.name, []).append(-1)
         self.absorbed: set[int] = set()
+        self.symbolic: set[str] = set()  # shape values computed from a dynamic batch size
         self.index = 0
 
     # -- the walk ----------------------------------------------------------------------
@@ -63,8 +64,10 @@ class Translator(WindowOps, ValueOps):
             try:
                 if self._fold(node):
                     continue
+                if self._symbolic(node):
+                    continue
                 missing = [n for n in node.input if n and n not in self.tensors]
-                if any(n not in self.constants for n in missing):
+                if any(n not in self.constants and n not in self.symbolic for n in missing):
                     continue  # an input failed already and was reported
                 handler = None
                 if node.domain in ("", "ai.onnx"):
@@ -80,6 +83,20 @@ class Translator(WindowOps, ValueOps):
                 handler(node)
             except NodeError as problem:
                 self.problems.append((node, problem))
+
+    def _symbolic(self, node) -> bool:
+        """A shape computed from the batch size (a dynamic batch axis): kept as unknown.
+
+        ``Shape`` of a tensor whose batch is a name, and what is computed from it,
+        are not layers; an op that needs such a value as a constant says so.
+        """
+        inputs = [n for n in node.input if n]
+        if not (node.op_type == "Shape" or any(n in self.symbolic for n in inputs)):
+            return False
+        if any(n in self.tensors for n in inputs) and node.op_type != "Shape":
+            return False
+        self.symbolic.update(n for n in node.output if n)
+        return True
 
     def _fold(self, node) -> bool:
         """Evaluate a node of constant inputs (or a Shape of a fixed shape); True if done."""
@@ -185,13 +202,23 @@ class Translator(WindowOps, ValueOps):
             return None
         name = node.input[k]
         if name not in self.constants:
-            raise NodeError("E704", f"has its {what} computed at run time; specc needs a constant")
+            raise NodeError(
+                "E704",
+                f"has its {what} computed at run time; specc needs a constant",
+                "export the model with a fixed input size (no dynamic axes)",
+            )
         return self.constants[name]
 
     def onnx_shape(self, name: str) -> tuple[int, ...] | None:
         """The inferred shape of a value, batch axis left out."""
         info = self.full_shapes.get(name)
         return static_shape(info) if info is not None else None
+
+    def batch_of(self, name: str) -> int | None:
+        """The first (batch) dimension of a value as shape inference has it."""
+        info = self.full_shapes.get(name)
+        dims = info.type.tensor_type.shape.dim if info is not None else []
+        return dims[0].dim_value if dims and dims[0].HasField("dim_value") else None
 
     def out_shape(self, node) -> tuple[int, ...]:
         """The inferred shape of the node's first output (E704 when shape inference has none)."""
