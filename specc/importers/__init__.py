@@ -1,4 +1,4 @@
-"""Stage 0: models made elsewhere (Keras ``.keras``/``.h5``, ONNX) as specs and weights.
+"""Import: models made elsewhere (Keras ``.keras``/``.h5``, ONNX) as specs and weights.
 
 :func:`import_model` reads a model file, writes it as ``.cnn`` text, and then
 checks that text with specc's own rules: every layer's output shape must be
@@ -6,8 +6,10 @@ the one the source file records, and every weight array must have the shape
 specc's layer needs. A model specc cannot express is a coded diagnostic
 (E701-E707) naming the layer or node; nothing half-imported is returned.
 
-Nothing here imports TensorFlow or Keras; h5py and onnx are imported by the
-reader that needs them.
+The stage writes ``.cnn`` text and proves it with the checker (``specc.check``),
+the formatter and the weights checks, so it comes after them; nothing but the
+commands imports it. Nothing here imports TensorFlow or Keras; h5py and onnx
+are imported by the reader that needs them.
 """
 
 from __future__ import annotations
