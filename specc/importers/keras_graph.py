@@ -122,7 +122,6 @@ class _Reader:
 
     def sequential(self, body: dict[str, Any]) -> None:
         entries = list(body["layers"])
-        previous = None
         if entries and self._entry(entries[0])[1] == "InputLayer":
             name, _, config = self._entry(entries.pop(0))
             self._input(name, config)
@@ -131,16 +130,15 @@ class _Reader:
             shape = body.get("build_input_shape") or first.get("batch_input_shape")
             self.input_shape = _shape(shape, self.path, "the model's input")
         previous = self.input_name
-        shape: tuple[int, ...] | None = self.input_shape
         for entry in entries:
             name, class_name, config = self._entry(entry)
             built = (entry.get("build_config") or {}).get("input_shape")
-            if isinstance(built, list) and self.layers:
-                self.layers[-1].output_shape = tuple(built[1:])
-            rank = len(shape) + 1 if shape is not None else None
+            known = isinstance(built, list) and len(built) > 1 and None not in built[1:]
+            if known and self.layers and self.layers[-1].name == previous:
+                self.layers[-1].output_shape = tuple(built[1:])  # what the layer before made
+            rank = len(built) if known else (len(self.input_shape) + 1 if not self.layers else None)
             self._layer(name, class_name, entry, config, [previous], rank)
             previous = name
-            shape = None
         self.output = previous
 
     # -- pieces ------------------------------------------------------------------------
