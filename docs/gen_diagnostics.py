@@ -37,6 +37,7 @@ GROUPS = {
     "W4": "Lint warnings",
     "E5": "Weights files",
     "E6": "Inputs, backends, targets and outputs",
+    "E7": "Imported models",
 }
 
 HEADER = """\

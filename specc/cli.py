@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import keyword
 import signal
 import sys
 import threading
@@ -55,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
         args = build_parser().parse_args(argv)
-        module = importlib.import_module(f"specc.commands.{args.command}")
+        name = f"{args.command}_" if keyword.iskeyword(args.command) else args.command
+        module = importlib.import_module(f"specc.commands.{name}")
         return module.run(args)
     except Terminated:
         print("terminated", file=sys.stderr)

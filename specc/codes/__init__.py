@@ -51,6 +51,7 @@ from specc.codes.language import (
     E112,
     E113,
 )
+from specc.codes.imports import E701, E702, E703, E704, E705, E706, E707
 from specc.codes.targets import (
     E501,
     E502,
@@ -82,6 +83,7 @@ REGISTRY: dict[str, Code] = {
             *(W401, W402, W403, W404, W405),
             *(E501, E502, E503, E504, E505, E601, E602, E603, E604, E605, E606, E607),
             *(E611, E612, E613, E614, E615),
+            *(E701, E702, E703, E704, E705, E706, E707),
         ),
         key=lambda c: c.code[1:],
     )

@@ -1,6 +1,7 @@
 """One module per CLI command; each has ``register(subparsers)`` and ``run(args) -> int``.
 
-``register`` must stay cheap (no heavy imports): the CLI builds every parser.
+``register`` must stay cheap (no heavy imports): the CLI builds every parser. A command
+named by a Python keyword lives in a module with a trailing underscore (``import_``).
 """
 
 COMMANDS = (
@@ -16,4 +17,6 @@ COMMANDS = (
     "diagram",
     "featuremaps",
     "filters",
+    "import_",
+    "weights",
 )
