@@ -35,6 +35,7 @@ from specc.codes.checks import (
     W404,
     W405,
 )
+from specc.codes.imports import E701, E702, E703, E704, E705, E706, E707
 from specc.codes.language import (
     E100,
     E101,
@@ -51,7 +52,6 @@ from specc.codes.language import (
     E112,
     E113,
 )
-from specc.codes.imports import E701, E702, E703, E704, E705, E706, E707
 from specc.codes.targets import (
     E501,
     E502,
