@@ -41,7 +41,7 @@ from itertools import accumulate
 from specc.ir.layers import lookup
 from specc.ir.values import ACTIVATIONS, CONSTRAINTS, INITIALIZERS, REGULARIZERS
 from specc.syntax import tree as t
-from specc.syntax.parse import parse
+from specc.syntax.parse import BOM, parse
 from specc.syntax.scope import DTYPES, KEYWORDS
 
 INDENT = "  "
@@ -66,8 +66,10 @@ def format_source(text: str, file: str = "<input>") -> str:
     """The canonical layout of ``text``; raises :class:`~specc.diagnostics.SpeccError`
     (E101, located) when the text does not parse: a file with syntax errors is never
     formatted."""
-    statements = parse(text, file)
-    return _Formatter(text, statements).run()
+    body = text.removeprefix(BOM)
+    statements = parse(body, file)
+    formatted = _Formatter(body, statements).run()
+    return BOM + formatted if body != text else formatted  # kept, as ruff keeps it
 
 
 @dataclass

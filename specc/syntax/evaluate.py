@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from specc.diagnostics import Span, error
-from specc.ir.training import OPTIMIZERS
+from specc.ir.training import CALLBACK_POSITIONAL, OPTIMIZERS
 from specc.ir.values import CONSTRAINTS, INITIALIZERS, REGULARIZERS, FnValue
 from specc.syntax import tree as t
 
@@ -22,6 +22,7 @@ CALL_POSITIONAL: dict[str, tuple[str, ...]] = {
     **REGULARIZERS,
     **CONSTRAINTS,
     **{name: ("learning_rate",) for name in OPTIMIZERS},
+    **CALLBACK_POSITIONAL,
 }
 
 Env = dict[str, Any]

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from specc.diagnostics import Diagnostic, Span, SpeccError, error
 from specc.ir.graph import Model
-from specc.ir.layers import REGISTRY, ActivationLayer, lookup
+from specc.ir.layers import KINDS, REGISTRY, ActivationLayer, lookup
 from specc.ir.values import ACTIVATIONS, suggest
 from specc.syntax import tree as t
 from specc.syntax.evaluate import Env, evaluate
+from specc.syntax.keras_layers import (
+    KERAS_ALIASES,
+    lacking_lookalike,
+    unsupported_layer,
+)
 from specc.syntax.layer_statement import LayerStatements
 from specc.syntax.model_statements import ModelStatements
 from specc.syntax.scope import (
@@ -199,11 +204,30 @@ class Expander(ModelStatements, LayerStatements):
             self._layer(stmt, ActivationLayer, scope, bare_activation=True)
         elif (cls := lookup(stmt.keyword)) is not None:
             self._layer(stmt, cls, scope)
-        else:
-            choices = [*REGISTRY, *self.blocks, *ACTIVATIONS, *KEYWORDS]
+        elif (keras_name := unsupported_layer(stmt.head)) is not None:
             raise error(
                 "E102",
-                f"unknown layer or block '{stmt.head}'{suggest(stmt.head, choices)}",
+                f"'{stmt.head}' is Keras's {keras_name} layer, which specc does not support",
+                stmt.head_span,
+                "specc's layers: " + ", ".join(KINDS),
+            )
+        elif stmt.keyword in KERAS_ALIASES:
+            kind = KERAS_ALIASES[stmt.keyword]
+            raise error(
+                "E102",
+                f"'{stmt.head}' is Keras's other name for {lookup(kind).keras_class}; "
+                f"specc calls it {kind}",
+                stmt.head_span,
+                f"write {kind}",
+            )
+        else:
+            choices = [*REGISTRY, *self.blocks, *ACTIVATIONS, *KEYWORDS, *KERAS_ALIASES]
+            hint = suggest(stmt.head, choices)
+            if (keras_name := lacking_lookalike(stmt.head, choices)) is not None:
+                hint = f"; it looks like Keras's {keras_name}, which specc does not support"
+            raise error(
+                "E102",
+                f"unknown layer or block '{stmt.head}'{hint}",
                 stmt.head_span,
                 "layers include conv2d, dense, maxpooling2d, batchnormalization, add, "
                 "concatenate; blocks must be defined with `block NAME(...) { }`",

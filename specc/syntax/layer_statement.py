@@ -20,6 +20,12 @@ from specc.syntax.scope import (
 )
 
 
+def parameter_names(cls: type[Layer]) -> list[str]:
+    """Every parameter a layer statement accepts: the positional ones first, ``name`` last."""
+    rest = [f for f in cls.model_fields if f not in cls.positional and f != "trainable"]
+    return [*cls.positional, *rest, "trainable", "name"]
+
+
 class LayerStatements:
     """The layer half of :class:`specc.syntax.expand.Expander`."""
 
@@ -62,7 +68,7 @@ class LayerStatements:
                         f"unknown parameter '{item.name}' for {cls.kind}"
                         + suggest(key, list(fields)),
                         item.name_span,
-                        f"{cls.kind} takes " + ", ".join(list(fields)[:10]),
+                        f"{cls.kind} takes " + ", ".join(parameter_names(cls)),
                     )
                 put(key, evaluate(item.value, scope.env), item.span)
                 continue
@@ -174,8 +180,7 @@ class LayerStatements:
                     "E110",
                     f"unknown @{ref.name}{suggest(ref.name, list(st.names))}",
                     ref.span,
-                    "@NAME refers to an earlier layer's name=; named so far: "
-                    + ", ".join(known[:8]),
+                    "@NAME refers to an earlier layer's name=; named so far: " + ", ".join(known),
                 )
             inputs.append(st.names[ref.name])
         low = getattr(cls, "min_inputs", 2)

@@ -23,6 +23,7 @@ from specc.syntax import tree as t
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # 100,000 layers fit in far less; parsing is ~4 s per MiB
 MAX_NESTING = 100
+BOM = "\ufeff"
 # Operators in one statement: expression trees are walked recursively, so an
 # arithmetic chain of thousands of terms must stop here, located, not in a RecursionError.
 MAX_OPERATORS = 256
@@ -316,6 +317,7 @@ def parse(text: str, file: str = "<input>") -> list[t.Statement]:
             Span(file, 1, 1, 1, 2),
             "a spec this large is not a model description; split it or generate less",
         )
+    text = text.removeprefix(BOM)  # Windows editors begin UTF-8 files with one
     parser = _parser()
     parser.options.postlex.file = file
     try:
