@@ -57,7 +57,7 @@ _ENUM_WORDS = frozenset(
 _CONSTANTS = frozenset({"true", "false", "none"})
 # Strings and comments as the grammar's STRING and COMMENT terminals define them.
 _LEXEMES = re.compile(r"\"([^\"\\\n]|\\.)*\"|'([^'\\\n]|\\.)*'|#[^\n]*")
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "//": 2, "/": 2}
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "//": 2, "/": 2, "%": 2}
 # Statements whose arguments are one expression or a condition, written with spaces
 # as in Python (`if new_v < 0.9 * v {`), and the words of their conditions.
 _SPACED = ("if", "else", "for", "return")
@@ -355,8 +355,9 @@ def _bound_names(body: list[t.Statement]) -> frozenset[str]:
         if s.keyword == "let" and s.items and isinstance(s.items[0], t.Keyword):
             names.add(s.items[0].name)
         if s.keyword == "for" and s.items and isinstance(s.items[0], t.Positional):
-            if isinstance(s.items[0].value, t.Word):
-                names.add(s.items[0].value.name)
+            target = s.items[0].value
+            words = target.items if isinstance(target, t.TupleExpr) else [target]
+            names.update(w.name for w in words if isinstance(w, t.Word))
         names |= _bound_names(s.body or [])
     return frozenset(names)
 

@@ -80,7 +80,7 @@ class Call:
 
 @dataclass
 class BinOp:
-    """Integer arithmetic ``a + b``, ``a - b``, ``a * b``, ``a // b`` (``/`` is refused)."""
+    """Arithmetic ``a + b``, ``a - b``, ``a * b``, ``a / b``, ``a // b``, ``a % b``."""
 
     op: str
     left: Expr
