@@ -107,14 +107,17 @@ class _Formatter:
         self.attached: dict[int, _Attached] = {}
         self.file_end: list[tuple[int, str]] = []
         self.blank = [0, *accumulate(not line.strip() for line in self.lines)]
-        self.blocks = {
-            s.items[0].value.name
-            for s in statements
-            if s.keyword == "block"
-            and s.items
-            and isinstance(s.items[0], t.Positional)
-            and isinstance(s.items[0].value, (t.Word, t.Call))
-        }
+        self.blocks, self.functions = (
+            {
+                s.items[0].value.name
+                for s in statements
+                if s.keyword == keyword
+                and s.items
+                and isinstance(s.items[0], t.Positional)
+                and isinstance(s.items[0].value, (t.Word, t.Call))
+            }
+            for keyword in ("block", "def")
+        )
         self.out: list[str] = []
 
     # -- comments --------------------------------------------------------------
@@ -332,7 +335,8 @@ class _Formatter:
         if isinstance(e, t.Call):
             args = [self._expr(a, mode, params, False) for a in e.args]
             args += [f"{k.name}={self._expr(k.value, mode, params, False)}" for k in e.kwargs]
-            return f"{e.name.lower()}({', '.join(args)})"
+            name = e.name if e.name in self.functions else e.name.lower()
+            return f"{name}({', '.join(args)})"
         if isinstance(e, t.Neg):
             inner = self._expr(e.operand, mode, params, tight)
             return f"-({inner})" if isinstance(e.operand, t.BinOp) else f"-{inner}"

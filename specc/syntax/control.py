@@ -20,6 +20,7 @@ from specc.syntax.calls import Return
 from specc.syntax.evaluate import Env, evaluate
 from specc.syntax.scope import LOGIC_WORDS, MAX_NODES, MAX_STEPS, BlockDef, ModelState, Scope
 
+_RESERVED_NAMES = frozenset({*LOGIC_WORDS, "true", "false", "none", "in"})
 # Statements a `def` body may hold: it computes a value and makes no layers.
 FUNCTION_STATEMENTS = ("let", "if", "else", "for", "return")
 
@@ -160,7 +161,7 @@ class ControlStatements:
         ):
             raise error("E108", "expected `let NAME = VALUE`", stmt.span)
         item = stmt.items[0]
-        if item.name.lower() in (*LOGIC_WORDS, "true", "false", "none", "in"):
+        if item.name.lower() in _RESERVED_NAMES:
             raise error(
                 "E107", f"'{item.name}' is a word of the language, not a name", item.name_span
             )
