@@ -105,7 +105,8 @@ def test_if_chains_take_the_first_true_branch():
 
 def test_conditions_short_circuit_as_in_python():
     before = 'block named(name=none) {\n  if name != none and name + "_x" == "a_x" {\n    dense 1\n  } else {\n    dense 2\n  }\n}\n'
-    assert units(model_of("  flatten\n  named\n  named name=a\n  named name=b", before)) == [2, 1, 2]
+    model = model_of("  flatten\n  named\n  named name=a\n  named name=b", before)
+    assert units(model) == [2, 1, 2]
 
 
 def test_chained_comparisons_as_in_python():
