@@ -397,3 +397,12 @@ def test_every_example_of_the_page_checks_and_is_formatted(text):
         (d.code, d.span.line, d.message) for d in result.diagnostics
     ]
     assert format_source(text) == text
+
+
+SPECS = sorted((Path(__file__).resolve().parent / "specs").glob("*.cnn"))
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.name)
+def test_the_keras_application_specs_are_canonical(path):
+    text = path.read_text(encoding="utf-8")
+    assert format_source(text) == text

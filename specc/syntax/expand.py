@@ -1,9 +1,11 @@
-"""Syntax tree to IR: blocks inlined, repeats unrolled, paths merged, names given.
+"""Syntax tree to IR: blocks inlined, loops unrolled, branches chosen, paths merged.
 
 Statements dispatch by keyword to a method ``stmt_<keyword>`` (model-level
-keywords), else to a block call, a bare activation, or a layer of the table.
-Every problem becomes a located diagnostic; expansion goes on with the next
-statement so one run reports as much as it can.
+keywords, control flow), else to a block call, a bare activation, or a layer
+of the table; ``def`` functions are called from expressions through the
+:class:`~specc.syntax.evaluate.Hooks` this class implements. Every problem
+becomes a located diagnostic; expansion goes on with the next statement so
+one run reports as much as it can.
 """
 
 from __future__ import annotations
