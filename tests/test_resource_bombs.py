@@ -108,9 +108,9 @@ BOMBS = {
         "E112", 3,
     ),
     "recursive_function": (model("  dense f(1)", "def f(n) {\n  return f(n + 1)\n}\n"), "E109", 2),
-    "functions_5000_deep": (
+    "functions_1000_deep": (
         model("  dense f0(1)", "".join(f"def f{i}(n) {{\n  return f{i + 1}(n)\n}}\n"
-                                       for i in range(4999)) + "def f4999(n) {\n  return n\n}\n"),
+                                       for i in range(999)) + "def f999(n) {\n  return n\n}\n"),
         "E112", 3 * MAX_CALL_DEPTH - 1,
     ),
     "function_loops_billion_steps": (

@@ -10,6 +10,9 @@ one run reports as much as it can.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from specc.diagnostics import Diagnostic, Span, SpeccError, error
 from specc.ir.graph import Model
 from specc.ir.layers import KINDS, REGISTRY, ActivationLayer, lookup
@@ -150,9 +153,12 @@ class Expander(
     def _run(self, body: list[t.Statement], scope: Scope) -> None:
         chain: bool | None = None  # in an if-chain: whether a branch has run
         for stmt in body:
-            self._step(stmt.span)
+            self.steps += 1
+            if self.steps > MAX_STEPS:
+                self._step(stmt.span, 0)
             try:
-                if stmt.keyword in ("if", "else"):
+                keyword = stmt.keyword
+                if keyword == "if" or keyword == "else":
                     chain = self._branch(stmt, scope, chain)
                 else:
                     chain = None
@@ -184,9 +190,9 @@ class Expander(
                 stmt.head_span,
                 "build layers in a `block`",
             )
-        method = getattr(self, f"stmt_{stmt.keyword}", None)
+        method = _statements(type(self)).get(stmt.keyword)
         if method is not None:
-            method(stmt, scope)
+            method(self, stmt, scope)
         elif stmt.head in self.blocks:
             self._call_block(stmt, scope)
         elif stmt.keyword in ACTIVATIONS:
@@ -232,3 +238,13 @@ class Expander(
         raise self._misplaced(stmt, "cannot be nested; define models at the top level")
 
     stmt_block = stmt_model
+
+
+@functools.cache
+def _statements(cls: type) -> dict[str, Callable[..., None]]:
+    """keyword -> the class's ``stmt_<keyword>`` method (dispatch without a getattr each time)."""
+    return {
+        name.removeprefix("stmt_"): getattr(cls, name)
+        for name in dir(cls)
+        if name.startswith("stmt_") and callable(getattr(cls, name))
+    }
