@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
-import stat
 import sys
-import tempfile
-from pathlib import Path
 
 from specc.check import CheckResult, check_source
-from specc.diagnostics import Diagnostic, Span, SpeccError, render_text
+from specc.diagnostics import Diagnostic, Span, SpeccError, printable, render_text
+from specc.io import FileTooLargeError, read_text
+from specc.io import write_atomically as write_atomically  # moved to specc.io; re-exported
 from specc.ir.graph import Model
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
@@ -25,12 +23,9 @@ def read_spec(path: str) -> tuple[str | None, Diagnostic | None]:
         if path == "-":
             text = sys.stdin.read(MAX_FILE_BYTES + 1)
         else:
-            size = os.path.getsize(path)
-            if size > MAX_FILE_BYTES:
-                return None, Diagnostic(
-                    "E100", f"file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,}", span
-                )
-            text = Path(path).read_text(encoding="utf-8")
+            text = read_text(path, MAX_FILE_BYTES)
+    except FileTooLargeError as exc:
+        return None, Diagnostic("E100", str(exc.strerror), span)
     except FileNotFoundError:
         return None, Diagnostic("E100", "no such file", span)
     except IsADirectoryError:
@@ -71,13 +66,14 @@ def pick_model(result: CheckResult, name: str | None) -> tuple[Model | None, int
     """The model named ``name`` (or the first); a usage error when it does not exist."""
     names = [m.name for m in result.models]
     if not names:
-        print(f"{result.file}: error: the file defines no model", file=sys.stderr)
+        print(f"{printable(result.file)}: error: the file defines no model", file=sys.stderr)
         return None, EXIT_ERRORS
     if name is None:
         return result.models[0], EXIT_OK
     if name not in names:
         print(
-            f"{result.file}: error: no model named '{name}'; the file has {', '.join(names)}",
+            printable(f"{result.file}: error: no model named '{name}'; the file has ")
+            + ", ".join(names),
             file=sys.stderr,
         )
         return None, EXIT_USAGE
@@ -89,32 +85,6 @@ def print_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str], st
     (stream or sys.stderr).write(render_text(diagnostics, sources))
 
 
-def _mode_for(target: Path) -> int:
-    """The target's own mode when it exists (fmt rewrites in place), else 0666 less the umask."""
-    try:
-        return stat.S_IMODE(target.stat().st_mode)
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def write_atomically(path: str, data: bytes | str) -> None:
-    """Write ``path`` whole or not at all: a temporary file renamed into place."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, mode, **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as f:
-            f.write(data)
-        os.chmod(tmp, _mode_for(target))  # mkstemp makes 0600
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def report_late(path: str, exc: SpeccError) -> None:
     """Print diagnostics found after the check (weights, inputs, emitters), with the spec's text."""
     text, _ = read_spec(path) if path != "-" else (None, None)
@@ -122,9 +92,15 @@ def report_late(path: str, exc: SpeccError) -> None:
 
 
 def cannot_write(path: str, exc: OSError) -> int:
-    """Report an output file that cannot be written; the exit status for it."""
-    print(f"{path}: error: cannot write: {exc.strerror or exc}", file=sys.stderr)
+    """Report an output file that cannot be written (E615); the exit status for it."""
+    reason = exc.strerror or str(exc)
+    print_diagnostics([Diagnostic("E615", f"cannot write: {reason}", Span(path, 1, 1, 1, 2))], {})
     return EXIT_USAGE
+
+
+def name_list(text: str) -> list[str]:
+    """argparse type: ``a,b, c`` -> ``["a", "b", "c"]`` (--taps, --layers)."""
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def positive_int(text: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from specc.commands.common import (
     EXIT_ERRORS,
@@ -27,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     """Check the spec, draw its weights, write them atomically."""
     from specc.commands.common import load_model
     from specc.diagnostics import SpeccError
+    from specc.io import is_stdout
     from specc.weights import init_weights, save_weights
 
     model, status = load_model(args)
@@ -42,5 +44,9 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         return cannot_write(args.output, exc)
     count = sum(int(a.size) for a in weights.values())
-    print(f"wrote {args.output}: {len(weights)} arrays, {count:,} parameters (seed {args.seed})")
+    report = sys.stderr if is_stdout(args.output) else sys.stdout
+    print(
+        f"wrote {args.output}: {len(weights)} arrays, {count:,} parameters (seed {args.seed})",
+        file=report,
+    )
     return EXIT_OK

@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from specc.commands.common import load_model
     from specc.diagnostics import SpeccError
     from specc.emit.onnx import MAX_OPSET, MIN_OPSET, emit_onnx, save_onnx
+    from specc.io import is_stdout
     from specc.weights import init_weights, load_weights
 
     if args.opset is not None and not MIN_OPSET <= args.opset <= MAX_OPSET:
@@ -62,5 +63,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         return cannot_write(args.output, exc)
     nodes = len(proto.graph.node)
-    print(f"wrote {', '.join(written)}: {nodes} nodes, opset {proto.opset_import[0].version}")
+    report = sys.stderr if is_stdout(args.output) else sys.stdout
+    opset = proto.opset_import[0].version
+    print(f"wrote {', '.join(written)}: {nodes} nodes, opset {opset}", file=report)
     return EXIT_OK

@@ -15,6 +15,7 @@ from specc.commands.common import (
     EXIT_USAGE,
     add_model_arg,
     cannot_write,
+    name_list,
     positive_int,
     report_late,
 )
@@ -46,6 +47,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--allow-nan", action="store_true", help="run inputs holding NaN or infinity (else E604)"
     )
+    p.add_argument(
+        "--taps",
+        type=name_list,
+        action="extend",
+        metavar="NAME[,NAME...]",
+        help="write these layers' outputs (numpy backend) to -o TAPS.npz instead of the output",
+    )
     add_model_arg(p)
 
 
@@ -68,24 +76,62 @@ def run(args: argparse.Namespace) -> int:
             from specc.weights import load_weights
 
             weights = load_weights(args.weights, model)
+        taps = _taps(model, args)
         raw, span = read_inputs(args.input, model, args.resize)
         batch = check_input(model, raw, span, args.allow_nan)
-        executor = prepare(model, weights, args.backend, args.device)
         size = args.batch_size or auto_batch_size(model)
         with _Progress(batch.shape[0], size) as progress:
-            output = run_batches(executor, batch, size, progress)
+            if taps:
+                from specc.runtime.taps import run_with_taps
+
+                output, tapped = run_with_taps(
+                    model, weights, batch, taps, size, args.device, progress
+                )
+            else:
+                executor = prepare(model, weights, args.backend, args.device)
+                output = run_batches(executor, batch, size, progress)
     except SpeccError as exc:
         report_late(args.file, exc)
         return EXIT_USAGE
     if args.output:
         buffer = io.BytesIO()
-        np.save(buffer, output, allow_pickle=False)
+        if taps:
+            from specc.weights import weights_bytes  # an .npz, the same bytes for the same arrays
+
+            buffer.write(weights_bytes(tapped))
+        else:
+            np.save(buffer, output, allow_pickle=False)
         try:
             write_atomically(args.output, buffer.getvalue())
         except OSError as exc:
             return cannot_write(args.output, exc)
     _report(model, output, args)
     return EXIT_OK
+
+
+def _taps(model, args: argparse.Namespace) -> list:
+    """The nodes --taps names (E611), on the numpy runtime, written to -o X.npz (E614)."""
+    from specc.diagnostics import error
+    from specc.runtime.taps import find_layers
+
+    if not args.taps:
+        return []
+    taps = find_layers(model, args.taps, "--taps")
+    if args.backend != "numpy":
+        raise error(
+            "E614",
+            f"--taps reads the layers' outputs of the numpy runtime, not of {args.backend}",
+            model.span,
+            "drop --backend, or drop --taps",
+        )
+    if not args.output or not args.output.lower().endswith(".npz"):
+        raise error(
+            "E614",
+            "--taps writes one array per layer and needs -o TAPS.npz",
+            model.span,
+            f"add -o taps.npz: arrays named {', '.join(n.name for n in taps)}",
+        )
+    return taps
 
 
 class _Progress:
@@ -117,7 +163,9 @@ def _report(model, output, args: argparse.Namespace) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    from specc.io import is_stdout
+
+    console = Console(highlight=False, stderr=bool(args.output) and is_stdout(args.output))
     n = output.shape[0]
     where = f" -> {args.output}" if args.output else ""
     console.print(

@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``summary`` parser."""
     p = sub.add_parser("summary", help="layer table: output shapes, params, MACs")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     add_model_arg(p)
 
 
@@ -52,6 +52,11 @@ def run(args: argparse.Namespace) -> int:
         for model in data["models"]:
             model.pop("file", None)
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return EXIT_OK
+    if args.format == "markdown":
+        from specc.emit.markdown import summary_markdown
+
+        sys.stdout.write(summary_markdown(result.models, args.file))
         return EXIT_OK
     _print_tables(result)
     return EXIT_OK

@@ -5,7 +5,7 @@ booleans, ``None``, strings, tuples and lists are re-rendered from their
 Python values (strings escaped, non-finite numbers refused); function values
 (``l2(0.01)``, ``adam(learning_rate=1e-3)``) become Keras classes looked up in
 the tables below, with keyword names that must be plain Python identifiers.
-Anything else is refused with a located E605 diagnostic.
+Anything else is refused with a located E607 diagnostic.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from specc.diagnostics import Span, error
 from specc.emit.keras_format import Doc, call, collection
-from specc.ir.training import LOSSES, METRICS, OPTIMIZERS
+from specc.ir.training import CALLBACK_REQUIRED, CALLBACKS, LOSSES, METRICS, OPTIMIZERS
 from specc.ir.values import FnValue
 
 # Keras class of each function name, per namespace: keras.<namespace>.<Class>.
@@ -53,6 +53,7 @@ CONSTRAINT_CLASSES = {
 OPTIMIZER_CLASSES = {name: cls for name, (cls, _) in OPTIMIZERS.items()}
 LOSS_CLASSES = {name: cls for name, (cls, _) in LOSSES.items()}
 METRIC_CLASSES = {name: cls for name, (cls, _) in METRICS.items()}
+CALLBACK_CLASSES = {name: cls for name, (cls, _) in CALLBACKS.items()}
 NAMESPACES: dict[str, dict[str, str]] = {
     "initializers": INITIALIZER_CLASSES,
     "regularizers": REGULARIZER_CLASSES,
@@ -60,6 +61,7 @@ NAMESPACES: dict[str, dict[str, str]] = {
     "optimizers": OPTIMIZER_CLASSES,
     "losses": LOSS_CLASSES,
     "metrics": METRIC_CLASSES,
+    "callbacks": CALLBACK_CLASSES,
 }
 # Bare names Keras resolves from a string (``keras.<namespace>.get(name)``, or
 # ``compile``'s own lookup for metrics); any other bare name is written as its
@@ -71,12 +73,14 @@ STRING_NAMES: dict[str, frozenset[str]] = {
     "optimizers": frozenset(OPTIMIZER_CLASSES) - {"lamb", "muon"},
     "losses": frozenset(LOSS_CLASSES),
     "metrics": frozenset(METRIC_CLASSES) - {"rmse", "fbeta_score", "iou", "mean_iou", "log_cosh"},
+    "callbacks": frozenset(),  # fit takes callback objects only
 }
 
 # Arguments without a default in Keras: a bare name cannot stand for these objects.
 REQUIRED_ARGS: dict[tuple[str, str], tuple[str, ...]] = {
     ("metrics", "iou"): ("num_classes", "target_class_ids"),
     ("metrics", "mean_iou"): ("num_classes",),
+    **{("callbacks", name): args for name, args in CALLBACK_REQUIRED.items()},
 }
 
 
@@ -128,7 +132,7 @@ def is_identifier(name: Any) -> bool:
 
 
 def literal(value: Any, span: Span, what: str) -> Doc:
-    """Source for a plain value (number, bool, None, string, tuple, list), or E605."""
+    """Source for a plain value (number, bool, None, string, tuple, list), or E607."""
     if value is None or isinstance(value, bool):
         return repr(value)
     if isinstance(value, int):
@@ -136,7 +140,7 @@ def literal(value: Any, span: Span, what: str) -> Doc:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise error(
-                "E605",
+                "E607",
                 f"{what} is {value!r}, which Keras cannot take",
                 span,
                 "write a finite number",
@@ -151,12 +155,12 @@ def literal(value: Any, span: Span, what: str) -> Doc:
         return collection("[", [literal(v, span, what) for v in value], "]")
     if isinstance(value, FnValue):
         raise error(
-            "E605",
+            "E607",
             f"{what} cannot be a call such as {value.name}(...) in Keras code",
             span,
             "write a plain value",
         )
-    raise error("E605", f"{what} has a value Keras code cannot express: {value!r}", span)
+    raise error("E607", f"{what} has a value Keras code cannot express: {value!r}", span)
 
 
 def keras_object(value: Any, namespace: str, span: Span, what: str) -> Doc:
@@ -172,7 +176,7 @@ def keras_object(value: Any, namespace: str, span: Span, what: str) -> Doc:
     missing = [key for key in REQUIRED_ARGS.get((namespace, name), ()) if key not in given]
     if missing:
         raise error(
-            "E605",
+            "E607",
             f"{what} {name} needs {', '.join(missing)} in Keras",
             span,
             f"write {name}({', '.join(f'{key}=...' for key in missing)})",
@@ -181,7 +185,7 @@ def keras_object(value: Any, namespace: str, span: Span, what: str) -> Doc:
     for key, arg in fn.kwargs:
         if not is_identifier(key):
             raise error(
-                "E605",
+                "E607",
                 f"{name}() argument name {key!r} cannot be a Python keyword argument",
                 span,
             )

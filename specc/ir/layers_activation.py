@@ -26,6 +26,7 @@ class ReLU(Layer):
     """
 
     kind: ClassVar[str] = "relu_layer"
+    same_shape: ClassVar[bool] = True
     keras_class: ClassVar[str] = "ReLU"
     auto_name: ClassVar[str] = "re_lu"
     positional: ClassVar[tuple[str, ...]] = ("max_value",)
@@ -39,6 +40,7 @@ class LeakyReLU(Layer):
     """Keras ``LeakyReLU``: ``x`` above zero, ``negative_slope * x`` below (slope 0.3)."""
 
     kind: ClassVar[str] = "leakyrelu"
+    same_shape: ClassVar[bool] = True
     keras_class: ClassVar[str] = "LeakyReLU"
     auto_name: ClassVar[str] = "leaky_re_lu"
     positional: ClassVar[tuple[str, ...]] = ("negative_slope",)
@@ -86,6 +88,7 @@ class ELU(Layer):
     """
 
     kind: ClassVar[str] = "elu_layer"
+    same_shape: ClassVar[bool] = True
     keras_class: ClassVar[str] = "ELU"
     auto_name: ClassVar[str] = "elu"
     positional: ClassVar[tuple[str, ...]] = ("alpha",)

@@ -124,5 +124,6 @@ class Identity(Layer):
     """Keras ``Identity``: the input unchanged (a named point in the graph)."""
 
     kind: ClassVar[str] = "identity"
+    same_shape: ClassVar[bool] = True
     keras_class: ClassVar[str] = "Identity"
     auto_name: ClassVar[str] = "identity"

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from specc.ir import shapes as sh
+from specc.lower import Op
 from specc.runtime.numpy_extra import SlicingLayers
 
 Tensor = Any
@@ -26,9 +27,9 @@ class ExtraLayers(SlicingLayers):
 
     # -- activations -----------------------------------------------------------------
 
-    def relu_layer(self, node: Any, w: dict[str, Tensor]) -> Fn:
+    def relu_layer(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """``keras.activations.relu``'s static call, op for op."""
-        tf, layer = self.tf, node.layer
+        tf, layer = self.tf, op.layer
         slope, top, threshold = layer.negative_slope, layer.max_value, layer.threshold
 
         def fn(inputs: list[Tensor]) -> Tensor:
@@ -53,19 +54,19 @@ class ExtraLayers(SlicingLayers):
 
         return fn
 
-    def leakyrelu(self, node: Any, w: dict[str, Tensor]) -> Fn:
+    def leakyrelu(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """``tf.nn.leaky_relu``."""
-        slope = node.layer.negative_slope
+        slope = op.layer.negative_slope
         return lambda inputs: self.tf.nn.leaky_relu(inputs[0], alpha=slope)
 
-    def prelu(self, node: Any, w: dict[str, Tensor]) -> Fn:
+    def prelu(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """``relu(x) + -alpha * relu(-x)``."""
         tf, alpha = self.tf, w["alpha"]
         return lambda inputs: tf.nn.relu(inputs[0]) + -alpha * tf.nn.relu(-inputs[0])
 
-    def elu_layer(self, node: Any, w: dict[str, Tensor]) -> Fn:
+    def elu_layer(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """``tf.nn.elu``, its negative part times ``alpha``."""
-        tf, alpha = self.tf, node.layer.alpha
+        tf, alpha = self.tf, op.layer.alpha
 
         def fn(inputs: list[Tensor]) -> Tensor:
             y = tf.nn.elu(inputs[0])
@@ -73,10 +74,10 @@ class ExtraLayers(SlicingLayers):
 
         return fn
 
-    def softmax_layer(self, node: Any, w: dict[str, Tensor]) -> Fn:
+    def softmax_layer(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """``tf.nn.softmax`` on one axis, ``exp(x - logsumexp(x))`` on several."""
         tf = self.tf
-        axes = sh.normalized_axes(self._input_shape(node), node.layer.axis, node.kind)
+        axes = sh.normalized_axes(self._input_shape(op), op.layer.axis, op.kind)
         if len(axes) == 1:
             return lambda inputs: tf.nn.softmax(inputs[0], axis=axes[0])
         axes_list = list(axes)
@@ -86,17 +87,17 @@ class ExtraLayers(SlicingLayers):
 
     # -- scaling and normalization -------------------------------------------------
 
-    def rescaling(self, node: Any, w: dict[str, Tensor]) -> Fn:
+    def rescaling(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """``x * scale + offset``."""
-        scale, offset = (self.tf.constant(a) for a in node.layer.constants(self._input_shape(node)))
+        scale, offset = (self.tf.constant(a) for a in op.layer.constants(self._input_shape(op)))
         return lambda inputs: inputs[0] * scale + offset
 
-    def normalization(self, node: Any, w: dict[str, Tensor]) -> Fn:
+    def normalization(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """``(x - mean) / maximum(sqrt(variance), epsilon)``, or ``mean + x * ...`` inverted."""
         arrays = {key: value.numpy() for key, value in w.items()}
-        folded = node.layer.folded(self._input_shape(node), arrays)
+        folded = op.layer.folded(self._input_shape(op), arrays)
         mean, denominator = (self.tf.constant(a) for a in folded)
-        if node.layer.invert:
+        if op.layer.invert:
             return lambda inputs: mean + inputs[0] * denominator
         return lambda inputs: (inputs[0] - mean) / denominator
 
@@ -111,17 +112,17 @@ class ExtraLayers(SlicingLayers):
             res = res + beta
         return x * inv + res
 
-    def layernormalization(self, node: Any, w: dict[str, Tensor]) -> Fn:
+    def layernormalization(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """``ops.layer_normalization``: moments over ``axis``, then scale and shift."""
-        tf, layer = self.tf, node.layer
-        axes, broadcast = layer.reduction(self._input_shape(node))
+        tf, layer = self.tf, op.layer
+        axes, broadcast = layer.reduction(self._input_shape(op))
         gamma = tf.reshape(w["gamma"], broadcast) if "gamma" in w else None
         beta = tf.reshape(w["beta"], broadcast) if "beta" in w else None
         return lambda inputs: self._normalize(inputs[0], list(axes), layer.epsilon, gamma, beta)
 
-    def groupnormalization(self, node: Any, w: dict[str, Tensor]) -> Fn:
+    def groupnormalization(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """Keras's ``GroupNormalization.call``: reshape into groups, normalize, reshape back."""
-        tf, layer, shape = self.tf, node.layer, self._input_shape(node)
+        tf, layer, shape = self.tf, op.layer, self._input_shape(op)
         grouped, reduce, broadcast = layer.grouping(shape)
         gamma = tf.reshape(w["gamma"], broadcast) if "gamma" in w else None
         beta = tf.reshape(w["beta"], broadcast) if "beta" in w else None
@@ -133,10 +134,10 @@ class ExtraLayers(SlicingLayers):
 
         return fn
 
-    def unitnormalization(self, node: Any, w: dict[str, Tensor]) -> Fn:
+    def unitnormalization(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """``ops.normalize(order=2, epsilon=1e-12)``: ``x * minimum(rsqrt(sum(x**2)), 1e12)``."""
         tf = self.tf
-        axes = list(sh.normalized_axes(self._input_shape(node), node.layer.axis, node.kind))
+        axes = list(sh.normalized_axes(self._input_shape(op), op.layer.axis, op.kind))
 
         def fn(inputs: list[Tensor]) -> Tensor:
             total = tf.reduce_sum(tf.square(inputs[0]), axis=axes, keepdims=True)
@@ -146,15 +147,15 @@ class ExtraLayers(SlicingLayers):
 
     # -- reshaping -------------------------------------------------------------------
 
-    def permute(self, node: Any, w: dict[str, Tensor]) -> Fn:
+    def permute(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """``tf.transpose`` with the batch axis first."""
-        order = [0, *node.layer.dims]
+        order = [0, *op.layer.dims]
         return lambda inputs: self.tf.transpose(inputs[0], order)
 
-    def resizing(self, node: Any, w: dict[str, Tensor]) -> Fn:
+    def resizing(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """Crop or pad to the aspect ratio as Keras does, then ``tf.image.resize``."""
-        tf, layer = self.tf, node.layer
-        (top, left), (h, wd) = layer.aspect_window(self._input_shape(node))
+        tf, layer = self.tf, op.layer
+        (top, left), (h, wd) = layer.aspect_window(self._input_shape(op))
         pads = [[0, 0], [top, top], [left, left], [0, 0]]
 
         def fn(inputs: list[Tensor]) -> Tensor:
