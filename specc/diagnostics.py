@@ -30,6 +30,7 @@ CODES: dict[str, str] = {
     "E111": "duplicate name",
     "E112": "resource limit exceeded",
     "E113": "invalid arithmetic",
+    "E114": "the file defines no model",
     "E201": "empty output: kernel or pool does not fit its input",
     "E202": "groups do not divide the channels",
     "E203": "strides > 1 with dilation_rate > 1",

@@ -33,6 +33,7 @@ def layer_json(node: Node) -> dict[str, Any]:
     out: dict[str, Any] = {
         "name": node.name,
         "kind": node.kind,
+        "class_name": class_name(node),
         "line": layer_line(node),
         "output_shape": list(node.output_shape) if node.output_shape else None,
         "params": node.params,
@@ -41,6 +42,11 @@ def layer_json(node: Node) -> dict[str, Any]:
     if node.call_site is not None:
         out["block_line"] = node.span.line
     return out
+
+
+def class_name(node: Node) -> str:
+    """The layer's Keras class (``Conv2D`` for kind ``conv2d``); ``InputLayer`` for the input."""
+    return node.layer.keras_class if node.layer is not None else "InputLayer"
 
 
 def layer_line(node: Node) -> int:

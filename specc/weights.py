@@ -177,10 +177,8 @@ def load_weights(path: str | Path, model: Model) -> dict[str, np.ndarray]:
         with open(path, "rb") as f:
             magic = f.read(4)
         if magic not in (b"PK\x03\x04", b"PK\x05\x06"):
-            raise ValueError("not a .npz archive (no zip header)")
+            raise SpeccError(_not_npz(file_span, magic))
         data = np.load(path, allow_pickle=False)
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise ValueError("this is a single .npy array, not a .npz archive")
         with data:
             for key in data.files:
                 arrays[key] = data[key]
@@ -188,16 +186,35 @@ def load_weights(path: str | Path, model: Model) -> dict[str, np.ndarray]:
         raise SpeccError(Diagnostic("E501", "no such weights file", file_span)) from None
     except IsADirectoryError:
         raise SpeccError(Diagnostic("E501", "is a directory, not a .npz file", file_span)) from None
+    except SpeccError:
+        raise
     except Exception as exc:  # corrupt archives fail in many ways (zip, zlib, format, pickle)
-        raise SpeccError(
-            Diagnostic(
-                "E501",
-                f"cannot read weights file: {type(exc).__name__}: {exc}",
-                file_span,
-                "write it with `specc init` or numpy.savez",
-            )
-        ) from None
+        raise SpeccError(_unreadable_npz(file_span, exc)) from None
     return check_weights(arrays, model)
+
+
+_WRITE_IT = "write it with `specc init` or numpy.savez"
+
+
+def _not_npz(span: Span, magic: bytes) -> Diagnostic:
+    """E501 for a file that is not a zip archive, said as what it is."""
+    if magic == b"\x93NUM":
+        what = "is a single .npy array, not a .npz archive of named weights"
+    else:
+        what = "is not a .npz archive of weights (it does not start as a zip file does)"
+    return Diagnostic("E501", what, span, _WRITE_IT)
+
+
+def _unreadable_npz(span: Span, exc: Exception) -> Diagnostic:
+    """E501 for a zip archive that numpy cannot read, in words rather than an exception."""
+    text = str(exc)
+    if "pickle" in text:
+        what = "holds Python objects (pickled arrays), which specc never loads"
+    elif isinstance(exc, ValueError) and text:
+        what = f"is not a valid .npz archive: {text[:1].lower()}{text[1:]}"
+    else:
+        what = "is a damaged .npz archive: it cannot be unzipped"
+    return Diagnostic("E501", what, span, _WRITE_IT)
 
 
 def check_weights(arrays: Mapping[str, np.ndarray], model: Model) -> dict[str, np.ndarray]:

@@ -323,11 +323,11 @@ def test_cli_refuses_weights_that_do_not_fit(tmp_path):
     assert _specc("init", examples["mnist_cnn"], "-o", str(weights)).returncode == 0
     out = tmp_path / "m.onnx"
     run = _specc("onnx", examples["cifar10_cnn"], "-o", str(out), "--weights", str(weights))
-    assert run.returncode == 1
+    assert run.returncode == 2
     assert "E504" in run.stderr and "cifar10_cnn.cnn:5:" in run.stderr
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["w.npz"]
-    run = _specc("onnx", examples["mnist_cnn"], "-o", str(out), "--weights", str(tmp_path / "no"))
-    assert run.returncode == 1 and "E501" in run.stderr and not out.exists()
+    run = _specc("onnx", examples["mnist_cnn"], "-o", str(out), "-w", str(tmp_path / "no"))
+    assert run.returncode == 2 and "E501" in run.stderr and not out.exists()
     run = _specc("onnx", examples["mnist_cnn"], "-o", str(out), "--opset", "9")
     assert run.returncode == 2 and not out.exists()
     run = _specc("onnx", examples["mnist_cnn"], "-o", str(out), "--weights", str(weights))
@@ -341,7 +341,7 @@ def test_cli_says_what_onnx_cannot_express(tmp_path):
     spec.write_text("model m {\n  input 4x4x1\n  upsample 2 interpolation=lanczos3\n}\n")
     out = tmp_path / "m.onnx"
     run = _specc("onnx", str(spec), "-o", str(out))
-    assert run.returncode == 1
+    assert run.returncode == 2  # the spec checks; ONNX cannot express it
     assert "m.cnn:3:14: error[E605]" in run.stderr and "lanczos3" in run.stderr
     assert not out.exists()
     bad = tmp_path / "bad.cnn"

@@ -10,13 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from specc.commands.common import (
-    EXIT_OK,
-    EXIT_USAGE,
-    add_model_arg,
-    positive_int,
-    report_late,
-)
+from specc.commands.common import UsageError, add_weights_arg, positive_int
+from specc.commands.skeleton import Job, add_spec_args, run_spec
 
 CANDIDATES = ("numpy", "tensorflow", "onnxruntime", "keras")
 
@@ -34,7 +29,7 @@ def _seconds(text: str) -> float:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``bench`` parser."""
     p = sub.add_parser("bench", help="throughput and memory of each backend and Keras predict")
-    p.add_argument("file", metavar="FILE")
+    add_spec_args(p)
     p.add_argument("--batch-size", type=positive_int, default=256, metavar="N")
     p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     p.add_argument(
@@ -42,42 +37,34 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=",".join(CANDIDATES),
         help=f"comma-separated subset of {','.join(CANDIDATES)} (default: all)",
     )
-    p.add_argument("--weights", "-w", metavar="W.npz", help="weights (default: init, seed 0)")
+    add_weights_arg(p)
     p.add_argument("--seconds", type=_seconds, default=3.0, help="timing per backend (about)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory processes")
     p.add_argument("--format", choices=("text", "json"), default="text")
-    add_model_arg(p)
 
 
 def run(args: argparse.Namespace) -> int:
     """Measure, then print a table (or JSON)."""
+    return run_spec(args, _bench)
+
+
+def _bench(job: Job) -> None:
     import json
 
     import numpy as np
 
-    from specc.commands.common import load_model
     from specc.diagnostics import SpeccError
     from specc.runtime.measure import Measurement, build, peak_memory, throughput
 
+    args, model = job.args, job.model
     names = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = sorted(set(names) - set(CANDIDATES))
     if unknown or not names:
-        print(
-            f"specc bench: error: unknown backend(s) {', '.join(unknown) or '(none given)'}; "
-            f"choose from {', '.join(CANDIDATES)}",
-            file=sys.stderr,
+        raise UsageError(
+            f"unknown backend(s) {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(CANDIDATES)}"
         )
-        return EXIT_USAGE
-    model, status = load_model(args)
-    if model is None:
-        return status
-    try:
-        from specc.weights import init_weights, load_weights
-
-        weights = load_weights(args.weights, model) if args.weights else init_weights(model)
-    except SpeccError as exc:
-        report_late(args.file, exc)
-        return EXIT_USAGE
+    weights = job.weights()
     rng = np.random.default_rng(0)
     x = rng.standard_normal((args.batch_size, *(model.input.output_shape or ()))).astype(np.float32)
     results: dict[str, Measurement] = {}
@@ -122,11 +109,10 @@ def run(args: argparse.Namespace) -> int:
         if numpy_on_cpu:
             data["blas"] = {"core": blas_core(), "note": note}
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
-        return EXIT_OK
+        return
     _table(model, results, args)
     if note:
         print(f"note: {note}")
-    return EXIT_OK
 
 
 def _table(model, results, args: argparse.Namespace) -> None:

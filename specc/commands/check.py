@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 
-from specc.commands.common import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, parse_count, read_spec
+from specc.commands.common import exit_status, parse_count
+from specc.commands.skeleton import check_file
 from specc.diagnostics import render_github, render_sarif, render_text
 
 
@@ -24,19 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check every file; exit 0 clean, 1 errors (or warnings with --strict), 2 unreadable."""
     from specc import __version__
-    from specc.check import CheckResult, check_source
 
-    results: list[CheckResult] = []
-    sources: dict[str, str] = {}
-    unreadable = False
-    for path in args.files:
-        text, problem = read_spec(path)
-        if problem is not None:
-            unreadable = True
-            results.append(CheckResult(path, "", diagnostics=[problem]))
-            continue
-        sources[path] = text or ""
-        results.append(check_source(text or "", path, args.max_params, args.max_macs))
+    results = [check_file(path, args.max_params, args.max_macs) for path in args.files]
+    sources = {r.file: r.source for r in results}
     diagnostics = [d for r in results for d in r.diagnostics]
     if args.format == "json":
         from specc.report import results_json
@@ -58,7 +49,4 @@ def run(args: argparse.Namespace) -> int:
                 f"{errors} error(s), {warnings} warning(s)",
                 file=sys.stderr,
             )
-    if unreadable:
-        return EXIT_USAGE
-    failed = any(d.severity == "error" or args.strict for d in diagnostics)
-    return EXIT_ERRORS if failed else EXIT_OK
+    return exit_status(diagnostics, args.strict)

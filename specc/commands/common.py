@@ -1,4 +1,7 @@
-"""What every command that reads a spec shares: reading, reporting, exit codes, writing."""
+"""What every command shares: exit status, reading, reporting, writing, option types.
+
+The run of a command that reads one spec is :func:`specc.commands.skeleton.run_spec`.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +10,52 @@ import os
 import stat
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
-from specc.check import CheckResult, check_source
-from specc.diagnostics import Diagnostic, Span, SpeccError, render_text
-from specc.ir.graph import Model
+from specc.diagnostics import Diagnostic, Span, render_text
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+
+
+def exit_class(code: str) -> int:
+    """The exit status a diagnostic code gives when it is an error.
+
+    1: something in the spec is wrong (E1xx but E100, E2xx, E3xx: syntax,
+    shapes, a failed ``expect``, a budget). 2: the spec may be fine, but the
+    command cannot do what it was asked: a file named on the command line that
+    cannot be read or used (E100 the spec itself, E5xx the weights, E60x the
+    input), or a target, backend or device that cannot do it (E605).
+    """
+    if code == "E100" or code.startswith(("E5", "E6")):
+        return EXIT_USAGE
+    return EXIT_ERRORS
+
+
+def exit_status(diagnostics: Iterable[Diagnostic], strict: bool = False) -> int:
+    """The exit status of a command that found ``diagnostics``: the worst one decides.
+
+    Errors give their code's :func:`exit_class`; warnings give 0, or 1 with ``strict``.
+    """
+    status = EXIT_OK
+    for d in diagnostics:
+        if d.severity == "error":
+            status = max(status, exit_class(d.code))
+        elif strict:
+            status = max(status, EXIT_ERRORS)
+    return status
+
+
+class UsageError(Exception):
+    """Bad usage found after argparse (an option out of range, no such model): exit 2.
+
+    The message is one sentence; :func:`specc.commands.skeleton.run_spec` prints it as
+    ``WHERE: error: MESSAGE`` (``WHERE`` defaults to ``specc COMMAND``).
+    """
+
+    def __init__(self, message: str, where: str | None = None) -> None:
+        super().__init__(message)
+        self.where = where
 
 
 def read_spec(path: str) -> tuple[str | None, Diagnostic | None]:
@@ -42,6 +84,11 @@ def read_spec(path: str) -> tuple[str | None, Diagnostic | None]:
     return text, None
 
 
+def print_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str], stream=None) -> None:
+    """Diagnostics as compiler-style text (on stderr unless ``stream``)."""
+    (stream or sys.stderr).write(render_text(diagnostics, sources))
+
+
 def add_model_arg(parser: argparse.ArgumentParser) -> None:
     """``--model NAME``: pick a model where a file holds several."""
     parser.add_argument(
@@ -49,44 +96,19 @@ def add_model_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_model(args: argparse.Namespace, strict: bool = False) -> tuple[Model | None, int]:
-    """Read and check ``args.file``; print diagnostics; return the chosen model or an exit code.
-
-    Commands that produce something (keras, onnx, run, ...) refuse a spec with
-    errors: nothing is written, exit 1 (2 for an unreadable file or bad --model).
-    """
-    text, problem = read_spec(args.file)
-    if problem is not None:
-        print_diagnostics([problem], {})
-        return None, EXIT_USAGE
-    result = check_source(text or "", args.file)
-    if result.diagnostics:
-        print_diagnostics(result.diagnostics, {args.file: text or ""}, stream=sys.stderr)
-    if result.errors or (strict and result.warnings):
-        return None, EXIT_ERRORS
-    return pick_model(result, getattr(args, "model", None))
+def add_weights_arg(parser: argparse.ArgumentParser, default: str = "init, seed 0") -> None:
+    """``-w/--weights W.npz``: the same option on every command that reads weights."""
+    parser.add_argument(
+        "-w", "--weights", metavar="W.npz", help=f"weights (.npz; default: {default})"
+    )
 
 
-def pick_model(result: CheckResult, name: str | None) -> tuple[Model | None, int]:
-    """The model named ``name`` (or the first); a usage error when it does not exist."""
-    names = [m.name for m in result.models]
-    if not names:
-        print(f"{result.file}: error: the file defines no model", file=sys.stderr)
-        return None, EXIT_ERRORS
-    if name is None:
-        return result.models[0], EXIT_OK
-    if name not in names:
-        print(
-            f"{result.file}: error: no model named '{name}'; the file has {', '.join(names)}",
-            file=sys.stderr,
-        )
-        return None, EXIT_USAGE
-    return result.model(name), EXIT_OK
+def wide_console(stderr: bool = False):
+    """A rich console on which a table takes the width it needs: never cut to
+    the terminal's width, nor to 80 columns when the output is a pipe or a file."""
+    from rich.console import Console
 
-
-def print_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str], stream=None) -> None:
-    """Diagnostics as compiler-style text."""
-    (stream or sys.stderr).write(render_text(diagnostics, sources))
+    return Console(highlight=False, soft_wrap=False, width=100_000, stderr=stderr)
 
 
 def _mode_for(target: Path) -> int:
@@ -113,18 +135,6 @@ def write_atomically(path: str, data: bytes | str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def report_late(path: str, exc: SpeccError) -> None:
-    """Print diagnostics found after the check (weights, inputs, emitters), with the spec's text."""
-    text, _ = read_spec(path) if path != "-" else (None, None)
-    print_diagnostics(exc.diagnostics, {path: text} if text else {})
-
-
-def cannot_write(path: str, exc: OSError) -> int:
-    """Report an output file that cannot be written; the exit status for it."""
-    print(f"{path}: error: cannot write: {exc.strerror or exc}", file=sys.stderr)
-    return EXIT_USAGE
 
 
 def positive_int(text: str) -> int:

@@ -2,7 +2,7 @@
 
 Exit status 0; 1 when the spec has errors; 2 for an input, weights file or
 backend that cannot be used (E5xx, E60x, each located), in which case no
-output file is written.
+output file is written (:mod:`specc.commands.skeleton`).
 """
 
 from __future__ import annotations
@@ -10,14 +10,8 @@ from __future__ import annotations
 import argparse
 import io
 
-from specc.commands.common import (
-    EXIT_OK,
-    EXIT_USAGE,
-    add_model_arg,
-    cannot_write,
-    positive_int,
-    report_late,
-)
+from specc.commands.common import add_weights_arg, positive_int
+from specc.commands.skeleton import Job, add_spec_args, run_spec
 
 BACKENDS = ("numpy", "tensorflow", "onnxruntime")
 PROGRESS_MIN_SAMPLES = 512  # a progress bar for inputs at least this large (and several chunks)
@@ -27,7 +21,7 @@ SHOWN_ROWS = 20  # top-k rows printed per run; the rest go to -o only
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``run`` parser."""
     p = sub.add_parser("run", help="run the model on an input (.npy, .npz or images)")
-    p.add_argument("file", metavar="FILE")
+    add_spec_args(p)
     p.add_argument(
         "--input",
         "-i",
@@ -36,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="X",
         help="a .npy/.npz array (one sample or a batch) or image files (PNG, JPEG)",
     )
-    p.add_argument("--weights", "-w", metavar="W.npz", help="weights (default: init, seed 0)")
+    add_weights_arg(p)
     p.add_argument("--backend", choices=BACKENDS, default="numpy")
     p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     p.add_argument("--batch-size", type=positive_int, metavar="N", help="samples per chunk")
@@ -46,46 +40,34 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--allow-nan", action="store_true", help="run inputs holding NaN or infinity (else E604)"
     )
-    add_model_arg(p)
 
 
 def run(args: argparse.Namespace) -> int:
     """Check the spec, read weights and input, run the backend, report and write."""
+    return run_spec(args, _run)
+
+
+def _run(job: Job) -> None:
     import numpy as np
 
-    from specc.commands.common import load_model, write_atomically
-    from specc.diagnostics import SpeccError
     from specc.runtime import auto_batch_size, prepare, run_batches
     from specc.runtime.inputs import read_inputs
     from specc.runtime.validate import check_input
 
-    model, status = load_model(args)
-    if model is None:
-        return status
-    try:
-        weights = None
-        if args.weights:
-            from specc.weights import load_weights
-
-            weights = load_weights(args.weights, model)
-        raw, span = read_inputs(args.input, model, args.resize)
-        batch = check_input(model, raw, span, args.allow_nan)
-        executor = prepare(model, weights, args.backend, args.device)
-        size = args.batch_size or auto_batch_size(model)
-        with _Progress(batch.shape[0], size) as progress:
-            output = run_batches(executor, batch, size, progress)
-    except SpeccError as exc:
-        report_late(args.file, exc)
-        return EXIT_USAGE
+    args, model = job.args, job.model
+    weights = job.weights() if args.weights else None
+    job.reading(*args.input)
+    raw, span = read_inputs(args.input, model, args.resize)
+    batch = check_input(model, raw, span, args.allow_nan)
+    executor = prepare(model, weights, args.backend, args.device)
+    size = args.batch_size or auto_batch_size(model)
+    with _Progress(batch.shape[0], size) as progress:
+        output = run_batches(executor, batch, size, progress)
     if args.output:
         buffer = io.BytesIO()
         np.save(buffer, output, allow_pickle=False)
-        try:
-            write_atomically(args.output, buffer.getvalue())
-        except OSError as exc:
-            return cannot_write(args.output, exc)
+        job.write(args.output, buffer.getvalue())
     _report(model, output, args)
-    return EXIT_OK
 
 
 class _Progress:
@@ -114,10 +96,11 @@ class _Progress:
 def _report(model, output, args: argparse.Namespace) -> None:
     """A top-k table per input for a classifier; shape and statistics otherwise."""
     import numpy as np
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    from specc.commands.common import wide_console
+
+    console = wide_console()
     n = output.shape[0]
     where = f" -> {args.output}" if args.output else ""
     console.print(

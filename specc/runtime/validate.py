@@ -57,9 +57,6 @@ def check_input(
                 f"expected (batch, {', '.join(map(str, expected))}) or {fmt_shape(expected)}, "
                 f"received {tuple(x.shape)}",
                 span,
-                "images of another size can be resized with --resize"
-                if len(expected) == 3
-                else None,
             )
         )
     if x.shape[0] == 0:
