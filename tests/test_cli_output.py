@@ -117,3 +117,21 @@ def test_the_resize_hint_is_for_images_only(tmp_path, capsys):
     assert main(["run", CIFAR, "-i", str(tmp_path / "x.npy")]) == 2
     err = capsys.readouterr().err
     assert "error[E602]" in err and "--resize" not in err
+
+
+def test_bench_shows_its_steps_and_hides_tensorflow_logs():
+    require("tensorflow")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "specc.cli", "bench", CIFAR, "--backends", "numpy,tensorflow",
+         "--batch-size", "2", "--seconds", "0.1", "--no-memory"],
+        capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    steps = [line.split(" (")[0] for line in proc.stderr.splitlines()]
+    assert steps == [
+        "specc bench: preparing numpy",
+        "specc bench: preparing tensorflow",
+        "specc bench: timing numpy, tensorflow for at least 0.2 s",
+    ], proc.stderr
+    assert "tensorflow" in proc.stdout and "unavailable" not in proc.stdout

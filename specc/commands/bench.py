@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from specc.commands.common import UsageError, add_weights_arg, positive_int
+from specc.commands.progress import Steps, framework_logs_hidden
 from specc.commands.skeleton import Job, add_spec_args, run_spec
 
 CANDIDATES = ("numpy", "tensorflow", "onnxruntime", "keras")
@@ -67,33 +68,40 @@ def _bench(job: Job) -> None:
     weights = job.weights()
     rng = np.random.default_rng(0)
     x = rng.standard_normal((args.batch_size, *(model.input.output_shape or ()))).astype(np.float32)
-    results: dict[str, Measurement] = {}
+    results = {name: Measurement(name, args.device, args.batch_size) for name in names}
     executors = {}
-    for name in names:
-        results[name] = Measurement(name, args.device, args.batch_size)
-        try:
-            executors[name] = build(model, weights, name, args.device)
-        except SpeccError as exc:
-            results[name].error = exc.diagnostics[0].message
-        except ImportError as exc:
-            results[name].error = f"not installed ({exc.name or exc})"
-    seconds = (
-        throughput(executors, x, min_seconds=args.seconds * len(executors)) if executors else {}
-    )
-    flops = 2 * model.total("macs") * args.batch_size
-    for name, t in seconds.items():
-        m = results[name]
-        m.seconds_per_batch = t
-        m.images_per_s = args.batch_size / t
-        m.gflops = flops / t / 1e9
-    best = max((m.images_per_s or 0.0 for m in results.values()), default=0.0)
-    for name, m in results.items():
-        if m.images_per_s:
-            m.ratio = m.images_per_s / best
-        if not args.no_memory and m.error is None:
-            m.peak_mb = peak_memory(
-                args.file, model.name, name, args.device, args.batch_size, args.weights
-            )
+    memory_runs = 0 if args.no_memory else len(names)
+    with (
+        framework_logs_hidden() as terminal,
+        Steps(terminal, len(names) + 1 + memory_runs, "specc bench") as steps,
+    ):
+        for name in names:
+            steps.start(f"preparing {name}")
+            try:
+                executors[name] = build(model, weights, name, args.device)
+            except SpeccError as exc:
+                results[name].error = exc.diagnostics[0].message
+            except ImportError as exc:
+                results[name].error = f"not installed ({exc.name or exc})"
+        total = args.seconds * len(executors)
+        steps.start(f"timing {', '.join(executors) or 'nothing'} for at least {total:g} s")
+        seconds = throughput(executors, x, min_seconds=total) if executors else {}
+        flops = 2 * model.total("macs") * args.batch_size
+        for name, t in seconds.items():
+            m = results[name]
+            m.seconds_per_batch = t
+            m.images_per_s = args.batch_size / t
+            m.gflops = flops / t / 1e9
+        best = max((m.images_per_s or 0.0 for m in results.values()), default=0.0)
+        for name, m in results.items():
+            if m.images_per_s:
+                m.ratio = m.images_per_s / best
+            if memory_runs:
+                steps.start(f"peak memory of {name}, in a fresh process")
+                if m.error is None:
+                    m.peak_mb = peak_memory(
+                        args.file, model.name, name, args.device, args.batch_size, args.weights
+                    )
     from specc.runtime.threads import blas_core, blas_note
 
     numpy_on_cpu = "numpy" in executors and args.device == "cpu"
@@ -116,8 +124,9 @@ def _bench(job: Job) -> None:
 
 
 def _table(model, results, args: argparse.Namespace) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from specc.commands.common import wide_console
 
     def num(value: float | None, fmt: str) -> str:
         return "-" if value is None else format(value, fmt)
@@ -140,4 +149,4 @@ def _table(model, results, args: argparse.Namespace) -> None:
             num(m.peak_mb, ".0f"),
             num(m.ratio, ".2f") + "x" if m.ratio else "-",
         )
-    Console().print(table)
+    wide_console().print(table)
