@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import importlib.util
+import os
 import sys
 
 from specc.commands import COMMANDS
@@ -33,8 +35,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 fine, 1 spec errors, 2 bad usage)."""
-    args = build_parser().parse_args(argv)
-    module = importlib.import_module(f"specc.commands.{args.command}")
+    # Startup cost (benchmarks/bench_check.py): specc validates only its own IR, so
+    # pydantic need not scan every installed distribution for plugins; and the
+    # imports allocate many objects that live until exit, which the cyclic
+    # collector would traverse again and again.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    gc.disable()
+    try:
+        args = build_parser().parse_args(argv)
+        module = importlib.import_module(f"specc.commands.{args.command}")
+    finally:
+        gc.enable()
     try:
         return module.run(args)
     except KeyboardInterrupt:
