@@ -60,7 +60,7 @@ class UsageError(Exception):
 
 def read_spec(path: str) -> tuple[str | None, Diagnostic | None]:
     """The text of ``path`` (``-`` is standard input), or an E100 diagnostic."""
-    from specc.syntax.parse import MAX_FILE_BYTES
+    from specc.syntax import MAX_FILE_BYTES
 
     span = Span(path, 1, 1, 1, 2)
     try:

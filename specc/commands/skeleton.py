@@ -66,12 +66,21 @@ def check_file(
     path: str, max_params: int | None = None, max_macs: int | None = None
 ) -> CheckResult:
     """Read and check one spec: its models and every diagnostic (E100, E114 included)."""
-    from specc.check import CheckResult, check_source
-
     text, problem = read_spec(path)
     if problem is not None:
+        from specc.check import CheckResult
+
         return CheckResult(path, "", diagnostics=[problem])
-    result = check_source(text or "", path, max_params, max_macs)
+    return check_text(path, text or "", max_params, max_macs)
+
+
+def check_text(
+    path: str, text: str, max_params: int | None = None, max_macs: int | None = None
+) -> CheckResult:
+    """Check the text of the spec at ``path``; E114 when it defines no model."""
+    from specc.check import check_source
+
+    result = check_source(text, path, max_params, max_macs)
     if not result.models and not result.errors:
         result.diagnostics.append(
             Diagnostic(

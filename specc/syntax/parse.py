@@ -22,9 +22,9 @@ from lark.exceptions import (
 
 from specc.diagnostics import Span, SpeccError, error, source_lines
 from specc.resources import read_resource
+from specc.syntax import MAX_FILE_BYTES
 from specc.syntax import tree as t
 
-MAX_FILE_BYTES = 2 * 1024 * 1024  # 100,000 layers fit in far less; parsing is ~4 s per MiB
 MAX_NESTING = 100
 # Operators in one statement: expression trees are walked recursively, so an
 # arithmetic chain of thousands of terms must stop here, located, not in a RecursionError.
