@@ -135,3 +135,16 @@ def test_bench_shows_its_steps_and_hides_tensorflow_logs():
         "specc bench: timing numpy, tensorflow for at least 0.2 s",
     ], proc.stderr
     assert "tensorflow" in proc.stdout and "unavailable" not in proc.stdout
+
+
+def test_run_on_tensorflow_keeps_its_logs_off_stderr(tmp_path):
+    require("tensorflow")
+    np.save(tmp_path / "x.npy", np.zeros((1, 32, 32, 3), np.float32))
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "specc.cli", "run", CIFAR, "-i", str(tmp_path / "x.npy"),
+         "--backend", "tensorflow"],
+        capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert "(tensorflow, cpu)" in proc.stdout

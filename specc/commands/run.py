@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import io
+from typing import TextIO
 
 from specc.commands.common import add_weights_arg, positive_int
+from specc.commands.progress import framework_logs_hidden
 from specc.commands.skeleton import Job, add_spec_args, run_spec
 
 BACKENDS = ("numpy", "tensorflow", "onnxruntime")
@@ -59,10 +61,11 @@ def _run(job: Job) -> None:
     job.reading(*args.input)
     raw, span = read_inputs(args.input, model, args.resize)
     batch = check_input(model, raw, span, args.allow_nan)
-    executor = prepare(model, weights, args.backend, args.device)
     size = args.batch_size or auto_batch_size(model)
-    with _Progress(batch.shape[0], size) as progress:
-        output = run_batches(executor, batch, size, progress)
+    with framework_logs_hidden() as terminal:
+        executor = prepare(model, weights, args.backend, args.device)
+        with _Progress(batch.shape[0], size, terminal) as progress:
+            output = run_batches(executor, batch, size, progress)
     if args.output:
         buffer = io.BytesIO()
         np.save(buffer, output, allow_pickle=False)
@@ -71,15 +74,15 @@ def _run(job: Job) -> None:
 
 
 class _Progress:
-    """A rich progress bar on stderr for large inputs; a no-op callback otherwise."""
+    """A rich progress bar on ``stream`` (stderr) for large inputs; a no-op callback otherwise."""
 
-    def __init__(self, total: int, chunk: int) -> None:
+    def __init__(self, total: int, chunk: int, stream: TextIO) -> None:
         self.bar = None
         if total >= PROGRESS_MIN_SAMPLES and total > chunk:
             from rich.console import Console
             from rich.progress import Progress
 
-            self.bar = Progress(console=Console(stderr=True), transient=True)
+            self.bar = Progress(console=Console(file=stream), transient=True)
 
     def __enter__(self):
         if self.bar is None:
