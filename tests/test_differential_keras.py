@@ -19,7 +19,6 @@ from specgen import generate_invalid_spec, generate_spec
 
 from specc.check import check_source
 from specc.ir.graph import Model
-from specc.ir.layers import explicit_params
 
 GRAPH_SEEDS = range(0, 200)
 STACK_SEEDS = range(10_000, 10_100)
@@ -37,10 +36,10 @@ def _chunks(seeds: range) -> list[range]:
 def _keras_layer(node, auto_names: bool):
     """The Keras layer for ``node``; with ``auto_names`` Keras names unnamed layers itself."""
     import keras
-    from keras_reference import keras_value
+    from keras_reference import keras_value, written_params
 
     cls = getattr(keras.layers, type(node.layer).keras_class)
-    kwargs = {k: keras_value(v) for k, v in explicit_params(node.layer).items()}
+    kwargs = {k: keras_value(v) for k, v in written_params(node).items()}
     if not auto_names or GENERATED_NAME.match(node.name):
         kwargs["name"] = node.name
     return cls(**kwargs)

@@ -10,6 +10,7 @@ once per test session and shared by the backend tests.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -199,6 +200,49 @@ def assert_agrees(actual: np.ndarray, expected: np.ndarray, what: str) -> None:
         atol=1e-5 * scale,
         err_msg=what,
     )
+
+
+# float32's unit roundoff: every rounded operation is off by at most this fraction.
+UNIT_ROUNDOFF = 2.0**-24
+# How many standard deviations of rounding noise a reordering may show (see below).
+ROUNDING_SIGMAS = 5.0
+
+
+def reduction_lengths(model: Model) -> list[int]:
+    """Terms of each sum of products the model computes: K of each convolution and dense.
+
+    A layer's MACs per output element is the length of the dot product behind
+    each output (kernel window x input channels / groups for a convolution,
+    inputs for dense).
+    """
+    return [
+        node.macs // math.prod(node.output_shape)
+        for node in model.nodes[1:]
+        if node.macs and node.output_shape
+    ]
+
+
+def reassociation_atol(lengths: list[int], reference: np.ndarray) -> float:
+    """How far two float32 runs of the same computation may drift when only sum orders differ.
+
+    Chunks, micro-batches and threads change the shapes handed to BLAS, and
+    BLAS picks its blocking and kernels (AVX2, AVX-512, small-matrix paths)
+    from the shapes and the CPU, so the K products of each dot product are
+    added in another order. Each order's rounding error is a sum of K
+    roundings of size <= u * |partial sum|; modelled as independent, mean-zero
+    (Higham and Mary, "A new approach to probabilistic rounding error
+    analysis", SIAM J. Sci. Comput. 2019), it stays below
+    lambda * sqrt(K) * u * scale with probability >= 1 - 2 exp(-lambda^2 / 2)
+    (lambda = 5: 7e-6 per element). Layers add their own independent errors,
+    which the next layers carry on at about the activations' scale, so over
+    the network sqrt(sum K) replaces sqrt(K); two runs differ by at most twice
+    one run's error. Scale: the largest output, at least 1 (as assert_agrees).
+    A real chunking bug (a row shifted, a sample mixed with another) moves
+    outputs by the scale itself, orders of magnitude above this.
+    """
+    finite = np.abs(reference[np.isfinite(reference)])
+    scale = max(1.0, float(finite.max(initial=0.0)))
+    return 2 * ROUNDING_SIGMAS * math.sqrt(sum(lengths)) * UNIT_ROUNDOFF * scale
 
 
 def test_random_specs_cover_every_kind_and_option():

@@ -69,7 +69,9 @@ def test_conv_output_shape_matches_keras(ou):
             padding=pad,
             dilation_rate=(d, d2),
         )
-        got = _specc_or_error(sh.conv_output_shape, (h, w), (k, k2), (s, s2), pad, (d, d2))
+        got = _specc_or_error(
+            sh.conv_output_shape, (h, w), (k, k2), (s, s2), pad, (d, d2), "conv2d"
+        )
         if expected is ValueError:
             refusals += 1
             assert got is ValueError, (h, w, k, k2, s, s2, d, d2, pad)
@@ -83,7 +85,7 @@ def test_conv_refusal_is_e201_with_keras_wording(ou):
     with pytest.raises(ValueError, match="zero or negative"):
         ou.compute_conv_output_shape((None, 3, 3, 1), 8, (5, 5), padding="valid")
     with pytest.raises(ShapeError) as info:
-        sh.conv_output_shape((3, 3), (5, 5), (1, 1), "valid", (1, 1))
+        sh.conv_output_shape((3, 3), (5, 5), (1, 1), "valid", (1, 1), "conv2d")
     assert info.value.code == "E201"
     assert "does not fit" in info.value.message and "3x3" in info.value.message
 

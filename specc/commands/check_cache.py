@@ -28,8 +28,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from specc.commands.common import write_atomically
-from specc.diagnostics import Diagnostic, Span
+from specc.diagnostics import Diagnostic, RelatedSpan, Span
+from specc.io import write_atomically
 
 MAX_ENTRIES = 4000  # about 4 KB each; the oldest half goes when there are more
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -105,15 +105,20 @@ def recall(folder: Path, key: str, path: str, text: str) -> FileReport | None:
             Diagnostic(
                 d["code"],
                 d["message"],
-                Span(d["file"], d["line"], d["column"], d["end_line"], d["end_column"]),
+                _span(d),
                 d["help"],
                 d["severity"],
+                tuple(RelatedSpan(_span(r), r["message"]) for r in d.get("related", ())),
             )
             for d in data["diagnostics"]
         ]
         return FileReport(path, text, diagnostics, list(data["models"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _span(d: dict[str, Any]) -> Span:
+    return Span(d["file"], d["line"], d["column"], d["end_line"], d["end_column"])
 
 
 def store(folder: Path, key: str, report: FileReport) -> None:

@@ -6,44 +6,29 @@ The run of a command that reads one spec is :func:`specc.commands.skeleton.run_s
 from __future__ import annotations
 
 import argparse
-import os
-import stat
 import sys
-import tempfile
 from collections.abc import Iterable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from specc.diagnostics import Diagnostic, Span, render_text
+from specc.codes import exit_class
+from specc.diagnostics import Diagnostic, Span, SpeccError, printable, render_text
+from specc.io import FileTooLargeError, read_text
+from specc.io import write_atomically as write_atomically  # moved to specc.io; re-exported
+
+if TYPE_CHECKING:
+    from specc.ir.graph import Model
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
-
-
-def exit_class(code: str) -> int:
-    """The exit status a diagnostic code gives when it is an error.
-
-    1: something in the spec is wrong (E1xx but E100, E2xx, E3xx: syntax,
-    shapes, a failed ``expect``, a budget). 2: the spec may be fine, but the
-    command cannot do what it was asked: a file named on the command line that
-    cannot be read or used (E100 the spec itself, E5xx the weights, E60x the
-    input), or a target, backend or device that cannot do it (E605).
-    """
-    if code == "E100" or code.startswith(("E5", "E6")):
-        return EXIT_USAGE
-    return EXIT_ERRORS
 
 
 def exit_status(diagnostics: Iterable[Diagnostic], strict: bool = False) -> int:
     """The exit status of a command that found ``diagnostics``: the worst one decides.
 
-    Errors give their code's :func:`exit_class`; warnings give 0, or 1 with ``strict``.
+    Errors give their code's exit class from the registry (:func:`specc.codes.exit_class`:
+    1 the spec is at fault, 2 something outside it is); warnings count only with
+    ``strict``, with their class (1).
     """
-    status = EXIT_OK
-    for d in diagnostics:
-        if d.severity == "error":
-            status = max(status, exit_class(d.code))
-        elif strict:
-            status = max(status, EXIT_ERRORS)
-    return status
+    return exit_class([d.code for d in diagnostics if strict or d.severity == "error"])
 
 
 class UsageError(Exception):
@@ -67,12 +52,9 @@ def read_spec(path: str) -> tuple[str | None, Diagnostic | None]:
         if path == "-":
             text = sys.stdin.read(MAX_FILE_BYTES + 1)
         else:
-            size = os.path.getsize(path)
-            if size > MAX_FILE_BYTES:
-                return None, Diagnostic(
-                    "E100", f"file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,}", span
-                )
-            text = Path(path).read_text(encoding="utf-8")
+            text = read_text(path, MAX_FILE_BYTES)
+    except FileTooLargeError as exc:
+        return None, Diagnostic("E100", str(exc.strerror), span)
     except FileNotFoundError:
         return None, Diagnostic("E100", "no such file", span)
     except IsADirectoryError:
@@ -111,30 +93,50 @@ def wide_console(stderr: bool = False):
     return Console(highlight=False, soft_wrap=False, width=100_000, stderr=stderr)
 
 
-def _mode_for(target: Path) -> int:
-    """The target's own mode when it exists (fmt rewrites in place), else 0666 less the umask."""
+def load_model(args: argparse.Namespace, strict: bool = False) -> tuple[Model | None, int]:
+    """Read and check ``args.file`` as :func:`~specc.commands.skeleton.run_spec` does
+    (E100, E114, one model or ``--model``); print diagnostics; the model or an exit status.
+
+    For commands whose body is not a :class:`~specc.commands.skeleton.Job` yet
+    (diagram, featuremaps, filters, weights import): nothing is written for a spec
+    with errors.
+    """
+    from specc.commands.skeleton import check_file, pick_models
+
+    result = check_file(args.file)
+    if result.diagnostics:
+        print_diagnostics(result.diagnostics, {args.file: result.source})
+    status = exit_status(result.diagnostics, strict)
+    if status:
+        return None, status
     try:
-        return stat.S_IMODE(target.stat().st_mode)
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return pick_models(result, getattr(args, "model", None), every_model=False)[0], EXIT_OK
+    except UsageError as exc:
+        print(printable(f"{exc.where}: error: {exc}"), file=sys.stderr)
+        return None, EXIT_USAGE
 
 
-def write_atomically(path: str, data: bytes | str) -> None:
-    """Write ``path`` whole or not at all: a temporary file renamed into place."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, mode, **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as f:
-            f.write(data)
-        os.chmod(tmp, _mode_for(target))  # mkstemp makes 0600
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def report_late(path: str, exc: SpeccError) -> None:
+    """Print diagnostics found after the check (weights, inputs, emitters), with the spec's text."""
+    text, _ = read_spec(path) if path != "-" else (None, None)
+    print_diagnostics(exc.diagnostics, {path: text} if text else {})
+
+
+def cannot_write_diagnostic(path: str, exc: OSError) -> Diagnostic:
+    """E615 for an output file that cannot be written, located at the file."""
+    reason = exc.strerror or str(exc)
+    return Diagnostic("E615", f"cannot write: {reason}", Span(path, 1, 1, 1, 2))
+
+
+def cannot_write(path: str, exc: OSError) -> int:
+    """Report an output file that cannot be written (E615); the exit status for it."""
+    print_diagnostics([cannot_write_diagnostic(path, exc)], {})
+    return EXIT_USAGE
+
+
+def name_list(text: str) -> list[str]:
+    """argparse type: ``a,b, c`` -> ``["a", "b", "c"]`` (--taps, --layers)."""
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def positive_int(text: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from specc.commands.common import non_negative_int
 from specc.commands.skeleton import Job, add_spec_args, run_spec
@@ -22,13 +23,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _init(job: Job) -> None:
+    from specc.io import is_stdout
     from specc.weights import init_weights, save_weights
 
     weights = init_weights(job.model, seed=job.args.seed)
     with job.writing(job.args.output):
         save_weights(job.args.output, weights)
     count = sum(int(a.size) for a in weights.values())
+    report = sys.stderr if is_stdout(job.args.output) else sys.stdout
     print(
         f"wrote {job.args.output}: {len(weights)} arrays, {count:,} parameters "
-        f"(seed {job.args.seed})"
+        f"(seed {job.args.seed})",
+        file=report,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from specc.commands.common import UsageError, add_weights_arg, non_negative_int
 from specc.commands.skeleton import Job, add_spec_args, run_spec
@@ -27,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _emit(job: Job) -> None:
     from specc.emit.onnx import MAX_OPSET, MIN_OPSET, emit_onnx, save_onnx
+    from specc.io import is_stdout
 
     opset = job.args.opset
     if opset is not None and not MIN_OPSET <= opset <= MAX_OPSET:
@@ -35,4 +37,6 @@ def _emit(job: Job) -> None:
     with job.writing(job.args.output):
         written = save_onnx(proto, job.args.output)
     nodes = len(proto.graph.node)
-    print(f"wrote {', '.join(written)}: {nodes} nodes, opset {proto.opset_import[0].version}")
+    report = sys.stderr if is_stdout(job.args.output) else sys.stdout
+    opset = proto.opset_import[0].version
+    print(f"wrote {', '.join(written)}: {nodes} nodes, opset {opset}", file=report)

@@ -11,7 +11,7 @@ import argparse
 import io
 from typing import TextIO
 
-from specc.commands.common import add_weights_arg, positive_int
+from specc.commands.common import add_weights_arg, name_list, positive_int
 from specc.commands.progress import framework_logs_hidden
 from specc.commands.skeleton import Job, add_spec_args, run_spec
 
@@ -42,6 +42,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--allow-nan", action="store_true", help="run inputs holding NaN or infinity (else E604)"
     )
+    p.add_argument(
+        "--taps",
+        type=name_list,
+        action="extend",
+        metavar="NAME[,NAME...]",
+        help="write these layers' outputs (numpy backend) to -o TAPS.npz instead of the output",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,19 +65,57 @@ def _run(job: Job) -> None:
 
     args, model = job.args, job.model
     weights = job.weights() if args.weights else None
+    taps = _taps(model, args)
     job.reading(*args.input)
     raw, span = read_inputs(args.input, model, args.resize)
     batch = check_input(model, raw, span, args.allow_nan)
     size = args.batch_size or auto_batch_size(model)
     with framework_logs_hidden() as terminal:
-        executor = prepare(model, weights, args.backend, args.device)
         with _Progress(batch.shape[0], size, terminal) as progress:
-            output = run_batches(executor, batch, size, progress)
+            if taps:
+                from specc.runtime.taps import run_with_taps
+
+                output, tapped = run_with_taps(
+                    model, weights, batch, taps, size, args.device, progress
+                )
+            else:
+                executor = prepare(model, weights, args.backend, args.device)
+                output = run_batches(executor, batch, size, progress)
     if args.output:
         buffer = io.BytesIO()
-        np.save(buffer, output, allow_pickle=False)
+        if taps:
+            from specc.weights import weights_bytes  # an .npz, the same bytes for the same arrays
+
+            buffer.write(weights_bytes(tapped))
+        else:
+            np.save(buffer, output, allow_pickle=False)
         job.write(args.output, buffer.getvalue())
     _report(model, output, args)
+
+
+def _taps(model, args: argparse.Namespace) -> list:
+    """The nodes --taps names (E611), on the numpy runtime, written to -o X.npz (E614)."""
+    from specc.diagnostics import error
+    from specc.runtime.taps import find_layers
+
+    if not args.taps:
+        return []
+    taps = find_layers(model, args.taps, "--taps")
+    if args.backend != "numpy":
+        raise error(
+            "E614",
+            f"--taps reads the layers' outputs of the numpy runtime, not of {args.backend}",
+            model.span,
+            "drop --backend, or drop --taps",
+        )
+    if not args.output or not args.output.lower().endswith(".npz"):
+        raise error(
+            "E614",
+            "--taps writes one array per layer and needs -o TAPS.npz",
+            model.span,
+            f"add -o taps.npz: arrays named {', '.join(n.name for n in taps)}",
+        )
+    return taps
 
 
 class _Progress:
@@ -102,8 +147,9 @@ def _report(model, output, args: argparse.Namespace) -> None:
     from rich.table import Table
 
     from specc.commands.common import wide_console
+    from specc.io import is_stdout
 
-    console = wide_console()
+    console = wide_console(stderr=bool(args.output) and is_stdout(args.output))
     n = output.shape[0]
     where = f" -> {args.output}" if args.output else ""
     console.print(

@@ -23,8 +23,9 @@ What :func:`run_spec` does, the same for every command:
 - picks ``--model``; several models without ``--model`` is a usage error that
   lists them (``every_model=True`` gives the body all of them instead);
 - runs the body; a :class:`SpeccError` it raises (weights E5xx, inputs E60x, a
-  target's E605) is printed with the spec's lines, and a :class:`UsageError`
-  or an output that cannot be written is one ``error:`` line;
+  target's E607, an output that cannot be written E615) is printed with the
+  spec's lines where it points at the spec, and a :class:`UsageError` is one
+  ``error:`` line;
 - returns the exit status of every diagnostic's code (:func:`exit_status`), or
   the body's own status when that is worse.
 """
@@ -42,12 +43,13 @@ from specc.commands.common import (
     EXIT_USAGE,
     UsageError,
     add_model_arg,
+    cannot_write_diagnostic,
     exit_status,
     print_diagnostics,
     read_spec,
     write_atomically,
 )
-from specc.diagnostics import Diagnostic, Span, SpeccError
+from specc.diagnostics import Diagnostic, Span, SpeccError, cap_repeated, printable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -93,11 +95,6 @@ def check_text(
     return result
 
 
-class _CannotWriteError(Exception):
-    def __init__(self, path: str, exc: OSError) -> None:
-        super().__init__(f"{path}: error: cannot write: {exc.strerror or exc}")
-
-
 @dataclass
 class Job:
     """What a command's body works with: its arguments, the checked spec, the chosen model(s)."""
@@ -139,22 +136,23 @@ class Job:
         )
 
     def write(self, path: str, data: bytes | str) -> None:
-        """Write ``path`` whole or not at all; an error line and exit 2 when it cannot be."""
+        """Write ``path`` whole or not at all; E615 and exit 2 when it cannot be."""
         with self.writing(path):
             write_atomically(path, data)
 
     @contextlib.contextmanager
     def writing(self, path: str) -> Iterator[None]:
-        """Around a writer of its own (ONNX, weights): an OSError is a cannot-write error."""
+        """Around a writer of its own (ONNX, weights): an OSError is E615, nothing written."""
         try:
             yield
         except OSError as exc:
-            raise _CannotWriteError(path, exc) from None
+            self.reading(path)
+            raise SpeccError(cannot_write_diagnostic(path, exc)) from None
 
     def report(self, diagnostics: list[Diagnostic]) -> None:
         """Print diagnostics found by the body, with the spec's lines where they point at it."""
         spec = {self.file: self.result.source} if self.result.source else {}
-        for d in diagnostics:
+        for d in cap_repeated(diagnostics):  # one line counts the repeats past the cap
             own = d.span.file == self.file and d.span.file not in self.other_files
             print_diagnostics([d], spec if own else {})
 
@@ -209,8 +207,5 @@ def run_spec(
         return max(status, exit_status(exc.diagnostics))
     except UsageError as exc:
         where = exc.where or f"specc {getattr(args, 'command', '')}".strip()
-        print(f"{where}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except _CannotWriteError as exc:
-        print(exc, file=sys.stderr)
+        print(printable(f"{where}: error: {exc}"), file=sys.stderr)
         return EXIT_USAGE

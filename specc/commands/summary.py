@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``summary`` parser."""
     p = sub.add_parser("summary", help="layer table: output shapes, params, MACs")
     add_spec_args(p)
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
         return run_spec(
             args, _print_json, every_model=True, refuse_errors=False, text_diagnostics=False
         )
+    if args.format == "markdown":
+        return run_spec(args, _print_markdown, every_model=True)
     return run_spec(args, _print_tables, every_model=True)
 
 
@@ -42,6 +44,12 @@ def _print_json(job: Job) -> None:
     for model in data["models"]:
         model.pop("file", None)
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+def _print_markdown(job: Job) -> None:
+    from specc.emit.markdown import summary_markdown
+
+    sys.stdout.write(summary_markdown(job.models, job.file))
 
 
 def sequential_like(model: Model) -> bool:

@@ -5,7 +5,7 @@ booleans, ``None``, strings, tuples and lists are re-rendered from their
 Python values (strings escaped, non-finite numbers refused); function values
 (``l2(0.01)``, ``adam(learning_rate=1e-3)``) become Keras classes looked up in
 the tables below, with keyword names that must be plain Python identifiers.
-Anything else is refused with a located E605 diagnostic.
+Anything else is refused with a located E607 diagnostic.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def is_identifier(name: Any) -> bool:
 
 
 def literal(value: Any, span: Span, what: str) -> Doc:
-    """Source for a plain value (number, bool, None, string, tuple, list), or E605."""
+    """Source for a plain value (number, bool, None, string, tuple, list), or E607."""
     if value is None or isinstance(value, bool):
         return repr(value)
     if isinstance(value, int):
@@ -136,7 +136,7 @@ def literal(value: Any, span: Span, what: str) -> Doc:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise error(
-                "E605",
+                "E607",
                 f"{what} is {value!r}, which Keras cannot take",
                 span,
                 "write a finite number",
@@ -151,12 +151,12 @@ def literal(value: Any, span: Span, what: str) -> Doc:
         return collection("[", [literal(v, span, what) for v in value], "]")
     if isinstance(value, FnValue):
         raise error(
-            "E605",
+            "E607",
             f"{what} cannot be a call such as {value.name}(...) in Keras code",
             span,
             "write a plain value",
         )
-    raise error("E605", f"{what} has a value Keras code cannot express: {value!r}", span)
+    raise error("E607", f"{what} has a value Keras code cannot express: {value!r}", span)
 
 
 def keras_object(value: Any, namespace: str, span: Span, what: str) -> Doc:
@@ -172,7 +172,7 @@ def keras_object(value: Any, namespace: str, span: Span, what: str) -> Doc:
     missing = [key for key in REQUIRED_ARGS.get((namespace, name), ()) if key not in given]
     if missing:
         raise error(
-            "E605",
+            "E607",
             f"{what} {name} needs {', '.join(missing)} in Keras",
             span,
             f"write {name}({', '.join(f'{key}=...' for key in missing)})",
@@ -181,7 +181,7 @@ def keras_object(value: Any, namespace: str, span: Span, what: str) -> Doc:
     for key, arg in fn.kwargs:
         if not is_identifier(key):
             raise error(
-                "E605",
+                "E607",
                 f"{name}() argument name {key!r} cannot be a Python keyword argument",
                 span,
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from specc.diagnostics import Diagnostic
+from specc.diagnostics import Diagnostic, RelatedSpan
 from specc.ir.graph import Model, Node
 from specc.ir.shapes import MAX_DIM, ShapeError, check_size
 
@@ -50,11 +50,12 @@ def _located(node: Node, exc: ShapeError) -> Diagnostic:
     """The diagnostic at the parameter to blame, or at the block call that made the layer.
 
     A layer inside a block may be fine for one call and wrong for another, so
-    its error is reported where the model calls the block.
+    its error is reported where the model calls the block, the layer's own
+    statement given as a related span.
     """
     if node.call_site is not None:
-        message = f"{exc.message} (in block '{node.block}', line {node.span.line})"
-        return Diagnostic(exc.code, message, node.call_site, exc.help)
+        inside = RelatedSpan(node.span, f"the layer, in block '{node.block}'")
+        return Diagnostic(exc.code, exc.message, node.call_site, exc.help, related=(inside,))
     span = node.span
     for param in _CULPRIT.get(exc.code, ()):
         if param in node.arg_spans:

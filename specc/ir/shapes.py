@@ -65,9 +65,9 @@ def conv_output_shape(
     strides: tuple[int, int],
     padding: str,
     dilation: tuple[int, int],
-    what: str = "conv2d",
+    what: str,
 ) -> tuple[int, int]:
-    """Output height and width of a 2-D convolution; refuses an empty output (E201)."""
+    """Output height and width of a 2-D convolution ``what``; refuses an empty output (E201)."""
     out = tuple(
         conv_output_length(n, k, s, padding, d)
         for n, k, s, d in zip(hw, kernel, strides, dilation, strict=True)
@@ -145,6 +145,23 @@ def conv_transpose_output_length(
         return length * stride
     pad = kernel // 2 if padding == "same" else 0
     return (length - 1) * stride + kernel - 2 * pad + output_padding
+
+
+def conv_transpose_padding(
+    length: int, output: int, kernel: int, stride: int, padding: str, dilation: int = 1
+) -> tuple[int, int, int]:
+    """How a transposed convolution's full output becomes Keras's: (crop before, crop after, extra).
+
+    The full output (every input pixel's kernel window scattered, ``(length - 1) * stride
+    + dilated kernel`` long) is cropped where the forward 'same' convolution would have
+    padded, the odd pixel at the end (TensorFlow's ``conv2d_transpose`` is that
+    convolution's gradient); output padding may ask for ``extra`` zeros past its end.
+    These are ONNX ``ConvTranspose``'s ``pads`` and ``output_padding``.
+    """
+    full = (length - 1) * stride + dilation * (kernel - 1) + 1
+    before = max(full - output, 0) // 2 if padding == "same" else 0
+    after = full - before - output
+    return before, max(after, 0), max(-after, 0)
 
 
 def broadcast_shapes(shapes: Sequence[Shape], what: str) -> Shape:

@@ -49,7 +49,10 @@ def prepare(
     backend: str = "numpy",
     device: str = "cpu",
 ) -> Executor:
-    """Build ``backend``'s forward pass for ``model`` (weights checked, E5xx/E605 on failure).
+    """Build ``backend``'s forward pass for ``model``; weights checked (E5xx).
+
+    Raises ``SpeccError``: E606 for a model with errors, E605 for a backend or
+    device this machine lacks, E607 for what the backend's target cannot express.
 
     ``weights`` maps ``LAYER/WEIGHT`` to arrays (``specc.weights.load_weights``
     reads them from a ``.npz``); None draws them from the initializers, seed 0.
@@ -62,7 +65,7 @@ def prepare(
         raise ValueError(f"unknown device {device!r}; expected cpu or gpu")
     if not model.inferred:
         raise SpeccError(
-            Diagnostic("E605", f"model '{model.name}' has errors and cannot run", model.span)
+            Diagnostic("E606", f"model '{model.name}' has errors and cannot run", model.span)
         )
     arrays = init_weights(model) if weights is None else check_weights(weights, model)
     if backend == "numpy":

@@ -10,17 +10,19 @@ otherwise.
 
 Semantics follow Keras 3 (TensorFlow backend): 'same' padding puts the odd
 extra pixel at the end, max pooling ignores padded cells, average pooling
-divides by the number of real cells.
+divides by the number of real cells. Every window op takes its geometry
+(kernel, strides, dilation, explicit pads, output size) resolved once by the
+lowering stage (:class:`specc.lower.Window`); nothing here derives a size again.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from specc.ir.shapes import window_padding
+if TYPE_CHECKING:
+    from specc.lower import Window
 
 Array = Any  # numpy.ndarray or cupy.ndarray
 
@@ -43,17 +45,6 @@ def _gpu_im2col_fits(x: Array, rows: int, cols: int, run: int) -> bool:
     from specc.runtime.cuda_kernels import fits
 
     return (run < GPU_KERNEL_MAX_RUN or rows * cols < GPU_KERNEL_MAX_SIZE) and fits(x, rows, cols)
-
-
-def window_pads(
-    shape: tuple[int, int],
-    kernel: tuple[int, int],
-    strides: tuple[int, int],
-    dilation: tuple[int, int],
-    padding: str,
-) -> tuple[tuple[int, int], tuple[int, int]]:
-    """((top, bottom), (left, right)) for a window op with Keras's ``padding``."""
-    return window_padding(shape, kernel, strides, padding, dilation)
 
 
 def pad_hw(xp: Any, x: Array, pads: tuple[tuple[int, int], tuple[int, int]], value=0.0) -> Array:
@@ -83,15 +74,8 @@ def _taps(kernel, strides, dilation, out_hw, origin=(0, 0), step=1):
             yield a, b, rows, cols
 
 
-def _out_hw(padded_hw, kernel, strides, dilation) -> tuple[int, int]:
-    return tuple(  # type: ignore[return-value]
-        (n - d * (k - 1) - 1) // s + 1
-        for n, k, s, d in zip(padded_hw, kernel, strides, dilation, strict=True)
-    )
-
-
 def im2col(
-    xp: Any, x: Array, kernel, strides, dilation, ones: bool = False, pooled: bool = False
+    xp: Any, x: Array, window: Window, ones: bool = False, pooled: bool = False
 ) -> tuple[Array, tuple[int, int]]:
     """Patches of padded ``x`` as rows (N*Ho*Wo, kh*kw*C [+1]) and the output size (Ho, Wo).
 
@@ -107,8 +91,9 @@ def im2col(
     returned. The pooling is then the maximum of the four blocks.
     """
     n, h, w, c = x.shape
+    kernel, strides, dilation = window.kernel, window.strides, window.dilation
     kh, kw = kernel
-    ho, wo = _out_hw((h, w), kernel, strides, dilation)
+    ho, wo = window.out_hw
     sh, sw = strides
     k = kh * kw * c
     if (kh, kw) == (1, 1) and not ones and not pooled:
@@ -171,9 +156,7 @@ def conv2d(
     xp: Any,
     x: Array,
     kernel: Array,
-    strides=(1, 1),
-    dilation=(1, 1),
-    pads=((0, 0), (0, 0)),
+    window: Window,
     groups: int = 1,
     matrix: Array | None = None,
     pooled: bool = False,
@@ -189,16 +172,17 @@ def conv2d(
     kh, kw, cg, f = kernel.shape
     n = x.shape[0]
     with_bias = groups == 1 and matrix is not None and matrix.shape[0] == kh * kw * cg + 1
-    padded_hw = (x.shape[1] + sum(pads[0]), x.shape[2] + sum(pads[1]))
-    ho, wo = _out_hw(padded_hw, (kh, kw), strides, dilation)
-    run = kw * cg if dilation[1] == 1 else cg
+    ho, wo = window.out_hw
+    run = kw * cg if window.dilation[1] == 1 else cg
     if on_gpu(xp) and not pooled and _gpu_im2col_fits(x, n * ho * wo, kh * kw * cg + 1, run):
         from specc.runtime.cuda_kernels import im2col_padded
 
-        cols = im2col_padded(x, (kh, kw), strides, dilation, pads, (ho, wo), with_bias)
+        cols = im2col_padded(
+            x, (kh, kw), window.strides, window.dilation, window.pads, (ho, wo), with_bias
+        )
     else:
-        x = pad_hw(xp, x, pads)
-        cols, (ho, wo) = im2col(xp, x, (kh, kw), strides, dilation, with_bias, pooled)
+        x = pad_hw(xp, x, window.pads)
+        cols, (ho, wo) = im2col(xp, x, window, with_bias, pooled)
     if groups == 1:
         mat = matrix if matrix is not None else kernel.reshape(kh * kw * cg, f)
         out = cols @ mat
@@ -221,17 +205,15 @@ def max_of(xp: Any, parts: list[Array]) -> Array:
     return out
 
 
-def depthwise_conv2d(
-    xp: Any, x: Array, kernel: Array, strides=(1, 1), dilation=(1, 1), pads=((0, 0), (0, 0))
-) -> Array:
+def depthwise_conv2d(xp: Any, x: Array, kernel: Array, window: Window) -> Array:
     """Keras DepthwiseConv2D (no bias): ``kernel`` (kh, kw, C, M); channel c*M+m out."""
     kh, kw, c, mult = kernel.shape
-    x = pad_hw(xp, x, pads)
-    n, h, w, _ = x.shape
-    ho, wo = _out_hw((h, w), (kh, kw), strides, dilation)
+    x = pad_hw(xp, x, window.pads)
+    n = x.shape[0]
+    ho, wo = window.out_hw
     shape = (n, ho, wo, c) if mult == 1 else (n, ho, wo, c, mult)
     out = xp.zeros(shape, dtype=x.dtype)
-    for a, b, rows, cols in _taps((kh, kw), strides, dilation, (ho, wo)):
+    for a, b, rows, cols in _taps((kh, kw), window.strides, window.dilation, (ho, wo)):
         patch = x[:, rows, cols, :]
         if mult == 1:
             out += patch * kernel[a, b, :, 0]
@@ -240,33 +222,21 @@ def depthwise_conv2d(
     return out.reshape(n, ho, wo, c * mult)
 
 
-def conv2d_transpose(
-    xp: Any,
-    x: Array,
-    kernel: Array,
-    out_hw: tuple[int, int],
-    strides=(1, 1),
-    dilation=(1, 1),
-    padding: str = "valid",
-) -> Array:
+def conv2d_transpose(xp: Any, x: Array, kernel: Array, window: Window) -> Array:
     """Keras Conv2DTranspose (no bias), as TensorFlow's gradient of a convolution.
 
     ``kernel`` is Keras's (kh, kw, F, C). One matrix product gives every tap's
-    contribution; a loop over the kh*kw taps scatters them (col2im), then the
-    result is cropped where the forward convolution would have padded.
+    contribution; a loop over the kh*kw taps scatters them (col2im) into the
+    full output, which is then cropped by ``window.pads``, where the forward
+    convolution would have padded (output padding past its end stays zero).
     """
     kh, kw, f, c = kernel.shape
     n, h, w, _ = x.shape
-    sh, sw = strides
-    dh, dw = dilation
-    ho, wo = out_hw
-    if padding == "same":
-        top = max((h - 1) * sh + dh * (kh - 1) + 1 - ho, 0) // 2
-        left = max((w - 1) * sw + dw * (kw - 1) + 1 - wo, 0) // 2
-    else:
-        top = left = 0
-    full_h = max((h - 1) * sh + dh * (kh - 1) + 1, top + ho)
-    full_w = max((w - 1) * sw + dw * (kw - 1) + 1, left + wo)
+    (sh, sw), (dh, dw) = window.strides, window.dilation
+    ho, wo = window.out_hw
+    (top, bottom), (left, right) = window.pads
+    # The full output, or Keras's size when output padding asks for more (zeros).
+    full_h, full_w = top + ho + bottom, left + wo + right
     kmat = kernel.transpose(3, 0, 1, 2).reshape(c, kh * kw * f)
     taps = (x.reshape(n * h * w, c) @ kmat).reshape(n, h, w, kh, kw, f)
     full = xp.zeros((n, full_h, full_w, f), dtype=x.dtype)
@@ -278,43 +248,38 @@ def conv2d_transpose(
     return full[:, top : top + ho, left : left + wo, :]
 
 
-def max_pool(xp: Any, x: Array, pool, strides, padding: str) -> Array:
+def max_pool(xp: Any, x: Array, window: Window) -> Array:
     """Keras MaxPooling2D: padded cells never win."""
-    n, h, w, c = x.shape
-    (ph, pw), (sh, sw) = pool, strides
-    if on_gpu(xp) and padding == "valid" and (ph, pw) == (sh, sw):
+    n, _, _, c = x.shape
+    (ph, pw), (sh, sw), (ho, wo) = window.kernel, window.strides, window.out_hw
+    if on_gpu(xp) and not window.padded and (ph, pw) == (sh, sw):
         # Tiling windows: one reduction kernel on a GPU (on a CPU, slices are faster).
-        ho, wo = h // ph, w // pw
         tiles = x[:, : ho * ph, : wo * pw, :].reshape(n, ho, ph, wo, pw, c)
         return tiles.max(axis=(2, 4))
-    pads = window_pads((h, w), pool, strides, (1, 1), padding)
-    x = pad_hw(xp, x, pads, value=-np.inf)
-    ho, wo = _out_hw(x.shape[1:3], pool, strides, (1, 1))
-    return _window_reduce(xp, xp.maximum, x, pool, strides, (ho, wo))
+    x = pad_hw(xp, x, window.pads, value=-np.inf)
+    return _window_reduce(xp, xp.maximum, x, window)
 
 
-def avg_pool(xp: Any, x: Array, pool, strides, padding: str) -> Array:
+def avg_pool(xp: Any, x: Array, window: Window) -> Array:
     """Keras AveragePooling2D: the sum of real cells over their count."""
     h, w = x.shape[1:3]
-    ph, pw = pool
-    pads = window_pads((h, w), pool, strides, (1, 1), padding)
-    x = pad_hw(xp, x, pads)
-    ho, wo = _out_hw(x.shape[1:3], pool, strides, (1, 1))
-    out = _window_reduce(xp, xp.add, x, pool, strides, (ho, wo))
-    if pads == ((0, 0), (0, 0)):
+    ph, pw = window.kernel
+    x = pad_hw(xp, x, window.pads)
+    out = _window_reduce(xp, xp.add, x, window)
+    if not window.padded:
         return out / np.float32(ph * pw)
-    ones = pad_hw(np, np.ones((1, h, w, 1), np.float32), pads)
-    counts = _window_reduce(np, np.add, ones, pool, strides, (ho, wo))
+    ones = pad_hw(np, np.ones((1, h, w, 1), np.float32), window.pads)
+    counts = _window_reduce(np, np.add, ones, window)
     return out / xp.asarray(counts)
 
 
-def _window_reduce(xp: Any, op, x: Array, pool, strides, out_hw) -> Array:
+def _window_reduce(xp: Any, op, x: Array, window: Window) -> Array:
     """``op`` (maximum or add) over pooling windows: rows first, then columns (separable).
 
     The first step combines two strided views into a new array; later taps
     accumulate into it in place. The result never aliases ``x``.
     """
-    (ph, pw), (sh, sw), (ho, wo) = pool, strides, out_hw
+    (ph, pw), (sh, sw), (ho, wo) = window.kernel, window.strides, window.out_hw
     rows = [x[:, a : a + (ho - 1) * sh + 1 : sh, :, :] for a in range(ph)]
     tall = rows[0] if ph == 1 else op(rows[0], rows[1])
     for part in rows[2:]:
@@ -324,80 +289,3 @@ def _window_reduce(xp: Any, op, x: Array, pool, strides, out_hw) -> Array:
     for part in cols[2:]:
         op(out, part, out=out)
     return out
-
-
-def upsample_nearest(xp: Any, x: Array, size: tuple[int, int]) -> Array:
-    """Each pixel repeated ``size`` times along height and width."""
-    n, h, w, c = x.shape
-    fh, fw = size
-    wide = xp.broadcast_to(x[:, :, None, :, None, :], (n, h, fh, w, fw, c))
-    return wide.reshape(n, h * fh, w * fw, c)
-
-
-def resize_matrix(n_in: int, n_out: int, method: str) -> np.ndarray:
-    """The (n_out, n_in) float32 matrix of TensorFlow's ``tf.image.resize`` on one axis.
-
-    Upsampling in Keras 3 (``antialias=False``, half-pixel centres) is linear
-    and separable, so each method is one matrix per axis: bilinear and bicubic
-    as ``ResizeBilinear``/``ResizeBicubic`` (Keys cubic a=-0.5, weights read
-    from TensorFlow's 1024-entry table, taps outside the image dropped and the
-    rest renormalised), lanczos3/5 as ``ScaleAndTranslate``, area as ``ResizeArea``.
-    """
-    out = np.zeros((n_out, n_in), np.float64)
-    scale = np.float32(n_in) / np.float32(n_out)
-    for i in range(n_out):
-        if method == "area":
-            lo, hi = i * n_in / n_out, (i + 1) * n_in / n_out
-            for j in range(math.floor(lo), min(math.ceil(hi), n_in)):
-                out[i, j] = (min(hi, j + 1) - max(lo, j)) / (hi - lo)
-            continue
-        centre = float(np.float32((np.float32(i) + np.float32(0.5)) * scale - np.float32(0.5)))
-        if method == "bilinear":
-            lo = math.floor(centre)
-            lerp = centre - lo
-            out[i, max(lo, 0)] += 1.0 - lerp
-            out[i, min(math.ceil(centre), n_in - 1)] += lerp
-        elif method == "bicubic":
-            lo = math.floor(centre)
-            t = round((centre - lo) * 1024) / 1024  # TensorFlow's coefficient table
-            a = -0.5
-            weights = [
-                ((a * (1 + t) - 5 * a) * (1 + t) + 8 * a) * (1 + t) - 4 * a,
-                ((a + 2) * t - (a + 3)) * t * t + 1,
-                ((a + 2) * (1 - t) - (a + 3)) * (1 - t) ** 2 + 1,
-                ((a * (2 - t) - 5 * a) * (2 - t) + 8 * a) * (2 - t) - 4 * a,
-            ]
-            taps = [(lo - 1 + k, wk) for k, wk in enumerate(weights) if 0 <= lo - 1 + k < n_in]
-            total = sum(wk for _, wk in taps)
-            for j, wk in taps:
-                out[i, j] = wk / total
-        elif method in ("lanczos3", "lanczos5"):
-            radius = int(method[-1])
-            sample = (i + 0.5) * (n_in / n_out)
-            start = min(max(math.ceil(sample - radius - 0.5), 0), n_in - 1)
-            end = min(max(math.floor(sample + radius - 0.5), 0), n_in - 1) + 1
-            taps = [(j, _lanczos(abs(j + 0.5 - sample), radius)) for j in range(start, end)]
-            total = sum(wk for _, wk in taps)
-            for j, wk in taps:
-                out[i, j] = wk / total
-        else:
-            raise ValueError(f"unknown interpolation {method!r}")
-    return out.astype(np.float32)
-
-
-def _lanczos(x: float, radius: int) -> float:
-    pi = 3.14159265359  # TensorFlow's constant
-    if x > radius:
-        return 0.0
-    if x <= 1e-3:
-        return 1.0
-    return radius * math.sin(pi * x) * math.sin(pi * x / radius) / (pi * pi * x * x)
-
-
-def resize(xp: Any, x: Array, rows: Array, cols: Array) -> Array:
-    """``x`` (N, H, W, C) resized by per-axis matrices ``rows`` (Ho, H) and ``cols`` (Wo, W)."""
-    n, h, w, c = x.shape
-    ho, wo = rows.shape[0], cols.shape[0]
-    tall = xp.matmul(rows, x.reshape(n, h, w * c)).reshape(n * ho, w, c)
-    wide = xp.matmul(cols, tall)  # (n*ho, wo, c)
-    return wide.reshape(n, ho, wo, c)

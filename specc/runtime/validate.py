@@ -37,28 +37,9 @@ def check_input(
         except Exception as exc:  # ragged lists and the like
             raise SpeccError(Diagnostic("E603", f"input is not an array: {exc}", span)) from None
     assert isinstance(x, np.ndarray)
-    kind = x.dtype.kind
-    if kind not in "fiu":
-        raise SpeccError(
-            Diagnostic(
-                "E603",
-                f"input has dtype {x.dtype}; expected numbers (float or integer)",
-                span,
-                "convert it with x.astype('float32')",
-            )
-        )
+    check_input_layout(model, x.shape, x.dtype, span)
     if x.shape == expected:
         x = x[None]
-    if x.shape[1:] != expected or x.ndim != len(expected) + 1:
-        raise SpeccError(
-            Diagnostic(
-                "E602",
-                f"input of shape {_shape_text(x.shape)} does not fit model '{model.name}': "
-                f"expected (batch, {', '.join(map(str, expected))}) or {fmt_shape(expected)}, "
-                f"received {tuple(x.shape)}",
-                span,
-            )
-        )
     if x.shape[0] == 0:
         raise SpeccError(Diagnostic("E602", "input holds no samples (batch of 0)", span))
     with np.errstate(over="ignore", invalid="ignore"):
@@ -81,3 +62,35 @@ def check_input(
                 )
             )
     return x32
+
+
+def check_input_layout(
+    model: Model, shape: tuple[int, ...], dtype: np.dtype, span: Span | None = None
+) -> None:
+    """E603 unless ``dtype`` holds numbers, E602 unless ``shape`` is a sample or a batch.
+
+    Takes what a ``.npy`` header promises, so a file is judged before its data is read.
+    """
+    span = span or model.input.span
+    expected = tuple(model.input.output_shape or ())
+    kind = dtype.kind
+    if kind not in "fiu":
+        raise SpeccError(
+            Diagnostic(
+                "E603",
+                f"input has dtype {dtype}; expected numbers (float or integer)",
+                span,
+                "convert it with x.astype('float32')",
+            )
+        )
+    batch = (1, *shape) if tuple(shape) == expected else tuple(shape)
+    if batch[1:] != expected or len(batch) != len(expected) + 1:
+        raise SpeccError(
+            Diagnostic(
+                "E602",
+                f"input of shape {_shape_text(tuple(shape))} does not fit model '{model.name}': "
+                f"expected (batch, {', '.join(map(str, expected))}) or {fmt_shape(expected)}, "
+                f"received {tuple(shape)}",
+                span,
+            )
+        )

@@ -8,7 +8,7 @@ statement so one run reports as much as it can.
 
 from __future__ import annotations
 
-from specc.diagnostics import Diagnostic, Span, SpeccError, error
+from specc.diagnostics import Diagnostic, RelatedSpan, Span, SpeccError, error
 from specc.ir.graph import Model
 from specc.ir.layers import REGISTRY, ActivationLayer, lookup
 from specc.ir.values import ACTIVATIONS, suggest
@@ -76,8 +76,9 @@ class Expander(ModelStatements, LayerStatements):
         if name in seen:
             raise error(
                 "E111",
-                f"'{name}' is already defined at line {seen[name].line}",
+                f"'{name}' is already defined",
                 stmt.items[0].span if stmt.items else stmt.span,
+                related=(RelatedSpan(seen[name], f"'{name}' is first defined here"),),
             )
         seen[name] = stmt.span
 
@@ -281,5 +282,8 @@ class Expander(ModelStatements, LayerStatements):
                         f"call it as `{block.name} " + " ".join(names) + "`",
                     )
                 env[pname] = evaluate(default, {})
-        inner = Scope(env, (*scope.calls, block.name), scope.call_site or stmt.span, top=False)
+        call = scope.block_call
+        if call is None:
+            call, self.state.block_calls = self.state.block_calls, self.state.block_calls + 1
+        inner = Scope(env, (*scope.calls, block.name), scope.call_site or stmt.span, False, call)
         self._run(block.body, inner)

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from specc.diagnostics import Diagnostic, Span, SpeccError, error
+from specc.diagnostics import Diagnostic, RelatedSpan, Span, SpeccError, error
 from specc.ir.graph import Node
 from specc.ir.layers import Layer
 from specc.ir.values import ACTIVATIONS, suggest
@@ -110,7 +110,8 @@ class LayerStatements:
             raise error("E108", f"{cls.kind} takes no {{ }} body", stmt.body_span or stmt.span)
         layer = self._validate(cls, values, spans, stmt)
         inputs = self._merge_inputs(stmt, cls, refs, scope) if cls.merge else [self.state.current]
-        self._add_node(cls, layer, inputs, stmt, spans, name, name_span, scope)
+        written = tuple(range(len(inputs) - len(refs), len(inputs)))  # refs come last
+        self._add_node(cls, layer, inputs, stmt, spans, name, name_span, scope, written)
 
     def _validate(
         self, cls: type[Layer], values: dict[str, Any], spans: dict[str, Span], stmt: t.Statement
@@ -200,6 +201,7 @@ class LayerStatements:
         name: str | None,
         name_span: Span | None,
         scope: Scope,
+        ref_inputs: tuple[int, ...] = (),
     ) -> None:
         st = self.state
         if len(st.nodes) >= MAX_NODES:
@@ -215,12 +217,13 @@ class LayerStatements:
                 n += 1
             st.counters[cls.auto_name] = n + 1
         elif name in st.names:
-            other = st.nodes[st.names[name]].span.line
+            first = RelatedSpan(st.nodes[st.names[name]].span, f"'{name}' is first used here")
             raise error(
                 "E111",
-                f"layer name '{name}' is already used at line {other}",
+                f"layer name '{name}' is already used",
                 name_span or stmt.span,
                 "layer names must be unique within a model (Keras refuses duplicates)",
+                related=(first,),
             )
         index = len(st.nodes)
         st.nodes.append(
@@ -234,6 +237,8 @@ class LayerStatements:
                 arg_spans=spans,
                 block=scope.calls[0] if scope.calls else None,
                 call_site=scope.call_site,
+                block_call=scope.block_call,
+                ref_inputs=ref_inputs,
             )
         )
         st.names[name] = index

@@ -37,6 +37,7 @@ class Scope:
     calls: tuple[str, ...] = ()
     call_site: Span | None = None
     top: bool = True
+    block_call: int | None = None  # numbers the outermost calls, so repeated calls differ
 
 
 class ModelState:
@@ -54,6 +55,7 @@ class ModelState:
         self.expects: list[Expect] = []
         self.input_dtype = "float32"
         self.broken = False
+        self.block_calls = 0
 
 
 def name_value(item: t.Keyword, env: Env) -> str:

@@ -1,0 +1,99 @@
+"""Rewrites of a plan, each a function ``Plan -> Plan`` computing the same function.
+
+A pass never touches a value in :attr:`Plan.keep` (the model's output, and any
+layer output a caller wants to observe): it only rewrites what no one sees.
+tests/test_lower.py runs each one alone against the unlowered plan on the
+random specs of tests/specgen.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from specc.lower.plan import Op, Plan
+
+Pass = Callable[[Plan], Plan]
+
+CONV_MAXPOOL = "conv2d_maxpool"
+FUSED_KINDS: tuple[str, ...] = (CONV_MAXPOOL,)
+"""Op kinds that only passes create; a backend running the passes handles them."""
+
+MONOTONE = ("relu", "relu6")
+"""Activations that commute exactly with a maximum: ``max(f(a), f(b)) == f(max(a, b))``."""
+
+
+def _sole_maxpool(plan: Plan, op: Op, ops: dict[int, Op], consumers: dict[int, list[int]]):
+    """The max pooling that alone reads ``op``'s output (which no one observes), or None."""
+    users = consumers[op.index]
+    if op.index in plan.keep or len(users) != 1:
+        return None
+    pool = ops[users[0]]
+    if pool.kind != "maxpooling2d" or pool.inputs != (op.index,):
+        return None
+    return pool
+
+
+def fuse_conv_maxpool(plan: Plan) -> Plan:
+    """A Conv2D and the 2x2, stride-2 unpadded max pooling that alone reads it, as one op.
+
+    The fused op (kind :data:`CONV_MAXPOOL`) computes only the four corners of
+    each pooling window and keeps their maximum, so the pooling's dropped
+    outputs are never computed (``pooled`` in :func:`specc.runtime.nn.conv2d`
+    and :func:`specc.runtime.winograd.conv3x3`). The convolution's bias and
+    activation (linear or a monotone clamp) are applied after the maximum, with
+    which they commute, so the result is the unfused one up to how BLAS rounds
+    a differently sized product.
+    """
+    ops = {op.index: op for op in plan.ops}
+    consumers = plan.consumers()
+    fused: dict[int, Op] = {}  # the convolution's index -> the fused op
+    gone: set[int] = set()  # the poolings absorbed
+    for op in plan.ops:
+        if op.kind != "conv2d" or op.activation not in (None, "linear", *MONOTONE):
+            continue
+        pool = _sole_maxpool(plan, op, ops, consumers)
+        window = pool.window if pool is not None else None
+        if (
+            pool is None
+            or window is None
+            or pool.activation is not None
+            or (window.kernel, window.strides) != ((2, 2), (2, 2))
+            or window.padded
+        ):
+            continue
+        fused[op.index] = replace(
+            op,
+            kind=CONV_MAXPOOL,
+            nodes=op.nodes + pool.nodes,
+            output_shape=pool.output_shape,
+            pool=window,
+        )
+        gone.add(pool.index)
+    return plan.with_ops([fused.get(op.index, op) for op in plan.ops if op.index not in gone])
+
+
+def defer_monotone_activation(plan: Plan) -> Plan:
+    """A relu or relu6 moved past the max pooling that alone reads its output.
+
+    ``max(relu(a), relu(b)) == relu(max(a, b))`` exactly, for any monotone
+    clamp, so the max pooling applies the activation itself (an op of kind
+    ``maxpooling2d`` with an activation), to a quarter of the values for a
+    2x2 pooling; the producer leaves its output unactivated.
+    """
+    ops = {op.index: op for op in plan.ops}
+    consumers = plan.consumers()
+    changed: dict[int, Op] = {}
+    for op in plan.ops:
+        if op.activation not in MONOTONE:
+            continue
+        pool = _sole_maxpool(plan, op, ops, consumers)
+        if pool is None or pool.activation is not None or pool.index in changed:
+            continue
+        changed[op.index] = replace(op, activation=None)
+        changed[pool.index] = replace(pool, activation=op.activation)
+    return plan.with_ops([changed.get(op.index, op) for op in plan.ops])
+
+
+RUNTIME_PASSES: tuple[Pass, ...] = (fuse_conv_maxpool, defer_monotone_activation)
+"""The passes the numpy runtime runs on the CPU, in this order."""

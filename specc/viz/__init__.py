@@ -1,0 +1,7 @@
+"""Pictures of models: rendered diagrams, feature maps and filters.
+
+Everything here imports graphviz, Pillow or matplotlib inside the function
+that needs it (``pip install 'specc[viz]'``), so nothing on the ``specc
+check`` path loads them. Text outputs (DOT, Mermaid) come from
+:mod:`specc.emit.diagram` and need none of them.
+"""
