@@ -15,7 +15,8 @@ import pytest
 from conftest import ROOT
 
 from specc.cli import main
-from specc.commands.common import exit_class, exit_status
+from specc.codes import exit_class
+from specc.commands.common import exit_status
 from specc.diagnostics import CODES, Diagnostic, Span
 from specc.weights import init_weights, save_weights
 
@@ -130,9 +131,8 @@ def test_exit_status_follows_the_code_class():
     span = Span("m.cnn", 1, 1, 1, 2)
     for code in CODES:
         assert exit_class(code) in (1, 2), code
-    assert [exit_class(c) for c in ("E100", "E101", "E201", "E301", "E504", "E602", "E605")] == [
-        2, 1, 1, 1, 2, 2, 2,
-    ]  # fmt: skip
+    codes = ("E100", "E101", "E114", "E201", "E301", "E504", "E602", "E605", "E607", "E615")
+    assert [exit_class(c) for c in codes] == [2, 1, 1, 1, 1, 2, 2, 2, 1, 2]
     warning = Diagnostic("W401", "w", span)
     assert exit_status([]) == 0 and exit_status([warning]) == 0
     assert exit_status([warning], strict=True) == 1

@@ -24,7 +24,7 @@ from specc.emit.keras_values import RESERVED, py_string, variable_names
 PAYLOAD = "x'); import os; os.system('echo pwned'); ('"
 ALLOWED_CALL_ROOTS = {
     "keras", "layers", "np", "model", "layer", "arrays", "values", "assignments", "npz",
-    "build_model", "compile_model", "tuple", "sorted", "ValueError",
+    "build_model", "compile_model", "tuple", "sorted", "ValueError", "open",
 }  # fmt: skip
 
 
@@ -45,7 +45,7 @@ def assert_inert(source: str, strings: list[str] = ()) -> None:
         "from keras import layers",
     ]
     functions = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
-    assert functions <= {"build_model", "compile_model", "train", "load_weights"}
+    assert functions <= {"build_model", "compile_model", "train", "load_weights", "save_weights"}
     for node in tree.body:
         assert isinstance(
             node, ast.Expr | ast.Import | ast.ImportFrom | ast.Assign | ast.FunctionDef | ast.If

@@ -116,10 +116,12 @@ def load_model(args: argparse.Namespace, strict: bool = False) -> tuple[Model | 
         return None, EXIT_USAGE
 
 
-def report_late(path: str, exc: SpeccError) -> None:
-    """Print diagnostics found after the check (weights, inputs, emitters), with the spec's text."""
+def report_late(path: str, exc: SpeccError) -> int:
+    """Print diagnostics found after the check (weights, inputs, emitters), with the
+    spec's text; their exit status (:func:`exit_status`)."""
     text, _ = read_spec(path) if path != "-" else (None, None)
     print_diagnostics(exc.diagnostics, {path: text} if text else {})
+    return exit_status(exc.diagnostics)
 
 
 def cannot_write_diagnostic(path: str, exc: OSError) -> Diagnostic:
