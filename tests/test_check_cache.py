@@ -8,13 +8,14 @@ import subprocess
 import sys
 
 import pytest
-from conftest import EXAMPLES
+from conftest import EXAMPLES, ROOT
 
 from specc.cli import main
 from specc.commands import check_cache, skeleton
 
 WARNS = "model w {\n  input 4x4x3\n  dense 2\n}\n"
 FAILS = "model m {\n  input 3x3x1\n  conv2d 8 5\n}\n"
+RELATED = ROOT / "tests" / "golden" / "diagnostics" / "blocks.cnn"  # notes at block layers
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def specs(tmp_path) -> list[str]:
     (tmp_path / "fails.cnn").write_text(FAILS)
     (tmp_path / "empty.cnn").write_text("")
     return [*map(str, EXAMPLES), str(tmp_path / "warns.cnn"), str(tmp_path / "fails.cnn"),
-            str(tmp_path / "empty.cnn"), str(tmp_path / "missing.cnn")]  # fmt: skip
+            str(RELATED), str(tmp_path / "empty.cnn"), str(tmp_path / "missing.cnn")]  # fmt: skip
 
 
 def _check(argv, capsys) -> tuple[int, str, str]:
