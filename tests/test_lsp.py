@@ -252,8 +252,9 @@ async def test_completion(client: LanguageClient):
     assert {"conv2d", "maxpooling2d", "maxpool", "dense", "relu", "residual", "expect"} <= set(
         start
     )
+    assert {"if", "else", "let", "for"} <= set(start)
     assert "model" not in start  # not inside a model
-    assert {"model", "block"} <= set(
+    assert {"model", "block", "def"} <= set(
         await _complete(client, len(lines()) + 1, 0)
     )  # after the last }
     params = await _complete(client, line, len("  conv2d 8 3 "))

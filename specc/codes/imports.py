@@ -79,9 +79,10 @@ E707 = error(
     "imported spec disagrees with the source model",
     exit_class=EXIT_SPEC,
     doc="specc checks every spec it writes: each layer's output shape must equal the one "
-    "the model file records. A disagreement is a bug in specc import; nothing is written.",
+    "the model file records. A disagreement is a bug in specc import, or a file that "
+    "contradicts itself (a config edited by hand); nothing is written.",
     example="",
     command=_IMPORT,
     setup="model.keras records an output shape its layers do not give",
-    fix="Report it with the model file.",
+    fix="Save the model again from Keras; if it still disagrees, report it with the model file.",
 )

@@ -216,7 +216,7 @@ class _CachingExpander(Expander):
         index, position = self.origin[id(stmt)]
         used = [index]
         blocks = []
-        for name, block in self.blocks.items():
+        for name, block in [*self.blocks.items(), *self.functions.items()]:  # what it may call
             b_index, b_position = self.origin[id(self.analyzer.block_stmts[id(block.body)])]
             blocks.append((name, pieces[b_index].text, b_position))
             used.append(b_index)

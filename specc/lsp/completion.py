@@ -17,7 +17,14 @@ from specc.ir.layers import KINDS, REGISTRY, ActivationLayer, Layer, lookup
 from specc.ir.values import ACTIVATIONS, CONSTRAINTS, INITIALIZERS, REGULARIZERS
 from specc.lsp.document import Document
 from specc.syntax.scope import DTYPES
-from specc.syntax.settings import COMPILE_ARGS, FIT_ARGS, LOSSES, METRICS, OPTIMIZERS
+from specc.syntax.settings import (
+    CALLBACKS,
+    COMPILE_ARGS,
+    FIT_ARGS,
+    LOSSES,
+    METRICS,
+    OPTIMIZERS,
+)
 
 Kind = lsp.CompletionItemKind
 _STRINGS = re.compile(r"\"([^\"\\\n]|\\.)*\"?|'([^'\\\n]|\\.)*'?")
@@ -25,6 +32,7 @@ _BLOCK = re.compile(r"(?m)^[ \t]*block[ \t]+([A-Za-z_]\w*)(?:[ \t]*\(([^)]*)\))?
 _MODEL = re.compile(r"\s*model\b", re.I)
 _NAMED = re.compile(r"\bname\s*=\s*[\"']?([A-Za-z_]\w*)", re.I)
 _MODEL_KEYWORDS = ("input", "repeat", "path", "compile", "fit", "expect")
+_CONTROL_KEYWORDS = ("if", "else", "let", "for", "return")
 _BOOLS = ("true", "false")
 _INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area")
 
@@ -53,8 +61,10 @@ def _blocks(doc: Document) -> dict[str, list[str]]:
 def _statement_start(doc: Document, line: int, prefix: str) -> list[lsp.CompletionItem]:
     if _depth(doc, line, prefix) <= 0:
         return [_item("model", Kind.Keyword, "model NAME { ... }"),
-                _item("block", Kind.Keyword, "block NAME(params) { ... }")]  # fmt: skip
+                _item("block", Kind.Keyword, "block NAME(params) { ... }"),
+                _item("def", Kind.Keyword, "def NAME(params) { ... return VALUE }")]  # fmt: skip
     items = [_item(k, Kind.Keyword) for k in _MODEL_KEYWORDS]
+    items += [_item(k, Kind.Keyword, "control flow") for k in _CONTROL_KEYWORDS]
     for kind in KINDS:
         items.append(_item(kind, Kind.Class, f"Keras {REGISTRY[kind].keras_class}"))
     for word, cls in REGISTRY.items():
@@ -96,7 +106,7 @@ def _values(head: str, key: str) -> tuple[str, ...]:
         table |= {"weighted_metrics": METRICS, "run_eagerly": _BOOLS, "jit_compile": _BOOLS}
         return tuple(table.get(key, ()))
     if low == "fit":
-        return _BOOLS if key == "shuffle" else ()
+        return {"shuffle": _BOOLS, "callbacks": tuple(CALLBACKS)}.get(key, ())
     if low == "input":
         return DTYPES if key == "dtype" else ()
     cls = ActivationLayer if low in ACTIVATIONS else lookup(low)
