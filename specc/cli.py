@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import importlib.util
 import keyword
+import os
 import signal
 import sys
 import threading
@@ -52,12 +54,21 @@ def main(argv: list[str] | None = None) -> int:
 
     Interrupted by Ctrl-C: 130; by SIGTERM: 143 (128 + the signal's number).
     """
+    # Startup cost (benchmarks/bench_check.py): specc validates only its own IR, so
+    # pydantic need not scan every installed distribution for plugins; and the
+    # imports allocate many objects that live until exit, which the cyclic
+    # collector would traverse again and again.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
-        args = build_parser().parse_args(argv)
-        name = f"{args.command}_" if keyword.iskeyword(args.command) else args.command
-        module = importlib.import_module(f"specc.commands.{name}")
+        gc.disable()
+        try:
+            args = build_parser().parse_args(argv)
+            name = f"{args.command}_" if keyword.iskeyword(args.command) else args.command
+            module = importlib.import_module(f"specc.commands.{name}")
+        finally:
+            gc.enable()
         return module.run(args)
     except Terminated:
         print("terminated", file=sys.stderr)

@@ -27,7 +27,7 @@ from specc.io import NotRegularFileError, open_regular, write_atomically
 from specc.ir.graph import Model, Node
 from specc.ir.layers import Weight
 from specc.ir.values import INITIALIZER_DEFAULTS, FnValue
-from specc.npz import NPY_MAGIC, ZIP_MAGICS, ArrayHeader, NpzArchive
+from specc.npz import NPY_MAGIC, ZIP_MAGICS, ArrayHeader, NotAnArrayError, NpzArchive
 
 # Keras divides the stddev of its truncated variance-scaling normal by the
 # stddev of a unit normal truncated to [-2, 2].
@@ -180,11 +180,7 @@ def load_weights(path: str | Path, model: Model) -> dict[str, np.ndarray]:
         with open_regular(path) as f:
             magic = f.read(4)
         if magic not in ZIP_MAGICS:
-            raise ValueError(
-                "this is a single .npy array, not a .npz archive"
-                if magic == NPY_MAGIC[:4]
-                else "not a .npz archive (no zip header)"
-            )
+            raise SpeccError(_not_npz(file_span, magic))
         archive = NpzArchive.open(path)
     except FileNotFoundError:
         raise SpeccError(Diagnostic("E501", "no such weights file", file_span)) from None
@@ -192,19 +188,45 @@ def load_weights(path: str | Path, model: Model) -> dict[str, np.ndarray]:
         raise SpeccError(Diagnostic("E501", "is a directory, not a .npz file", file_span)) from None
     except NotRegularFileError as exc:
         raise SpeccError(Diagnostic("E501", f"is {exc.strerror}", file_span)) from None
+    except SpeccError:
+        raise
     except Exception as exc:  # corrupt archives fail in many ways (zip, zlib, format)
-        raise SpeccError(_unreadable(file_span, exc)) from None
+        raise SpeccError(_unreadable_npz(file_span, exc)) from None
     with archive:
         return _check(archive, archive.load, model, file_span)
 
 
-def _unreadable(span: Span, exc: Exception, what: str = "weights file") -> Diagnostic:
-    return Diagnostic(
-        "E501",
-        f"cannot read {what}: {type(exc).__name__}: {exc}",
-        span,
-        "write it with `specc init` or numpy.savez",
-    )
+_WRITE_IT = "write it with `specc init` or numpy.savez"
+
+
+def _not_npz(span: Span, magic: bytes) -> Diagnostic:
+    """E501 for a file that is not a zip archive, said as what it is."""
+    if magic == NPY_MAGIC[:4]:
+        what = "is a single .npy array, not a .npz archive of named weights"
+    else:
+        what = "is not a .npz archive of weights (it does not start as a zip file does)"
+    return Diagnostic("E501", what, span, _WRITE_IT)
+
+
+def _unreadable_npz(span: Span, exc: Exception) -> Diagnostic:
+    """E501 for a zip archive that numpy cannot read, in words rather than an exception."""
+    text = str(exc)
+    if "pickle" in text:
+        what = "holds Python objects (pickled arrays), which specc never loads"
+    elif isinstance(exc, ValueError) and text:
+        what = f"is not a valid .npz archive: {text[:1].lower()}{text[1:]}"
+    else:
+        what = "is a damaged .npz archive: it cannot be unzipped"
+    return Diagnostic("E501", what, span, _WRITE_IT)
+
+
+def _unreadable_member(span: Span, key: str, exc: Exception) -> Diagnostic:
+    """E501 for one array of a readable archive that cannot be decompressed or decoded."""
+    if isinstance(exc, NotAnArrayError):
+        why = f"{str(exc)[:1].lower()}{str(exc)[1:]}"
+    else:
+        why = "the archive is damaged there (it cannot be unzipped)"
+    return Diagnostic("E501", f"array '{key}' cannot be read: {why}", span, _WRITE_IT)
 
 
 def check_weights(arrays: Mapping[str, np.ndarray], model: Model) -> dict[str, np.ndarray]:
@@ -232,7 +254,7 @@ def _check(
         try:
             array = load(key)
         except Exception as exc:  # truncated or corrupt member, bad CRC
-            problems.append(_unreadable(file_span, exc, f"array '{key}'"))
+            problems.append(_unreadable_member(file_span, key, exc))
             continue
         with np.errstate(over="ignore"):
             value = np.asarray(array, dtype=np.float32, order="C")

@@ -21,6 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# specc check keeps results between runs; tests check afresh (tests/test_check_cache.py turns it on)
+os.environ.setdefault("SPECC_NO_CACHE", "1")
 
 
 def require(name: str) -> ModuleType:

@@ -148,7 +148,7 @@ def test_weights_that_do_not_fit_the_spec_are_each_named(tmp_path, keras_weights
     spec = SPEC.replace("name=conv", "name=first").replace("dense 5", "dense 6")
     (tmp_path / "s.cnn").write_text(spec)
     args = ["weights", "import", str(h5), str(tmp_path / "s.cnn"), "-o", str(tmp_path / "w.npz")]
-    assert main(args) == 1
+    assert main(args) == 2  # E502-E504: weights that do not fit, exit class 2 as for `specc run -w`
     err = capsys.readouterr().err
     assert not (tmp_path / "w.npz").exists()
     assert "s.cnn:3:3: error[E502]: weights file lacks 'first/kernel'" in err

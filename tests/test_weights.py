@@ -7,6 +7,7 @@ be equal. Loading refuses every mismatch with a located diagnostic.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import zipfile
@@ -242,6 +243,8 @@ def test_unreadable_files_are_e501(tmp_path):
         (diag,) = _diagnostics(path, model)
         assert diag.code == "E501", (path, diag)
         assert (diag.span.file, diag.span.line) == (str(path), 1)
+        # a sentence, never an exception's class name ("BadZipFile: ...", "ValueError: ...")
+        assert not re.search(r"[A-Z][a-z]+[A-Z]\w*|Error|Exception", diag.message), diag.message
     # an object array is read as far as its header, and refused for its dtype
     (diag,) = [d for d in _diagnostics(pickled, model) if "a/kernel" in d.message]
     assert diag.code == "E505" and "dtype object" in diag.message

@@ -73,8 +73,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             data = render_dot(to_dot(diagram, args.rankdir), fmt, model.span)
         except SpeccError as exc:
-            report_late(args.file, exc)
-            return EXIT_USAGE
+            return report_late(args.file, exc)
     try:
         write_atomically(args.output, data)
     except OSError as exc:

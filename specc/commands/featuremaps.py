@@ -12,7 +12,6 @@ import argparse
 
 from specc.commands.common import (
     EXIT_OK,
-    EXIT_USAGE,
     add_model_arg,
     cannot_write,
     name_list,
@@ -82,8 +81,7 @@ def run(args: argparse.Namespace) -> int:
         _, taps = run_with_taps(model, weights, batch, nodes, 1)
         png = compose(feature_map_sections(nodes, taps, args.max_channels), colours)
     except SpeccError as exc:
-        report_late(args.file, exc)
-        return EXIT_USAGE
+        return report_late(args.file, exc)
     try:
         write_atomically(args.output, png)
     except OSError as exc:

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from specc.commands.common import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, cannot_write
+from specc.commands.common import EXIT_OK, EXIT_USAGE, cannot_write, exit_status
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,8 +47,7 @@ def run(args: argparse.Namespace) -> int:
         result = import_model(args.source, args.name, spec_file=args.output)
     except SpeccError as exc:
         print_diagnostics(exc.diagnostics, {})
-        unreadable = all(d.code == "E701" for d in exc.diagnostics)
-        return EXIT_USAGE if unreadable else EXIT_ERRORS
+        return exit_status(exc.diagnostics)
     try:
         save_weights(weights_path, result.weights)
     except OSError as exc:

@@ -11,11 +11,10 @@ from __future__ import annotations
 import argparse
 
 from specc.commands.common import (
-    EXIT_ERRORS,
     EXIT_OK,
-    EXIT_USAGE,
     add_model_arg,
     cannot_write,
+    exit_status,
     load_model,
     report_late,
 )
@@ -47,11 +46,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         arrays = weights_for_spec(args.weights_file, model)
     except SpeccError as exc:
-        if all(d.code == "E701" for d in exc.diagnostics):
+        if all(d.code == "E701" for d in exc.diagnostics):  # the weights file, not the spec
             print_diagnostics(exc.diagnostics, {})
-            return EXIT_USAGE
-        report_late(args.file, exc)
-        return EXIT_ERRORS
+            return exit_status(exc.diagnostics)
+        return report_late(args.file, exc)
     try:
         save_weights(args.output, arrays)
     except OSError as exc:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from specc.ir.resampling import resize_matrix as resize_matrix  # used as resize.resize_matrix
 
 Array = Any  # numpy.ndarray or cupy.ndarray

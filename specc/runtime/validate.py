@@ -92,8 +92,5 @@ def check_input_layout(
                 f"expected (batch, {', '.join(map(str, expected))}) or {fmt_shape(expected)}, "
                 f"received {tuple(shape)}",
                 span,
-                "images of another size can be resized with --resize"
-                if len(expected) == 3
-                else None,
             )
         )

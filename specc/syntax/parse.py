@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ast
+import contextlib
+import hashlib
 import os
+import sys
 from collections.abc import Iterator
 from functools import lru_cache
 
@@ -19,9 +22,9 @@ from lark.exceptions import (
 
 from specc.diagnostics import Span, SpeccError, error, source_lines
 from specc.resources import read_resource
+from specc.syntax import MAX_FILE_BYTES
 from specc.syntax import tree as t
 
-MAX_FILE_BYTES = 2 * 1024 * 1024  # 100,000 layers fit in far less; parsing is ~4 s per MiB
 MAX_NESTING = 100
 BOM = "\ufeff"
 # Operators in one statement: expression trees are walked recursively, so an
@@ -105,15 +108,37 @@ class _Brackets:
             yield tok
 
 
-def _cache_path() -> str | bool:
-    """Where lark keeps the analysed grammar (it checks the grammar's hash on load)."""
+KEPT_CACHES = 8  # analysed grammars kept in the cache folder (other versions, other checkouts)
+
+
+def _cache_path(grammar: str) -> str | bool:
+    """Where lark keeps the analysed grammar: one file per grammar text, so that
+    checkouts or installs with different grammars do not overwrite each other's
+    (lark checks the full hash again on load)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     folder = os.path.join(base, "specc")
+    digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
+    version = f"lark{lark.__version__}-py{sys.version_info[0]}{sys.version_info[1]}"
+    path = os.path.join(folder, f"cnn-grammar-{digest}-{version}.cache")
     try:
         os.makedirs(folder, exist_ok=True)
+        if not os.path.exists(path):
+            _prune(folder)
     except OSError:
         return False
-    return os.path.join(folder, f"cnn-grammar-lark{lark.__version__}.cache")
+    return path
+
+
+def _prune(folder: str) -> None:
+    """Remove all but the newest analysed grammars before another is written."""
+    caches = sorted(
+        (entry for entry in os.scandir(folder) if entry.name.startswith("cnn-grammar-")),
+        key=lambda entry: entry.stat().st_mtime,
+        reverse=True,
+    )
+    for entry in caches[KEPT_CACHES - 1 :]:
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
 
 
 @lru_cache(maxsize=1)
@@ -127,7 +152,7 @@ def _parser() -> Lark:
     )
     grammar = read_resource("grammar", "cnn.lark")
     try:
-        return Lark(grammar, cache=_cache_path(), **options)
+        return Lark(grammar, cache=_cache_path(grammar), **options)
     except (OSError, EOFError, ValueError, TypeError):  # an unwritable or corrupt cache
         return Lark(grammar, **options)
 
