@@ -222,6 +222,24 @@ def depthwise_conv2d(xp: Any, x: Array, kernel: Array, window: Window) -> Array:
     return out.reshape(n, ho, wo, c * mult)
 
 
+def batchnorm_affine(
+    xp: Any, w: dict[str, Array], epsilon: float, prefix: str = ""
+) -> tuple[Array, Array]:
+    """BatchNormalization at inference as ``y * scale + offset``: (scale, offset) per channel.
+
+    ``w`` holds the layer's weights under ``prefix + name`` (``gamma`` and
+    ``beta`` only when the layer scales and centers), as
+    ``tf.nn.batch_normalization`` folds them.
+    """
+    inv = 1.0 / xp.sqrt(w[prefix + "moving_variance"] + np.float32(epsilon))
+    if prefix + "gamma" in w:
+        inv = inv * w[prefix + "gamma"]
+    shift = -w[prefix + "moving_mean"] * inv
+    if prefix + "beta" in w:
+        shift = shift + w[prefix + "beta"]
+    return inv.astype(np.float32), shift.astype(np.float32)
+
+
 def conv2d_transpose(xp: Any, x: Array, kernel: Array, window: Window) -> Array:
     """Keras Conv2DTranspose (no bias), as TensorFlow's gradient of a convolution.
 

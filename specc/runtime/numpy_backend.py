@@ -105,7 +105,31 @@ class NumpyBackend(WindowOps):
                 for i in sorted(set(op.inputs))
                 if last_use[i] == op.index and i not in self.plan.keep
             )
+            if op.norm is not None:
+                w = self._fold_norm(op, w)
             self.steps.append((op, getattr(self, op.kind)(op, w), free))
+
+    def _fold_norm(self, op: Op, w: dict[str, Array]) -> dict[str, Array]:
+        """The op's weights with its folded BatchNormalization (:attr:`Op.norm`) in the kernel.
+
+        ``y * scale + offset`` after a kernel whose last axis (a depthwise
+        kernel's last two) are the output channels: the kernel times
+        ``scale`` on them, the bias ``bias * scale + offset``.
+        """
+        norm = op.norm
+        assert norm is not None and norm.layer is not None
+        prefix = f"{norm.name}/"
+        scale, offset = nn.batchnorm_affine(self.xp, w, norm.layer.epsilon, prefix)
+        out = {name: a for name, a in w.items() if not name.startswith(prefix)}
+        name = "pointwise_kernel" if op.kind == "separableconv2d" else "kernel"
+        kernel = out[name]
+        if op.kind == "depthwiseconv2d":
+            out[name] = kernel * scale.reshape(kernel.shape[-2:])
+        else:
+            out[name] = kernel * scale
+        bias = out.get("bias")
+        out["bias"] = offset if bias is None else bias * scale + offset
+        return out
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """The model's output for the batch ``x`` (N, *input_shape), float32.
@@ -197,20 +221,12 @@ class NumpyBackend(WindowOps):
 
     def batchnormalization(self, op: Op, w: dict[str, Array]) -> Fn:
         """Inference: moving statistics, as ``tf.nn.batch_normalization`` folds them."""
-        layer, xp = op.layer, self.xp
         shape, axis = op.output_shape, op.axis
-        rank = len(shape) + 1
         assert axis is not None
-        inv = 1.0 / xp.sqrt(w["moving_variance"] + np.float32(layer.epsilon))
-        if "gamma" in w:
-            inv = inv * w["gamma"]
-        shift = -w["moving_mean"] * inv
-        if "beta" in w:
-            shift = shift + w["beta"]
-        broadcast = [1] * rank
+        scale, offset = nn.batchnorm_affine(self.xp, w, op.layer.epsilon)
+        broadcast = [1] * (len(shape) + 1)
         broadcast[axis] = shape[axis - 1]
-        scale = inv.astype(np.float32).reshape(broadcast)
-        offset = shift.astype(np.float32).reshape(broadcast)
+        scale, offset = scale.reshape(broadcast), offset.reshape(broadcast)
         return lambda inputs: inputs[0] * scale + offset
 
     def zeropadding2d(self, op: Op, w: dict[str, Array]) -> Fn:
