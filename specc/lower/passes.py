@@ -138,12 +138,12 @@ def fold_batchnorm(plan: Plan) -> Plan:
     return plan.with_ops([folded.get(op.index, op) for op in plan.ops if op.index not in gone])
 
 
-ACTIVATES = (*FOLDS_NORM,)
+ACTIVATES = (*FOLDS_NORM, "add")
 """Op kinds whose backends apply :attr:`Op.activation` to their output."""
 
 
 def fuse_activation(plan: Plan) -> Plan:
-    """An Activation layer merged into the convolution or Dense that alone feeds it.
+    """An Activation layer merged into the convolution, Dense or Add that alone feeds it.
 
     The op (with no activation of its own) takes the layer's activation and
     applies it in place on its fresh output, instead of the Activation layer

@@ -23,7 +23,7 @@ from specc.diagnostics import Diagnostic, SpeccError
 from specc.ir.graph import Model
 from specc.lower import RUNTIME_PASSES, Op, Pass, lower
 from specc.runtime import nn, resize, sample_bytes
-from specc.runtime.activations import activate
+from specc.runtime.activations import activate, activate_inplace
 from specc.runtime.numpy_conv import WindowOps
 
 CACHE_BYTES = 6 * 2**20
@@ -247,8 +247,14 @@ class NumpyBackend(WindowOps):
     # merges --------------------------------------------------------------------
 
     def add(self, op: Op, w: dict[str, Array]) -> Fn:
-        """Sum of the inputs (broadcast as Keras does)."""
-        return lambda inputs: functools.reduce(operator.add, inputs)
+        """Sum of the inputs (broadcast as Keras does), then a fused activation, in place."""
+        xp, activation = self.xp, op.activation
+        if activation is None:
+            return lambda inputs: functools.reduce(operator.add, inputs)
+        # Keras's Add takes two inputs or more: the sum is a fresh array.
+        return lambda inputs: activate_inplace(
+            xp, functools.reduce(operator.add, inputs), activation
+        )
 
     def subtract(self, op: Op, w: dict[str, Array]) -> Fn:
         """First input minus the second."""
