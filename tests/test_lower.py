@@ -27,6 +27,7 @@ from specc.lower import (
     Plan,
     defer_monotone_activation,
     fold_batchnorm,
+    fold_zero_padding,
     fuse_activation,
     fuse_conv_maxpool,
     lower,
@@ -61,6 +62,9 @@ model norms { input 9x9x3
   conv2d 6 3x3 padding=same use_bias=false
   batchnormalization epsilon=1e-3
   relu6
+  zeropadding2d ((1, 0), (2, 1))
+  depthwiseconv2d 3 strides=2
+  zeropadding2d 1
   depthwiseconv2d 3 depth_multiplier=2 padding=same
   batchnormalization center=false
   activation relu
@@ -71,6 +75,9 @@ model norms { input 9x9x3
   conv2d 4 1x1 name=shared
   batchnormalization
   add @shared
+  zeropadding2d 1 name=padded
+  depthwiseconv2d 3 padding=same name=reads_padded
+  add @padded
   conv2d 4 1x1
   batchnormalization axis=1
   conv2dtranspose 4 2x2 strides=2
@@ -109,6 +116,7 @@ def _changed(before: Plan, after: Plan) -> int:
         (defer_monotone_activation, True, 8),
         (fold_batchnorm, False, 8),
         (fuse_activation, True, 8),
+        (fold_zero_padding, False, 3),
     ],
     ids=lambda v: getattr(v, "__name__", str(v)),
 )

@@ -19,6 +19,7 @@ from specc.lower.passes import (
     Pass,
     defer_monotone_activation,
     fold_batchnorm,
+    fold_zero_padding,
     fuse_activation,
     fuse_conv_maxpool,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "Window",
     "defer_monotone_activation",
     "fold_batchnorm",
+    "fold_zero_padding",
     "fuse_activation",
     "fuse_conv_maxpool",
     "lower",

@@ -166,7 +166,42 @@ def fuse_activation(plan: Plan) -> Plan:
     return plan.with_ops([merged.get(op.index, op) for op in plan.ops if op.index not in gone])
 
 
+def fold_zero_padding(plan: Plan) -> Plan:
+    """A ZeroPadding2D folded into the pads of the depthwise convolution that alone reads it.
+
+    Keras Applications pad explicitly before a stride-2 depthwise convolution
+    (MobileNets, EfficientNets); the numpy runtime's depthwise convolution
+    skips padded cells instead of copying the input into a padded array, so
+    with the pads in its window the padding copy is gone. The op keeps the
+    convolution's node alone: its input is the padding's input.
+    """
+    ops = {op.index: op for op in plan.ops}
+    consumers = plan.consumers()
+    folded: dict[int, Op] = {}
+    gone: set[int] = set()
+    for op in plan.ops:
+        if op.kind != "zeropadding2d":
+            continue
+        conv = _sole_reader(plan, op, ops, consumers)
+        if conv is None or conv.kind != "depthwiseconv2d" or conv.window is None:
+            continue
+        window = conv.window
+        (t, b), (left, r) = op.layer.padding
+        ((ct, cb), (cl, cr)) = window.pads
+        pads = ((t + ct, b + cb), (left + cl, r + cr))
+        in_hw = (op.input_shapes[0][0], op.input_shapes[0][1])
+        folded[conv.index] = replace(
+            conv,
+            inputs=op.inputs,
+            input_shapes=op.input_shapes,
+            window=replace(window, pads=pads, in_hw=in_hw),
+        )
+        gone.add(op.index)
+    return plan.with_ops([folded.get(op.index, op) for op in plan.ops if op.index not in gone])
+
+
 RUNTIME_PASSES: tuple[Pass, ...] = (
+    fold_zero_padding,
     fold_batchnorm,
     fuse_activation,
     fuse_conv_maxpool,
