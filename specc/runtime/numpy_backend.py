@@ -1,8 +1,11 @@
 """specc's own runtime: a model's plan executed with NumPy, or with CuPy on a GPU.
 
 The model is lowered once (:func:`specc.lower.lower`; on the CPU with
-:data:`specc.lower.RUNTIME_PASSES`, which fuse a convolution with its max
-pooling and defer activations past poolings). Each op kind has a method of
+:data:`specc.lower.RUNTIME_PASSES`, which fold BatchNormalizations and
+zero paddings into convolutions, merge activations into the op before them,
+fuse a convolution with its max pooling and defer activations past
+poolings; a folded normalization's weights are folded into the kernel here,
+when the op is prepared). Each op kind has a method of
 the same name that receives the op and its weights (already on the device)
 and returns the function computing the op's output from its input arrays
 (the window ops are in :mod:`specc.runtime.numpy_conv`). A call runs the
