@@ -26,6 +26,9 @@ from specc.lower import (
     RUNTIME_PASSES,
     Plan,
     defer_monotone_activation,
+    fold_batchnorm,
+    fold_zero_padding,
+    fuse_activation,
     fuse_conv_maxpool,
     lower,
 )
@@ -55,6 +58,34 @@ model shared { input 8x8x3
   add @c
   dense 3 relu
   maxpool 2 }
+model norms { input 9x9x3
+  conv2d 6 3x3 padding=same use_bias=false
+  batchnormalization epsilon=1e-3
+  relu6
+  zeropadding2d ((1, 0), (2, 1))
+  depthwiseconv2d 3 strides=2
+  zeropadding2d 1
+  depthwiseconv2d 3 depth_multiplier=2 padding=same
+  batchnormalization center=false
+  activation relu
+  separableconv2d 5 3x3 padding=same
+  batchnormalization scale=false name=sep_bn
+  conv2d 4 1x1 relu
+  batchnormalization name=after_relu
+  conv2d 4 1x1 name=shared
+  batchnormalization
+  add @shared
+  zeropadding2d 1 name=padded
+  depthwiseconv2d 3 padding=same name=reads_padded
+  add @padded
+  conv2d 4 1x1
+  batchnormalization axis=1
+  conv2dtranspose 4 2x2 strides=2
+  batchnormalization
+  flatten
+  dense 5 use_bias=false
+  batchnormalization
+  softmax }
 """
 
 
@@ -80,7 +111,13 @@ def _changed(before: Plan, after: Plan) -> int:
 
 @pytest.mark.parametrize(
     "rewrite,exact,fires",
-    [(fuse_conv_maxpool, False, 8), (defer_monotone_activation, True, 8)],
+    [
+        (fuse_conv_maxpool, False, 8),
+        (defer_monotone_activation, True, 8),
+        (fold_batchnorm, False, 8),
+        (fuse_activation, True, 8),
+        (fold_zero_padding, False, 3),
+    ],
     ids=lambda v: getattr(v, "__name__", str(v)),
 )
 def test_each_pass_computes_what_the_plain_plan_computes(rewrite, exact, fires):
@@ -141,6 +178,25 @@ def test_a_fused_op_is_a_real_op():
     assert set(FUSED_KINDS) >= set(kinds) - {"flatten", "dense"}
 
 
+def test_folded_batchnorms():
+    """Which normalizations fold: after an op without activation, alone, on the channels."""
+    result = check_source(EDGES, "edges.cnn")
+    model = next(m for m in result.models if m.name == "norms")
+    plan = lower(model, [fold_batchnorm, fuse_activation])
+    fused = [
+        (op.kind, [n.kind for n in op.nodes], op.activation) for op in plan.ops if len(op.nodes) > 1
+    ]
+    assert fused == [
+        ("conv2d", ["conv2d", "batchnormalization", "activation"], "relu6"),
+        ("depthwiseconv2d", ["depthwiseconv2d", "batchnormalization", "activation"], "relu"),
+        ("separableconv2d", ["separableconv2d", "batchnormalization"], None),
+        ("dense", ["dense", "batchnormalization", "activation"], "softmax"),
+    ]
+    sep = next(op for op in plan.ops if op.kind == "separableconv2d")
+    assert sep.norm is model.node("sep_bn") and sep.name == "sep_bn"
+    assert ("sep_bn/beta", "sep_bn/beta") in list(sep.weights())
+
+
 def test_passes_leave_observed_values_alone():
     model = check_source(FUSABLE, "f.cnn").model()
     conv = model.node("c").index
@@ -148,6 +204,35 @@ def test_passes_leave_observed_values_alone():
         plan = lower(model, [rewrite], keep=[conv])
         op = next(op for op in plan.ops if op.index == conv)
         assert op.kind == "conv2d" and op.activation == "relu", rewrite.__name__
+
+
+NORMED = """model m { input 8x8x3
+  conv2d 4 3x3 use_bias=false name=c
+  batchnormalization name=b
+  relu name=r
+  flatten }
+"""
+
+
+def test_a_tapped_convolution_keeps_its_normalization_apart():
+    model = check_source(NORMED, "n.cnn").model()
+    c, b = model.node("c").index, model.node("b").index
+    assert [op.kind for op in lower(model, RUNTIME_PASSES).ops] == ["conv2d", "flatten"]
+    plan = lower(model, RUNTIME_PASSES, keep=[c])
+    assert [op.kind for op in plan.ops] == ["conv2d", "batchnormalization", "activation", "flatten"]
+    assert [op.kind for op in lower(model, RUNTIME_PASSES, keep=[b]).ops][-2:] == [
+        "activation",
+        "flatten",
+    ]
+    rng = np.random.default_rng(2)
+    weights = _weights(model, rng)
+    x = rng.standard_normal((2, 8, 8, 3)).astype(np.float32)
+    out, taps = NumpyBackend(model, weights, taps=["c", "b"]).with_taps(x)
+    plain = NumpyBackend(model, weights, passes=(), taps=["c", "b"])
+    plain_out, plain_taps = plain.with_taps(x)
+    np.testing.assert_array_equal(taps["c"], plain_taps["c"])
+    np.testing.assert_allclose(taps["b"], plain_taps["b"], 1e-5, 1e-5)
+    np.testing.assert_allclose(out, plain_out, 1e-5, 1e-5)
 
 
 def test_defer_moves_the_activation_onto_the_pooling():

@@ -18,6 +18,9 @@ from specc.lower.passes import (
     RUNTIME_PASSES,
     Pass,
     defer_monotone_activation,
+    fold_batchnorm,
+    fold_zero_padding,
+    fuse_activation,
     fuse_conv_maxpool,
 )
 from specc.lower.plan import Op, Plan, Window, resolve, transposed_window_of, window_of
@@ -30,6 +33,9 @@ __all__ = [
     "Plan",
     "Window",
     "defer_monotone_activation",
+    "fold_batchnorm",
+    "fold_zero_padding",
+    "fuse_activation",
     "fuse_conv_maxpool",
     "lower",
     "transposed_window_of",

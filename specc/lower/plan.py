@@ -104,6 +104,7 @@ class Op:
     window: Window | None = None
     pool: Window | None = None  # a fused max pooling's window, after ``window``
     axis: int | None = None  # the layer's ``axis``, counted from the batch axis, >= 0
+    norm: Node | None = None  # a BatchNormalization folded into the kernel (fold_batchnorm)
 
     @property
     def node(self) -> Node:

@@ -1,8 +1,11 @@
 """specc's own runtime: a model's plan executed with NumPy, or with CuPy on a GPU.
 
 The model is lowered once (:func:`specc.lower.lower`; on the CPU with
-:data:`specc.lower.RUNTIME_PASSES`, which fuse a convolution with its max
-pooling and defer activations past poolings). Each op kind has a method of
+:data:`specc.lower.RUNTIME_PASSES`, which fold BatchNormalizations and
+zero paddings into convolutions, merge activations into the op before them,
+fuse a convolution with its max pooling and defer activations past
+poolings; a folded normalization's weights are folded into the kernel here,
+when the op is prepared). Each op kind has a method of
 the same name that receives the op and its weights (already on the device)
 and returns the function computing the op's output from its input arrays
 (the window ops are in :mod:`specc.runtime.numpy_conv`). A call runs the
@@ -23,7 +26,7 @@ from specc.diagnostics import Diagnostic, SpeccError
 from specc.ir.graph import Model
 from specc.lower import RUNTIME_PASSES, Op, Pass, lower
 from specc.runtime import nn, resize, sample_bytes
-from specc.runtime.activations import activate
+from specc.runtime.activations import activate, activate_inplace
 from specc.runtime.numpy_conv import WindowOps
 from specc.runtime.numpy_extra import ExtraLayers
 
@@ -106,7 +109,31 @@ class NumpyBackend(WindowOps, ExtraLayers):
                 for i in sorted(set(op.inputs))
                 if last_use[i] == op.index and i not in self.plan.keep
             )
+            if op.norm is not None:
+                w = self._fold_norm(op, w)
             self.steps.append((op, getattr(self, op.kind)(op, w), free))
+
+    def _fold_norm(self, op: Op, w: dict[str, Array]) -> dict[str, Array]:
+        """The op's weights with its folded BatchNormalization (:attr:`Op.norm`) in the kernel.
+
+        ``y * scale + offset`` after a kernel whose last axis (a depthwise
+        kernel's last two) are the output channels: the kernel times
+        ``scale`` on them, the bias ``bias * scale + offset``.
+        """
+        norm = op.norm
+        assert norm is not None and norm.layer is not None
+        prefix = f"{norm.name}/"
+        scale, offset = nn.batchnorm_affine(self.xp, w, norm.layer.epsilon, prefix)
+        out = {name: a for name, a in w.items() if not name.startswith(prefix)}
+        name = "pointwise_kernel" if op.kind == "separableconv2d" else "kernel"
+        kernel = out[name]
+        if op.kind == "depthwiseconv2d":
+            out[name] = kernel * scale.reshape(kernel.shape[-2:])
+        else:
+            out[name] = kernel * scale
+        bias = out.get("bias")
+        out["bias"] = offset if bias is None else bias * scale + offset
+        return out
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """The model's output for the batch ``x`` (N, *input_shape), float32.
@@ -126,11 +153,14 @@ class NumpyBackend(WindowOps, ExtraLayers):
 
     def _micro_batches(self, x: np.ndarray) -> list[dict[int, np.ndarray]]:
         n = x.shape[0]
-        if self.xp is not np or n == 1:
+        if self.xp is not np:
             return [self._forward(x)]
         size = max(1, min(self.micro_batch, -(-n // self.threads)))
         parts = [x[i : i + size] for i in range(0, n, size)]
-        if self.threads > 1 and len(parts) > 1:
+        # A single part runs on a worker too: there BLAS is single-threaded,
+        # where on the calling thread its threads spin (batch 1 of MobileNetV2
+        # on the busy 2-core machine: 7x slower).
+        if self.threads > 1:
             from specc.runtime.threads import pool
 
             return list(pool().map(self._forward, parts))
@@ -198,20 +228,12 @@ class NumpyBackend(WindowOps, ExtraLayers):
 
     def batchnormalization(self, op: Op, w: dict[str, Array]) -> Fn:
         """Inference: moving statistics, as ``tf.nn.batch_normalization`` folds them."""
-        layer, xp = op.layer, self.xp
         shape, axis = op.output_shape, op.axis
-        rank = len(shape) + 1
         assert axis is not None
-        inv = 1.0 / xp.sqrt(w["moving_variance"] + np.float32(layer.epsilon))
-        if "gamma" in w:
-            inv = inv * w["gamma"]
-        shift = -w["moving_mean"] * inv
-        if "beta" in w:
-            shift = shift + w["beta"]
-        broadcast = [1] * rank
+        scale, offset = nn.batchnorm_affine(self.xp, w, op.layer.epsilon)
+        broadcast = [1] * (len(shape) + 1)
         broadcast[axis] = shape[axis - 1]
-        scale = inv.astype(np.float32).reshape(broadcast)
-        offset = shift.astype(np.float32).reshape(broadcast)
+        scale, offset = scale.reshape(broadcast), offset.reshape(broadcast)
         return lambda inputs: inputs[0] * scale + offset
 
     def zeropadding2d(self, op: Op, w: dict[str, Array]) -> Fn:
@@ -232,8 +254,14 @@ class NumpyBackend(WindowOps, ExtraLayers):
     # merges --------------------------------------------------------------------
 
     def add(self, op: Op, w: dict[str, Array]) -> Fn:
-        """Sum of the inputs (broadcast as Keras does)."""
-        return lambda inputs: functools.reduce(operator.add, inputs)
+        """Sum of the inputs (broadcast as Keras does), then a fused activation, in place."""
+        xp, activation = self.xp, op.activation
+        if activation is None:
+            return lambda inputs: functools.reduce(operator.add, inputs)
+        # Keras's Add takes two inputs or more: the sum is a fresh array.
+        return lambda inputs: activate_inplace(
+            xp, functools.reduce(operator.add, inputs), activation
+        )
 
     def subtract(self, op: Op, w: dict[str, Array]) -> Fn:
         """First input minus the second."""

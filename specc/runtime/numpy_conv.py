@@ -65,10 +65,12 @@ class WindowOps:
             return fast
         matrix = None
         if layer.groups == 1:
-            # The bias rides along in the matrix product, unless the pooling
-            # leaves a quarter of the values to add it to.
-            matrix = nn.kernel_matrix(kernel, None if pooled else bias, xp)
-            bias = bias if pooled else None
+            # The bias rides along in the matrix product (a column of ones in
+            # the im2col copy), unless the pooling leaves a quarter of the
+            # values to add it to, or a 1x1 kernel reads its input uncopied.
+            inline = not pooled and kernel.shape[:2] != (1, 1)
+            matrix = nn.kernel_matrix(kernel, bias if inline else None, xp)
+            bias = None if inline else bias
 
         def op_fn(inputs: list[Array]) -> Array:
             y = nn.conv2d(xp, inputs[0], kernel, window, layer.groups, matrix, pooled)
@@ -89,8 +91,11 @@ class WindowOps:
         xp, window = self.xp, op.window
         kernel, bias = w["kernel"], w.get("bias")
 
+        def finish(y: Array) -> Array:
+            return self._finish(op, y, bias)
+
         def op_fn(inputs: list[Array]) -> Array:
-            return self._finish(op, nn.depthwise_conv2d(xp, inputs[0], kernel, window), bias)
+            return nn.depthwise_conv2d(xp, inputs[0], kernel, window, finish)
 
         return op_fn
 
