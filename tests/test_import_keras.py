@@ -25,6 +25,7 @@ APPLICATIONS = [
     ("VGG16", 32),
     ("ResNet50", 32),
     ("ResNet50V2", 32),
+    ("MobileNetV2", 32),
     ("DenseNet121", 32),
     ("InceptionV3", 75),
     ("Xception", 71),
@@ -136,16 +137,21 @@ def test_keras_applications_import_exactly(tmp_path, family, size):
     keras.backend.clear_session()
 
 
-def test_keras_application_with_a_missing_layer_kind_names_it(tmp_path, capsys):
+def test_a_layer_kind_specc_lacks_is_named(tmp_path, capsys):
     keras = require("keras")
-    keras.applications.MobileNetV2(weights=None, input_shape=(32, 32, 3), classes=4).save(
-        tmp_path / "m.keras"
-    )
+    from keras import layers
+
+    inputs = keras.Input((8, 8, 3))
+    x = layers.Conv2D(4, 3, name="conv")(inputs)
+    x = layers.Reshape((36, 4))(x)
+    for i in range(3):
+        x = layers.Conv1D(4, 3, name=f"conv1d_{i}")(x)
+    keras.Model(inputs, x).save(tmp_path / "m.keras")
     status = main(["import", str(tmp_path / "m.keras"), "-o", str(tmp_path / "m.cnn")])
     err = capsys.readouterr().err
     assert status == 1
-    assert "error[E702]: layer 'Conv1_relu' (ReLU) is a ReLU layer" in err
-    assert "(34 more ReLU layers" in err
+    assert "error[E702]: layer 'conv1d_0' (Conv1D) is a Conv1D layer" in err
+    assert "(2 more Conv1D layers" in err
     assert not (tmp_path / "m.cnn").exists() and not (tmp_path / "m.npz").exists()
 
 
