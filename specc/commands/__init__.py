@@ -3,4 +3,16 @@
 ``register`` must stay cheap (no heavy imports): the CLI builds every parser.
 """
 
-COMMANDS = ("check", "summary", "keras", "init", "onnx", "run", "bench", "fmt", "lsp")
+COMMANDS = (
+    "check",
+    "summary",
+    "keras",
+    "init",
+    "onnx",
+    "run",
+    "bench",
+    "fmt",
+    "lsp",
+    "train",
+    "evaluate",
+)

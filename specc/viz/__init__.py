@@ -1,0 +1,1 @@
+"""Pictures of models and of training: each module imports matplotlib only inside its functions."""
