@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 
 from specc.commands.common import (
@@ -89,72 +90,90 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         initial_weights=args.weights,
     )
+    # Keras's progress bar (and Gloo, from C++) print on stdout; JSON keeps stdout for the result.
+    quiet = _stdout_to_stderr() if args.format == "json" else contextlib.nullcontext()
+    with quiet:
+        try:
+            session = prepare(request)
+        except SpeccError as exc:
+            report_late(args.file, exc)
+            return EXIT_ERRORS if exc.diagnostics[0].code == "E705" else EXIT_USAGE
+        try:
+            status, rows, outputs = _train(session, args)
+        finally:
+            session.close()
+    if status == EXIT_OK and session.topology.chief:
+        _report(session, rows, outputs, args.format)
+    return status
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    """Send what is printed on stdout, by Python or by C++ libraries, to stderr meanwhile."""
+    sys.stdout.flush()
+    saved = os.dup(1)
     try:
-        session = prepare(request)
-    except SpeccError as exc:
-        report_late(args.file, exc)
-        return EXIT_ERRORS if exc.diagnostics[0].code == "E705" else EXIT_USAGE
-    try:
-        return _train(session, args)
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
     finally:
-        session.close()
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
-def _train(session, args: argparse.Namespace) -> int:
+def _train(session, args: argparse.Namespace) -> tuple[int, list, dict[str, str]]:
+    """Run the epochs and write the outputs; the exit status, the history, what was written."""
     from specc.commands.common import cannot_write, report_late, write_atomically
     from specc.diagnostics import SpeccError
     from specc.train.checkpoint import checkpoint_path
     from specc.train.history import history_text
+    from specc.train.session import keras_failed
     from specc.weights import weights_bytes
 
     chief = session.topology.chief
-    for note in session.notes:
-        if chief:
-            print(f"note: {note}", file=sys.stderr)
     if chief:
-        print(_header(session), file=sys.stderr if args.format == "json" else sys.stdout)
+        for note in session.notes:
+            print(f"note: {note}", file=sys.stderr)
+        print(_header(session))
 
     def after_epoch(epoch: int, rows) -> None:
         if chief and args.history:
             write_atomically(args.history, history_text(rows, args.history))
 
-    # Keras prints its progress bar on stdout; JSON output keeps stdout for the result.
-    progress = sys.stderr if args.format == "json" else sys.stdout
     try:
-        with contextlib.redirect_stdout(progress):
-            rows = session.epochs(after_epoch)
+        rows = session.epochs(after_epoch)
     except KeyboardInterrupt:
         if chief:
             _interrupted(session)
-        return EXIT_INTERRUPTED
+        return EXIT_INTERRUPTED, [], {}
     except OSError as exc:
-        return cannot_write(exc.filename or session.request.checkpoint_dir, exc)
+        return cannot_write(exc.filename or session.request.checkpoint_dir, exc), [], {}
+    except Exception as exc:  # Keras's own refusals come as many types
+        report_late(args.file, keras_failed(session.request.model, exc))
+        return EXIT_USAGE, [], {}
     try:
         weights = session.weights()
     except SpeccError as exc:
         report_late(args.file, exc)
-        return EXIT_ERRORS
+        return EXIT_ERRORS, [], {}
     if not chief:
-        return EXIT_OK
-    outputs = {
-        "weights": args.output,
-        "checkpoint": str(checkpoint_path(session.request.checkpoint_dir)),
-    }
+        return EXIT_OK, rows, {}
+    checkpoint = str(checkpoint_path(session.request.checkpoint_dir))
+    outputs = {"weights": args.output, "checkpoint": checkpoint}
     try:
         write_atomically(args.output, weights_bytes(weights))
         if args.plot:
             from specc.viz.curves import plot_history
 
-            write_atomically(
-                args.plot, plot_history(rows, f"{session.request.model.name} training")
-            )
+            title = f"{session.request.model.name} training"
+            write_atomically(args.plot, plot_history(rows, title))
             outputs["plot"] = args.plot
     except OSError as exc:
-        return cannot_write(exc.filename or args.output, exc)
+        return cannot_write(exc.filename or args.output, exc), [], {}
     if args.history:
         outputs["history"] = args.history
-    _report(session, rows, outputs, args.format)
-    return EXIT_OK
+    return EXIT_OK, rows, outputs
 
 
 def _header(session) -> str:
@@ -210,5 +229,6 @@ def _report(session, rows, outputs: dict[str, str], fmt: str) -> None:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
     logs = " - ".join(f"{k}: {v:.4f}" for k, v in final.items())
-    print(f"trained {len(rows)} epoch(s) in {session.seconds:.1f} s; last epoch: {logs}")
+    ran = len(rows) - session.first_epoch
+    print(f"trained {ran} epoch(s) in {session.seconds:.1f} s; epoch {len(rows)}: {logs}")
     print("wrote " + ", ".join(outputs.values()))

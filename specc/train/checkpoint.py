@@ -29,7 +29,7 @@ class Checkpoint:
     """The state after ``epoch`` epochs."""
 
     epoch: int
-    history: dict[str, list[float]]
+    history: list[dict[str, float]]  # one dict of Keras's logs per epoch done
     seed: int
     model_values: list[np.ndarray] = field(default_factory=list)
     optimizer_values: list[np.ndarray] = field(default_factory=list)
@@ -45,7 +45,12 @@ def _values(variables: list[Any]) -> list[np.ndarray]:
 
 
 def save_checkpoint(
-    directory: str, keras_model: Any, model_name: str, epoch: int, history: dict, seed: int
+    directory: str,
+    keras_model: Any,
+    model_name: str,
+    epoch: int,
+    history: list[dict[str, float]],
+    seed: int,
 ) -> Path:
     """Write the state after ``epoch`` epochs; returns the file written."""
     from specc.commands.common import write_atomically
@@ -89,7 +94,9 @@ def read_checkpoint(directory: str, model_name: str) -> Checkpoint | None:
         raise SpeccError(
             Diagnostic("E707", f"cannot read checkpoint: {type(exc).__name__}: {exc}", span)
         ) from None
-    if record.get("format") != FORMAT or record.get("model") != model_name:
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise SpeccError(Diagnostic("E707", "not a specc checkpoint", span))
+    if record.get("model") != model_name:
         raise SpeccError(
             Diagnostic(
                 "E707",
@@ -98,13 +105,20 @@ def read_checkpoint(directory: str, model_name: str) -> Checkpoint | None:
                 "use another --checkpoint-dir, or leave out --resume to start afresh",
             )
         )
-    return Checkpoint(
-        int(record["epoch"]),
-        {k: list(v) for k, v in record["history"].items()},
-        int(record["seed"]),
-        model_values,
-        optimizer_values,
-    )
+    try:
+        history = [{str(k): float(v) for k, v in row.items()} for row in record["history"]]
+        checkpoint = Checkpoint(
+            int(record["epoch"]), history, int(record["seed"]), model_values, optimizer_values
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise SpeccError(
+            Diagnostic("E707", f"the checkpoint's record is damaged ({exc!r})", span)
+        ) from None
+    if checkpoint.epoch != len(history):
+        raise SpeccError(
+            Diagnostic("E707", "the checkpoint's record is damaged (epochs and history)", span)
+        )
+    return checkpoint
 
 
 def restore(keras_model: Any, checkpoint: Checkpoint, directory: str) -> None:

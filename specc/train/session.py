@@ -68,6 +68,7 @@ class Run:
     scope: contextlib.ExitStack  # the distribution scope the model was built in, held open
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    first_epoch: int = 0  # epochs done before this run (resumed from the checkpoint)
 
     def close(self) -> None:
         """Leave the distribution scope."""
@@ -268,3 +269,10 @@ def default_checkpoint_dir(output: str) -> str:
     """``w.npz`` -> ``w.checkpoint``: beside the weights file."""
     root, ext = os.path.splitext(output)
     return (root if ext.lower() == ".npz" else output) + ".checkpoint"
+
+
+def keras_failed(model: Model, exc: Exception) -> SpeccError:
+    """An error Keras raised while training, as an E706 diagnostic at the model."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    return _setting_error(f"Keras stopped training: {type(exc).__name__}: {first}", model.span)
