@@ -224,7 +224,7 @@ def _report(session, rows, outputs: dict[str, str], fmt: str) -> None:
             "seconds": round(session.seconds, 3),
             "final": final,
             "history": history_dict(rows),
-            **outputs,
+            "files": outputs,
         }
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
