@@ -300,3 +300,29 @@ def test_training_curves_png(tmp_path):
     image = imread(tmp_path / "h.png")
     assert image.shape[:2] == (320, 840)  # two panels of 4.2 x 3.2 inches at 100 dpi
     assert image.std() > 0.05  # something was drawn
+
+
+def test_distribute_needs_jax_or_tensorflow(digits, tmp_path, capsys):
+    x, y = digits
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    argv = ["--data", str(tmp_path / "d.npz"), "--backend", "torch", "--distribute"]
+    status, _, err = _train(capsys, tmp_path, *argv)
+    assert status == 2, err
+    assert "error[E706]: --distribute needs the jax or tensorflow backend, not torch" in err
+    _nothing_written(tmp_path, {"d.npz"})
+
+
+def test_multiworker_tensorflow_is_refused(monkeypatch):
+    from types import SimpleNamespace
+
+    from specc.train.backend import Cluster, start
+
+    keras = SimpleNamespace(backend=SimpleNamespace(backend=lambda: "tensorflow"))
+    config = {"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 0}}
+    monkeypatch.setenv("TF_CONFIG", json.dumps(config))
+    with pytest.raises(specc.SpeccError) as info:
+        start(keras, True, Cluster(), specc.Span("m.cnn", 1, 1, 1, 2))
+    assert "keras-team/keras#20585" in info.value.diagnostics[0].message
+    monkeypatch.delenv("TF_CONFIG")
+    with pytest.raises(specc.SpeccError, match="only with --distribute"):
+        start(keras, False, Cluster("h:1", 2, 0), specc.Span("m.cnn", 1, 1, 1, 2))

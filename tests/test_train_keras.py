@@ -201,7 +201,13 @@ def test_resume_after_ctrl_c_gives_the_uninterrupted_weights(work, jax_single, t
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     process = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        # as a terminal's Ctrl-C finds it (a shell's background jobs inherit SIGINT ignored)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + TIMEOUT
     while _checkpoint_epoch(tmp_path / "ckpt") < 2 and process.poll() is None:
@@ -358,7 +364,7 @@ def test_class_folders_train_and_evaluate(work, tmp_path):
     d = datasets.load_digits(n_class=3)
     root = tmp_path / "images"
     for i, (pixels, label) in enumerate(zip(d.images[:150], d.target[:150], strict=True)):
-        folder = root / ["zero", "one", "two"][label]
+        folder = root / f"digit{label}"  # Keras numbers classes in the folders' order
         folder.mkdir(parents=True, exist_ok=True)
         image.fromarray((pixels * 255 / 16).astype(np.uint8)).save(folder / f"{i}.png")
     spec = tmp_path / "three.cnn"
@@ -374,17 +380,6 @@ def test_class_folders_train_and_evaluate(work, tmp_path):
     report = json.loads(done.stdout)
     assert report["samples"] == 150 and report["validation_samples"] == 150
     done = specc_cli(
-        "evaluate",
-        str(spec),
-        "--data",
-        str(root),
-        "-w",
-        str(tmp_path / "w.npz"),
-        "--backend",
-        "jax",
-    )
-    assert "(3 classes)" in done.stdout and "one" in done.stdout  # classes by folder name
-    done = specc_cli(
         "evaluate", str(spec), "--data", str(root), "-w", str(tmp_path / "w.npz"),
         "--backend", "jax", "--format", "json",
     )  # fmt: skip
@@ -393,16 +388,57 @@ def test_class_folders_train_and_evaluate(work, tmp_path):
     assert matrix.sum(axis=1).tolist() == np.bincount(d.target[:150]).tolist()
 
 
-def test_torch_backend_trains_and_refuses_distribute(work, tmp_path):
+def test_torch_backend_trains(work):
     require("torch")
     report = train_json(work, "torch1", "--model", "plain", "--backend", "torch", "--epochs", "1")
     assert report["backend"] == "torch" and report["epochs"] == 1
-    done = specc_cli(
-        "train", str(work / "small.cnn"), "--model", "plain", "--data", str(work / "small.npz"),
-        "-o", str(tmp_path / "w.npz"), "--backend", "torch", "--distribute", check=False,
-    )  # fmt: skip
-    assert (
-        done.returncode == 2
-        and "error[E706]: --distribute needs the jax or tensorflow" in done.stderr
-    )
-    assert not any(tmp_path.iterdir())
+
+
+MWMS_SCRIPT = """\
+import json, os, sys
+os.environ["TF_CONFIG"] = json.dumps(
+    {"cluster": {"worker": sys.argv[2].split(",")}, "task": {"type": "worker", "index": int(sys.argv[1])}}
+)
+import numpy as np
+import tensorflow as tf
+import keras
+strategy = tf.distribute.MultiWorkerMirroredStrategy()
+with strategy.scope():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+x = np.zeros((16, 4), np.float32) + 1.0
+try:
+    model.fit(x, x[:, :2], batch_size=8, epochs=1, verbose=0)
+except ValueError as exc:
+    print("refused:", str(exc).splitlines()[0])
+else:
+    print("fitted")
+"""
+
+
+def test_keras_still_cannot_fit_under_multiworker_mirrored_strategy(tmp_path):
+    # Why specc train refuses TF_CONFIG with several workers (E706): Keras 3's fit fails
+    # under MultiWorkerMirroredStrategy (keras-team/keras#20585). When this test fails,
+    # Keras has been fixed: lift the refusal in specc/train/backend.py.
+    require("tensorflow")
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("localhost", 0))
+            ports.append(s.getsockname()[1])
+    addresses = ",".join(f"localhost:{p}" for p in ports)
+    script = tmp_path / "mwms.py"
+    script.write_text(MWMS_SCRIPT)
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(i), addresses],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for i in (0, 1)
+    ]
+    outs = [w.communicate(timeout=TIMEOUT)[0] for w in workers]
+    assert all("refused: Attempt to convert a value (PerReplica" in out for out in outs), outs

@@ -227,12 +227,12 @@ def _load_images(
     import_keras: Callable[[], ModuleType] | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     try:
-        import tensorflow  # noqa: F401  (image_dataset_from_directory returns a tf.data.Dataset)
-
+        # Keras first (TensorFlow imports it, on whatever backend the environment names)
         if import_keras is not None:
             keras = import_keras()
         else:
             import keras
+        import tensorflow  # noqa: F401  (image_dataset_from_directory returns a tf.data.Dataset)
     except ImportError as exc:
         raise _fail(
             "E706",

@@ -141,6 +141,11 @@ def prepare(request: Request) -> Run:
     model = request.model
     loss = training_loss(model)
     schedule, split = schedule_of(request)
+    wanted = request.backend or os.environ.get("KERAS_BACKEND")
+    if request.distribute and wanted not in (None, "jax", "tensorflow"):
+        raise _setting_error(
+            f"--distribute needs the jax or tensorflow backend, not {wanted}", model.span
+        )
     keras_module: list[ModuleType] = []
 
     def keras() -> ModuleType:
