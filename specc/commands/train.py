@@ -222,6 +222,7 @@ def _report(session, rows, outputs: dict[str, str], fmt: str) -> None:
             "validation_samples": len(session.validation) if session.validation else 0,
             "epochs": len(rows),
             "seconds": round(session.seconds, 3),
+            "epoch_seconds": [round(t, 4) for t in session.epoch_seconds],
             "final": final,
             "history": history_dict(rows),
             "files": outputs,

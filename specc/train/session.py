@@ -69,6 +69,7 @@ class Run:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     first_epoch: int = 0  # epochs done before this run (resumed from the checkpoint)
+    epoch_seconds: list[float] = field(default_factory=list)  # each epoch of this run, wall
 
     def close(self) -> None:
         """Leave the distribution scope."""
@@ -77,8 +78,12 @@ class Run:
     def epochs(self, after_epoch: Callable[[int, list[Row]], None] | None = None) -> list[Row]:
         """Train the remaining epochs, checkpointing after each (on process 0)."""
         request = self.request
+        begin = time.perf_counter()
 
         def done(epoch: int, rows: list[Row]) -> None:
+            now = time.perf_counter()
+            self.epoch_seconds.append(now - (last[0] if last else begin))
+            last[:] = [now]
             if self.topology.chief:
                 save_checkpoint(
                     request.checkpoint_dir,
@@ -91,7 +96,7 @@ class Run:
             if after_epoch is not None:
                 after_epoch(epoch, rows)
 
-        begin = time.perf_counter()
+        last: list[float] = []
         self.rows = run_epochs(
             self.module,
             self.keras_model,
