@@ -5,7 +5,8 @@ fresh process, in alternating order (specc, Keras, specc, Keras, ...):
 
 - ``specc``: ``specc train SPEC --data D.npz --validation D.npz --format json``;
 - ``keras``: a plain Keras script (the network written out by hand,
-  ``compile``, ``fit(x, y, validation_data=...)``, shuffled by Keras);
+  ``compile``, ``fit(x, y, validation_data=...)``, shuffled by Keras, with
+  Keras's progress bar as ``specc train`` shows it);
 - ``specc --distribute`` (with ``--distribute``): the same over every device.
 
 Reported per variant (medians over ``--runs``): the steady epoch time (median
@@ -93,10 +94,10 @@ class Clock(keras.callbacks.Callback):
 clock = Clock()
 history = model.fit(
     data["x_train"], data["y_train"], epochs=epochs, batch_size=batch_size,
-    validation_data=(data["x_test"], data["y_test"]), callbacks=[clock], verbose=0,
+    validation_data=(data["x_test"], data["y_test"]), callbacks=[clock],
 )
 epoch_seconds = [b - a for a, b in zip(clock.times, clock.times[1:])]
-print(json.dumps({
+print("\n" + json.dumps({
     "seconds": clock.times[-1] - clock.times[0],
     "epoch_seconds": epoch_seconds,
     "final": {k: v[-1] for k, v in history.history.items()},
@@ -134,7 +135,8 @@ def run_json(command: list[str], env: dict[str, str]) -> dict:
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=3600)
     if done.returncode != 0:
         sys.exit(f"failed: {' '.join(command)}\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout[done.stdout.index("{") :])
+    text = "\n" + done.stdout  # the object is last; Keras's progress bar may come before it
+    return json.loads(text[text.rindex("\n{") :])
 
 
 def main() -> int:
