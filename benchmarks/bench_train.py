@@ -97,7 +97,7 @@ history = model.fit(
     validation_data=(data["x_test"], data["y_test"]), callbacks=[clock],
 )
 epoch_seconds = [b - a for a, b in zip(clock.times, clock.times[1:])]
-print("\n" + json.dumps({
+print("\\n" + json.dumps({
     "seconds": clock.times[-1] - clock.times[0],
     "epoch_seconds": epoch_seconds,
     "final": {k: v[-1] for k, v in history.history.items()},

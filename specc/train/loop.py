@@ -16,6 +16,7 @@ uneven batches itself.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -107,21 +108,52 @@ def run_epochs(
     if not topology.chief:
         fit_kwargs["verbose"] = 0
     fit_kwargs["callbacks"] = [_progress_bar(module.keras, schedule.epochs)]
-    for epoch in range(len(rows), schedule.epochs):
+
+    def samples(epoch: int) -> tuple[np.ndarray, np.ndarray]:
         order = epoch_order(len(train), schedule.seed, epoch, schedule.shuffle)
         pick = local_rows(order, schedule.batch_size, topology)
-        history = module.train(
-            keras_model,
-            train.x[pick],
-            train.y[pick],
-            epochs=epoch + 1,
-            initial_epoch=epoch,
-            batch_size=schedule.batch_size // share,
-            shuffle=False,
-            validation_split=0.0,
-            validation_data=validation_data,
-            **fit_kwargs,
-        )
-        rows = [*rows, {key: float(values[-1]) for key, values in history.history.items()}]
-        after_epoch(epoch + 1, rows)
+        if len(pick) == len(train) and (pick[1:] > pick[:-1]).all():
+            return train.x, train.y  # in order and whole: no copy
+        return train.x[pick], train.y[pick]
+
+    # The next epoch's samples are gathered while this one trains (numpy copies
+    # without the GIL), so the copy costs no training time.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        coming = pool.submit(samples, len(rows))
+        for epoch in range(len(rows), schedule.epochs):
+            x, y = coming.result()
+            if epoch + 1 < schedule.epochs:
+                coming = pool.submit(samples, epoch + 1)
+            rows = _epoch(
+                module, keras_model, x, y, epoch, schedule, share, validation_data, fit_kwargs, rows
+            )
+            after_epoch(epoch + 1, rows)
     return rows
+
+
+def _epoch(
+    module: ModuleType,
+    keras_model: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    epoch: int,
+    schedule: Schedule,
+    share: int,
+    validation_data: tuple[np.ndarray, np.ndarray] | None,
+    fit_kwargs: dict[str, Any],
+    rows: list[Row],
+) -> list[Row]:
+    """One epoch through the generated module's ``train()``; the history with its logs."""
+    history = module.train(
+        keras_model,
+        x,
+        y,
+        epochs=epoch + 1,
+        initial_epoch=epoch,
+        batch_size=schedule.batch_size // share,
+        shuffle=False,
+        validation_split=0.0,
+        validation_data=validation_data,
+        **fit_kwargs,
+    )
+    return [*rows, {key: float(values[-1]) for key, values in history.history.items()}]
