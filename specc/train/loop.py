@@ -76,6 +76,10 @@ def _progress_bar(keras: ModuleType, epochs: int) -> Any:
     """Keras's own progress bar, counting the run's epochs (``fit`` sees one at a time)."""
 
     class RunProgbar(keras.callbacks.ProgbarLogger):
+        # As Keras's own progress bar: batch logs go to it asynchronously. Without this, a
+        # ProgbarLogger passed in `callbacks` makes fit() wait for every step's logs.
+        async_safe = True
+
         def set_params(self, params: dict[str, Any]) -> None:
             super().set_params({**params, "epochs": epochs})
 
