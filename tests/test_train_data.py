@@ -326,3 +326,14 @@ def test_multiworker_tensorflow_is_refused(monkeypatch):
     monkeypatch.delenv("TF_CONFIG")
     with pytest.raises(specc.SpeccError, match="only with --distribute"):
         start(keras, False, Cluster("h:1", 2, 0), specc.Span("m.cnn", 1, 1, 1, 2))
+
+
+def test_outputs_that_cannot_be_written_are_refused_first(digits, tmp_path, capsys):
+    x, y = digits
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    (tmp_path / "h.png").mkdir()
+    status, _, err = _train(
+        capsys, tmp_path, "--data", str(tmp_path / "d.npz"), "--plot", str(tmp_path / "h.png")
+    )
+    assert status == 2 and "h.png is a directory" in err, err
+    _nothing_written(tmp_path, {"d.npz", "h.png"})

@@ -74,6 +74,10 @@ def run(args: argparse.Namespace) -> int:
     model, status = load_model(args)
     if model is None:
         return status
+    problem = _unusable_outputs(args)
+    if problem:
+        print(f"{args.file}: error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     request = Request(
         model=model,
         source=args.file,
@@ -105,6 +109,18 @@ def run(args: argparse.Namespace) -> int:
     if status == EXIT_OK and session.topology.chief:
         _report(session, rows, outputs, args.format)
     return status
+
+
+def _unusable_outputs(args: argparse.Namespace) -> str | None:
+    """What would make the run fail only at its end, said before it starts."""
+    import importlib.util
+
+    for path in (args.output, args.history, args.plot):
+        if path and os.path.isdir(path):
+            return f"{path} is a directory; expected a file to write"
+    if args.plot and importlib.util.find_spec("matplotlib") is None:
+        return "--plot needs matplotlib: pip install 'specc[train]'"
+    return None
 
 
 @contextlib.contextmanager

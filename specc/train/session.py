@@ -252,6 +252,7 @@ def _build(
         rows,
         scope,
         notes,
+        first_epoch=len(rows),
     )
 
 
