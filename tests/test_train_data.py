@@ -55,15 +55,15 @@ BAD_DATA = [
     ("nan", "E604", "non-finite"),
     ("shape", "E602", "expected (samples, 8, 8, 1)"),
     ("no_channel", "E602", "add the channel axis"),
-    ("label_range", "E703", "class 10, out of range for the model's 10 output units"),
-    ("one_hot", "E703", "these look one-hot"),
-    ("fractional", "E703", "whole class ids"),
-    ("label_nan", "E703", "must be finite"),
-    ("count", "E703", "1,797 samples but 1,796 labels"),
-    ("missing_key", "E702", "the file needs arrays 'x' and 'y' or 'x_train' and 'y_train'"),
+    ("label_range", "E803", "class 10, out of range for the model's 10 output units"),
+    ("one_hot", "E803", "these look one-hot"),
+    ("fractional", "E803", "whole class ids"),
+    ("label_nan", "E803", "must be finite"),
+    ("count", "E803", "1,797 samples but 1,796 labels"),
+    ("missing_key", "E802", "the file needs arrays 'x' and 'y' or 'x_train' and 'y_train'"),
     ("strings", "E603", "dtype"),
-    ("not_npz", "E701", "not a .npz file"),
-    ("empty", "E704", "no samples"),
+    ("not_npz", "E801", "not a .npz file"),
+    ("empty", "E804", "no samples"),
 ]
 
 
@@ -125,7 +125,7 @@ def test_bad_validation_data_is_refused_too(digits, tmp_path, capsys):
         "--validation",
         str(tmp_path / "test.npz"),
     )
-    assert status == 2 and "error[E703]" in err and "class -1" in err, err
+    assert status == 2 and "error[E803]" in err and "class -1" in err, err
     _nothing_written(tmp_path, {"train.npz", "test.npz"})
 
 
@@ -139,7 +139,7 @@ def test_a_spec_without_compile_says_what_is_missing(digits, tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert code == 1
-    assert "m.cnn:1:1: error[E705]: model 'm' has no compile settings" in err, err
+    assert "m.cnn:1:1: error[E805]: model 'm' has no compile settings" in err, err
     assert "help: add a line such as `compile optimizer=adam" in err
     spec.write_text(
         "model m {\n  input 8x8x1\n  flatten\n  dense 10 softmax\n  compile optimizer=adam\n}\n"
@@ -148,7 +148,7 @@ def test_a_spec_without_compile_says_what_is_missing(digits, tmp_path, capsys):
         ["evaluate", str(spec), "--data", str(tmp_path / "d.npz"), "-w", str(tmp_path / "w.npz")]
     )
     err = capsys.readouterr().err
-    assert code == 1 and "m.cnn:5:3: error[E705]: compile names no loss" in err, err
+    assert code == 1 and "m.cnn:5:3: error[E805]: compile names no loss" in err, err
     _nothing_written(tmp_path, {"d.npz", "m.cnn"})
 
 
@@ -156,12 +156,12 @@ def test_resume_needs_a_checkpoint_of_the_same_model(digits, tmp_path, capsys):
     x, y = digits
     np.savez(tmp_path / "d.npz", x=x, y=y)
     status, _, err = _train(capsys, tmp_path, "--data", str(tmp_path / "d.npz"), "--resume")
-    assert status == 2 and "error[E707]: no checkpoint to resume in" in err, err
+    assert status == 2 and "error[E807]: no checkpoint to resume in" in err, err
     ckpt = tmp_path / "w.checkpoint"
     ckpt.mkdir()
     (ckpt / "checkpoint.npz").write_bytes(b"PK\x03\x04 not really")
     status, _, err = _train(capsys, tmp_path, "--data", str(tmp_path / "d.npz"), "--resume")
-    assert status == 2 and "error[E707]: cannot read checkpoint" in err, err
+    assert status == 2 and "error[E807]: cannot read checkpoint" in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.npz", "w.checkpoint"]
 
 
@@ -177,7 +177,7 @@ def test_initial_epoch_in_fit_points_to_resume(digits, tmp_path, capsys):
         ["train", str(spec), "--data", str(tmp_path / "d.npz"), "-o", str(tmp_path / "w.npz")]
     )
     err = capsys.readouterr().err
-    assert code == 2 and "m.cnn:6:7: error[E706]" in err and "--resume" in err, err
+    assert code == 2 and "m.cnn:6:7: error[E806]" in err and "--resume" in err, err
 
 
 def _folders(tmp_path, counts: dict[str, int]):
@@ -195,9 +195,9 @@ def test_class_folders_are_checked_before_keras(tmp_path, model):
     empty = tmp_path / "none"
     empty.mkdir()
     cases = [
-        (empty, "E704", "no class folders"),
-        (_folders(tmp_path / "a", {"0": 2, "1": 0}), "E704", "class folder '1' holds no images"),
-        (_folders(tmp_path / "b", {"0": 2, "1": 2}), "E703", "2 class folders (0, 1) but model"),
+        (empty, "E804", "no class folders"),
+        (_folders(tmp_path / "a", {"0": 2, "1": 0}), "E804", "class folder '1' holds no images"),
+        (_folders(tmp_path / "b", {"0": 2, "1": 2}), "E803", "2 class folders (0, 1) but model"),
     ]
     for path, code, words in cases:
         with pytest.raises(specc.SpeccError) as info:
@@ -308,7 +308,7 @@ def test_distribute_needs_jax_or_tensorflow(digits, tmp_path, capsys):
     argv = ["--data", str(tmp_path / "d.npz"), "--backend", "torch", "--distribute"]
     status, _, err = _train(capsys, tmp_path, *argv)
     assert status == 2, err
-    assert "error[E706]: --distribute needs the jax or tensorflow backend, not torch" in err
+    assert "error[E806]: --distribute needs the jax or tensorflow backend, not torch" in err
     _nothing_written(tmp_path, {"d.npz"})
 
 

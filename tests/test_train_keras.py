@@ -417,7 +417,7 @@ else:
 
 
 def test_keras_still_cannot_fit_under_multiworker_mirrored_strategy(tmp_path):
-    # Why specc train refuses TF_CONFIG with several workers (E706): Keras 3's fit fails
+    # Why specc train refuses TF_CONFIG with several workers (E806): Keras 3's fit fails
     # under MultiWorkerMirroredStrategy (keras-team/keras#20585). When this test fails,
     # Keras has been fixed: lift the refusal in specc/train/backend.py.
     require("tensorflow")

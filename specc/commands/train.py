@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
             session = prepare(request)
         except SpeccError as exc:
             report_late(args.file, exc)
-            return EXIT_ERRORS if exc.diagnostics[0].code == "E705" else EXIT_USAGE
+            return EXIT_ERRORS if exc.diagnostics[0].code == "E805" else EXIT_USAGE
         try:
             status, rows, outputs = _train(session, args)
         finally:

@@ -2,7 +2,7 @@
 
 Keras reads ``KERAS_BACKEND`` once, when it is first imported, so the backend
 is set in the environment before that import and a process that already holds
-Keras on another backend is refused (E706) rather than silently trained on the
+Keras on another backend is refused (E806) rather than silently trained on the
 wrong one. ``--cpu-devices N`` splits the host into N devices before the
 backend starts (XLA host devices for JAX, logical devices for TensorFlow), so
 data-parallel training can be tried without accelerators.
@@ -72,11 +72,11 @@ class Topology:
 
 
 def _fail(message: str, span: Span, help: str | None = None) -> SpeccError:
-    return SpeccError(Diagnostic("E706", message, span, help))
+    return SpeccError(Diagnostic("E806", message, span, help))
 
 
 def import_keras(backend: str | None, cpu_devices: int | None, span: Span) -> ModuleType:
-    """Keras on ``backend`` (KERAS_BACKEND, else Keras's default, when None); raises E706."""
+    """Keras on ``backend`` (KERAS_BACKEND, else Keras's default, when None); raises E806."""
     loaded = sys.modules.get("keras")
     if loaded is not None:
         current = loaded.backend.backend()
@@ -111,7 +111,7 @@ def import_keras(backend: str | None, cpu_devices: int | None, span: Span) -> Mo
 
 
 def start(keras: ModuleType, distribute: bool, cluster: Cluster, span: Span) -> Topology:
-    """Join the other processes (JAX) and count the devices; raises E706 where it cannot run."""
+    """Join the other processes (JAX) and count the devices; raises E806 where it cannot run."""
     backend = keras.backend.backend()
     cluster = cluster.resolved()
     if not distribute:

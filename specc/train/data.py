@@ -1,9 +1,9 @@
 """Training and test data: a ``.npz`` of arrays or a folder of class folders of images.
 
 Everything is checked against the model and its loss before Keras sees it:
-the file and its keys (E701, E702), the images' shape, dtype and finiteness
-(E602-E604, as for ``specc run``), the labels (E703, :mod:`specc.train.labels`),
-and that there is something to train on (E704). Problems are located at the
+the file and its keys (E801, E802), the images' shape, dtype and finiteness
+(E602-E604, as for ``specc run``), the labels (E803, :mod:`specc.train.labels`),
+and that there is something to train on (E804). Problems are located at the
 data file, whose path is the diagnostic's file.
 """
 
@@ -90,7 +90,7 @@ def read_arrays(path: str, role: Role) -> tuple[np.ndarray, np.ndarray]:
             magic = f.read(4)
         if magic not in (b"PK\x03\x04", b"PK\x05\x06"):
             raise _fail(
-                "E701",
+                "E801",
                 "not a .npz file nor a folder of class folders",
                 path,
                 "save arrays with numpy.savez(path, x=images, y=labels)",
@@ -103,20 +103,20 @@ def read_arrays(path: str, role: Role) -> tuple[np.ndarray, np.ndarray]:
     except SpeccError:
         raise
     except FileNotFoundError:
-        raise _fail("E701", "no such data file or folder", path) from None
+        raise _fail("E801", "no such data file or folder", path) from None
     except ValueError as exc:
         if "pickle" in str(exc):
-            raise _fail("E701", "the data holds Python objects; expected arrays", path) from None
-        raise _fail("E701", f"cannot read data: {exc}", path) from None
+            raise _fail("E801", "the data holds Python objects; expected arrays", path) from None
+        raise _fail("E801", f"cannot read data: {exc}", path) from None
     except Exception as exc:  # corrupt archives fail in many ways (zip, zlib, format)
-        raise _fail("E701", f"cannot read data: {type(exc).__name__}: {exc}", path) from None
+        raise _fail("E801", f"cannot read data: {type(exc).__name__}: {exc}", path) from None
     wanted = " or ".join(f"'{x}' and '{y}'" for x, y in KEYS[role])
     has = ", ".join(f"'{n}'" for n in names) or "no arrays"
-    raise _fail("E702", f"the file needs arrays {wanted}; it has {has}", path)
+    raise _fail("E802", f"the file needs arrays {wanted}; it has {has}", path)
 
 
 def check_images(x: np.ndarray, model: Model, path: str) -> np.ndarray:
-    """``x`` as a float32 batch of the model's input shape, or E602-E604, E704."""
+    """``x`` as a float32 batch of the model's input shape, or E602-E604, E804."""
     expected = tuple(model.input.output_shape or ())
     if x.ndim != len(expected) + 1 or tuple(x.shape[1:]) != expected:
         help = None
@@ -130,7 +130,7 @@ def check_images(x: np.ndarray, model: Model, path: str) -> np.ndarray:
             help,
         )
     if x.shape[0] == 0:
-        raise _fail("E704", "the data holds no samples", path)
+        raise _fail("E804", "the data holds no samples", path)
     return check_input(model, x, data_span(path))
 
 
@@ -139,7 +139,7 @@ def split_validation(data: Data, fraction: float) -> tuple[Data, Data]:
     split_at = math.floor(len(data) * (1.0 - fraction))
     if split_at == 0 or split_at == len(data):
         raise _fail(
-            "E704",
+            "E804",
             f"validation_split={fraction} of {len(data):,} samples leaves "
             f"{'no training' if split_at == 0 else 'no validation'} samples",
             data.path,
@@ -173,17 +173,17 @@ def read_folder(
     formats = ", ".join(IMAGE_FORMATS)
     if not counts:
         raise _fail(
-            "E704",
+            "E804",
             "the folder has no class folders",
             path,
             f"put images ({formats}) in one folder per class",
         )
     empty = [name for name, n in counts.items() if n == 0]
     if empty:
-        raise _fail("E704", f"class folder '{empty[0]}' holds no images ({formats})", path)
+        raise _fail("E804", f"class folder '{empty[0]}' holds no images ({formats})", path)
     if class_names is not None and list(counts) != class_names:
         raise _fail(
-            "E703",
+            "E803",
             f"the class folders are {', '.join(counts)}; "
             f"the training data's are {', '.join(class_names)}",
             path,
@@ -199,13 +199,13 @@ def read_folder(
         )
     if loss.kind not in _LABEL_MODES:
         raise _fail(
-            "E703", f"class folders give class labels; loss {loss.name} does not take them", path
+            "E803", f"class folders give class labels; loss {loss.name} does not take them", path
         )
     classes = len(counts)
     units = 2 if output == (1,) else output[-1]
     if len(output) != 1 or units != classes or (loss.kind == "binary") != (output == (1,)):
         raise _fail(
-            "E703",
+            "E803",
             f"{classes} class folders ({', '.join(counts)}) but model '{model.name}' has "
             f"{fmt_shape(output)} outputs and loss {loss.name}",
             path,
@@ -235,7 +235,7 @@ def _load_images(
         import tensorflow  # noqa: F401  (image_dataset_from_directory returns a tf.data.Dataset)
     except ImportError as exc:
         raise _fail(
-            "E706",
+            "E806",
             f"reading a folder of images needs TensorFlow: {exc}",
             path,
             "pip install 'specc[tensorflow]'",
@@ -255,7 +255,7 @@ def _load_images(
         batches = list(dataset.as_numpy_iterator())
     except Exception as exc:  # undecodable images surface from tf.data as several types
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise _fail("E701", f"cannot read the images: {message}", path) from None
+        raise _fail("E801", f"cannot read the images: {message}", path) from None
     x = np.concatenate([b[0] for b in batches])
     y = np.concatenate([b[1] for b in batches])
     return x, y

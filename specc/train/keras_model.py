@@ -24,11 +24,11 @@ _EXAMPLE = "compile optimizer=adam loss=sparse_categorical_crossentropy metrics=
 
 
 def training_loss(model: Model) -> Loss:
-    """The loss training will use; E705 when the spec has no ``compile`` or no loss in it."""
+    """The loss training will use; E805 when the spec has no ``compile`` or no loss in it."""
     if model.compile is None:
         raise SpeccError(
             Diagnostic(
-                "E705",
+                "E805",
                 f"model '{model.name}' has no compile settings: training needs at least a loss",
                 model.span,
                 f"add a line such as `{_EXAMPLE}`",
@@ -38,7 +38,7 @@ def training_loss(model: Model) -> Loss:
     if loss is None:
         raise SpeccError(
             Diagnostic(
-                "E705",
+                "E805",
                 "compile names no loss to train with",
                 model.compile.span,
                 "add loss=..., e.g. loss=sparse_categorical_crossentropy",

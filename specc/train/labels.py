@@ -3,7 +3,7 @@
 Keras accepts many label layouts silently and fails (or trains on garbage)
 late: class ids past the last unit, one-hot rows fed to a sparse loss,
 probabilities outside 0..1 fed to a crossentropy. Each is refused here with
-E703 at the data file, naming the first offending sample.
+E803 at the data file, naming the first offending sample.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def loss_of(model: Model) -> Loss | None:
 
 
 def _fail(message: str, span: Span, help: str | None = None) -> SpeccError:
-    return SpeccError(Diagnostic("E703", message, span, help))
+    return SpeccError(Diagnostic("E803", message, span, help))
 
 
 def _first(mask: np.ndarray) -> int:
@@ -79,7 +79,7 @@ def _first(mask: np.ndarray) -> int:
 
 
 def check_labels(y: object, model: Model, loss: Loss, samples: int, span: Span) -> np.ndarray:
-    """``y`` as Keras will get it (int32 class ids or float32), or E703 naming what is wrong."""
+    """``y`` as Keras will get it (int32 class ids or float32), or E803 naming what is wrong."""
     output = tuple(model.output_shape or ())
     y = np.asarray(y)
     if y.dtype.kind not in "biuf":

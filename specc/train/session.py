@@ -1,8 +1,8 @@
 """One training run from start to end: settings, data, Keras, the epochs, checkpoints.
 
 Everything that can be checked is checked before Keras trains: the spec's
-``compile`` (E705), the data (E60x, E70x), the backend and the devices
-(E706), the checkpoint to resume from (E707). Only then does the first epoch
+``compile`` (E805), the data (E60x, E70x), the backend and the devices
+(E806), the checkpoint to resume from (E807). Only then does the first epoch
 start; until then nothing is written.
 """
 
@@ -116,7 +116,7 @@ class Run:
 
 
 def _setting_error(message: str, span: Span, help: str | None = None) -> SpeccError:
-    return SpeccError(Diagnostic("E706", message, span, help))
+    return SpeccError(Diagnostic("E806", message, span, help))
 
 
 def schedule_of(request: Request) -> tuple[Schedule, float | None]:
@@ -173,7 +173,7 @@ def prepare(request: Request) -> Run:
     if request.resume and checkpoint is None:
         raise SpeccError(
             Diagnostic(
-                "E707",
+                "E807",
                 f"no checkpoint to resume in {request.checkpoint_dir}",
                 Span(request.checkpoint_dir, 1, 1, 1, 2),
                 "leave out --resume to start afresh",
@@ -183,7 +183,7 @@ def prepare(request: Request) -> Run:
         if request.seed is not None and request.seed != checkpoint.seed:
             raise SpeccError(
                 Diagnostic(
-                    "E707",
+                    "E807",
                     f"the checkpoint's run has seed {checkpoint.seed}; --seed {request.seed} "
                     "would change the order of the remaining epochs",
                     Span(request.checkpoint_dir, 1, 1, 1, 2),
@@ -283,7 +283,7 @@ def default_checkpoint_dir(output: str) -> str:
 
 
 def keras_failed(model: Model, exc: Exception) -> SpeccError:
-    """An error Keras raised while training, as an E706 diagnostic at the model."""
+    """An error Keras raised while training, as an E806 diagnostic at the model."""
     text = str(exc).strip()
     first = text.splitlines()[0] if text else ""
     return _setting_error(f"Keras stopped training: {type(exc).__name__}: {first}", model.span)
