@@ -40,6 +40,7 @@ GROUPS = {
     "E5": "Weights files",
     "E6": "Inputs, backends, targets and outputs",
     "E7": "Imported models",
+    "E8": "Training data and checkpoints",
 }
 
 HEADER = """\
@@ -196,6 +197,22 @@ def _without(name: str) -> Iterator[None]:
         sys.modules.update(saved)
 
 
+def _data(**arrays: np.ndarray) -> Callable[[Path], None]:
+    """A setup writing ``data.npz`` with ``arrays`` (default: 20 8x8x1 images, ids 0..9)."""
+    x = np.linspace(0, 1, 20 * 64, dtype=np.float32).reshape(20, 8, 8, 1)
+    y = np.arange(20) % 10
+    arrays = {"x": x, "y": y} | arrays
+
+    def write(folder: Path) -> None:
+        np.savez(folder / "data.npz", **{k: v for k, v in arrays.items() if v is not None})
+
+    return write
+
+
+def _not_data(folder: Path) -> None:
+    (folder / "data.npz").write_text("x,y\n0,1\n", encoding="utf-8")
+
+
 # What each code's ``setup`` says, made: code -> function writing the files into a folder.
 SETUPS: dict[str, Callable[[Path], None]] = {
     "E501": _not_weights,
@@ -228,6 +245,13 @@ SETUPS: dict[str, Callable[[Path], None]] = {
         _layer("Dense", "dense", units=4),
         _layer("Dense", "dense_1", built=[None, 5], units=2),
     ),
+    "E801": _not_data,
+    "E802": _data(x=None, y=None, images=np.zeros((4, 8, 8, 1), np.float32)),
+    "E803": _data(y=np.arange(20) % 10 + (np.arange(20) == 3) * 7),
+    "E804": _data(x=np.zeros((0, 8, 8, 1), np.float32), y=np.zeros((0,), np.int64)),
+    "E805": _data(),
+    "E806": _data(),
+    "E807": _data(),
 }
 # Machines that a setup sentence describes, made for the duration of the command.
 ENVIRONMENTS: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {

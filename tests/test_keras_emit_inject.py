@@ -25,6 +25,7 @@ PAYLOAD = "x'); import os; os.system('echo pwned'); ('"
 ALLOWED_CALL_ROOTS = {
     "keras", "layers", "np", "model", "layer", "arrays", "values", "assignments", "npz",
     "build_model", "compile_model", "tuple", "sorted", "ValueError", "hasattr", "open",
+    "tf", "os", "data_parallel", "replica",
 }  # fmt: skip
 
 
@@ -39,13 +40,19 @@ def assert_inert(source: str, strings: list[str] = ()) -> None:
     """The module has the emitter's shape only, and each hostile string is one constant."""
     tree = ast.parse(source)
     imports = [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
-    assert [ast.unparse(n) for n in imports] == [
-        "import keras",
-        "import numpy as np",
-        "from keras import layers",
-    ]
+    base = ["import keras", "import numpy as np", "from keras import layers"]
+    # with compile/fit: train()'s data_parallel() scope (tf.distribute inside, on TensorFlow)
+    training = ["import contextlib", "import os", *base, "import tensorflow as tf"]
+    assert [ast.unparse(n) for n in imports] in (base, training)
     functions = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
-    assert functions <= {"build_model", "compile_model", "train", "load_weights", "save_weights"}
+    assert functions <= {
+        "build_model",
+        "compile_model",
+        "data_parallel",
+        "train",
+        "load_weights",
+        "save_weights",
+    }
     for node in tree.body:
         assert isinstance(
             node, ast.Expr | ast.Import | ast.ImportFrom | ast.Assign | ast.FunctionDef | ast.If

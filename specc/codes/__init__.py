@@ -72,6 +72,7 @@ from specc.codes.targets import (
     E614,
     E615,
 )
+from specc.codes.training import E801, E802, E803, E804, E805, E806, E807
 
 __all__ = ["EXIT_SPEC", "EXIT_USAGE", "REGISTRY", "Code", "Severity", "exit_class", "lookup"]
 
@@ -85,6 +86,7 @@ REGISTRY: dict[str, Code] = {
             *(E501, E502, E503, E504, E505, E601, E602, E603, E604, E605, E606, E607),
             *(E611, E612, E613, E614, E615),
             *(E701, E702, E703, E704, E705, E706, E707),
+            *(E801, E802, E803, E804, E805, E806, E807),
         ),
         key=lambda c: c.code[1:],
     )

@@ -22,4 +22,6 @@ COMMANDS = (
     "filters",
     "import_",
     "weights",
+    "train",
+    "evaluate",
 )
