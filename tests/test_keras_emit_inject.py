@@ -25,7 +25,7 @@ PAYLOAD = "x'); import os; os.system('echo pwned'); ('"
 ALLOWED_CALL_ROOTS = {
     "keras", "layers", "np", "model", "layer", "arrays", "values", "assignments", "npz",
     "build_model", "compile_model", "tuple", "sorted", "ValueError", "hasattr", "open",
-    "tf", "os", "data_parallel", "replica",
+    "tf", "os", "data_parallel", "train", "replica",
 }  # fmt: skip
 
 

@@ -53,7 +53,7 @@ def save_checkpoint(
     seed: int,
 ) -> Path:
     """Write the state after ``epoch`` epochs; returns the file written."""
-    from specc.commands.common import write_atomically
+    from specc.io import write_atomically
     from specc.weights import weights_bytes
 
     record = {
