@@ -41,8 +41,8 @@ from itertools import accumulate
 from specc.ir.layers import lookup
 from specc.ir.values import ACTIVATIONS, CONSTRAINTS, INITIALIZERS, REGULARIZERS
 from specc.syntax import tree as t
-from specc.syntax.parse import parse
-from specc.syntax.scope import DTYPES, KEYWORDS
+from specc.syntax.parse import BOM, parse
+from specc.syntax.scope import DTYPES, KEYWORDS, LOGIC_WORDS
 
 INDENT = "  "
 _ENUM_WORDS = frozenset(
@@ -58,6 +58,10 @@ _CONSTANTS = frozenset({"true", "false", "none"})
 # Strings and comments as the grammar's STRING and COMMENT terminals define them.
 _LEXEMES = re.compile(r"\"([^\"\\\n]|\\.)*\"|'([^'\\\n]|\\.)*'|#[^\n]*")
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "//": 2, "/": 2}
+# Statements whose arguments are one expression or a condition, written with spaces
+# as in Python (`if new_v < 0.9 * v {`), and the words of their conditions.
+_SPACED = ("if", "else", "for", "return")
+_CONTROL_WORDS = frozenset({*LOGIC_WORDS, "if", "in"})
 
 Pos = tuple[int, int]
 
@@ -66,8 +70,10 @@ def format_source(text: str, file: str = "<input>") -> str:
     """The canonical layout of ``text``; raises :class:`~specc.diagnostics.SpeccError`
     (E101, located) when the text does not parse: a file with syntax errors is never
     formatted."""
-    statements = parse(text, file)
-    return _Formatter(text, statements).run()
+    body = text.removeprefix(BOM)
+    statements = parse(body, file)
+    formatted = _Formatter(body, statements).run()
+    return BOM + formatted if body != text else formatted  # kept, as ruff keeps it
 
 
 @dataclass
@@ -191,29 +197,45 @@ class _Formatter:
                 entries.append((line, line, text))
             entries.append((s.span.line, s.span.end_line, s))
         entries += [(line, line, text) for line, text in trailing]
+        previous: t.Statement | str | None = None
         for first, end, entry in entries:
-            if last is not None and self._blank_between(last, first):
+            joined = (
+                isinstance(entry, t.Statement)
+                and entry.keyword == "else"
+                and isinstance(previous, t.Statement)
+                and previous.keyword in ("if", "else")
+                and previous.body is not None
+                and self.out[-1].endswith("}")
+            )
+            if last is not None and self._blank_between(last, first) and not joined:
                 self.out.append("")
             if isinstance(entry, str):
                 self.out.append(indent + entry)
             else:
-                self._statement(entry, depth, params)
-            last = end
+                self._statement(entry, depth, params, joined)
+            last, previous = end, entry
 
-    def _statement(self, s: t.Statement, depth: int, params: frozenset[str]) -> None:
+    def _statement(
+        self, s: t.Statement, depth: int, params: frozenset[str], joined: bool = False
+    ) -> None:
         indent = INDENT * depth
         at = self._at(s)
         header = indent + self._header(s, params)
+        if joined:  # `} else {` on the line of the `}` before it
+            header = self.out.pop() + " " + header.lstrip()
         if s.body is None:
             self.out.append(header + _comment([*at.inner, at.end]))
             return
-        if s.keyword == "block" and s.items and isinstance(s.items[0], t.Positional):
+        if s.keyword in ("block", "def") and s.items and isinstance(s.items[0], t.Positional):
             head = s.items[0].value
+            params = frozenset()
             if isinstance(head, t.Call):
                 params = frozenset(
                     [a.name for a in head.args if isinstance(a, t.Word)]
                     + [k.name for k in head.kwargs]
                 )
+        if s.keyword in ("block", "def", "model"):
+            params = params | _bound_names(s.body)
         opening = [*at.inner, at.open]
         if not s.body and not at.body_end and not any(opening):
             self.out.append(header + " { }" + _comment([at.close]))
@@ -248,6 +270,8 @@ class _Formatter:
     ) -> str:
         if isinstance(item, t.Comparison):
             return item.op
+        if isinstance(item, t.Keyword) and context == "let":
+            return f"{item.name} = {self._expr(item.value, 'plain', params, tight=False)}"
         if isinstance(item, t.Keyword):
             if context in ("layer", "input"):
                 name = item.name.lower()
@@ -260,8 +284,14 @@ class _Formatter:
         mode = {"layer": "enum", "input": "enum", "model": "keep"}.get(context, "plain")
         if context == "expect" and index == 0:
             mode = "lower"
-        if context == "block":
+        if context in ("block", "def"):
             text = self._block_head(item.value, params)
+        elif context in _SPACED:
+            value = item.value
+            if isinstance(value, t.Word) and value.name.lower() in _CONTROL_WORDS:
+                text = value.name.lower()
+            else:
+                text = self._expr(value, mode, params, tight=False)
         else:
             text = self._expr(item.value, mode, params, tight=True)
         if text.startswith("-") and isinstance(previous, (t.Positional, t.Keyword)):
@@ -316,6 +346,19 @@ class _Formatter:
             right = f"({right})"
         sep = "" if tight else " "
         return f"{left}{sep}{e.op}{sep}{right}"
+
+
+def _bound_names(body: list[t.Statement]) -> frozenset[str]:
+    """Names that ``let`` and ``for`` bind anywhere in ``body``: their case is kept."""
+    names: set[str] = set()
+    for s in body:
+        if s.keyword == "let" and s.items and isinstance(s.items[0], t.Keyword):
+            names.add(s.items[0].name)
+        if s.keyword == "for" and s.items and isinstance(s.items[0], t.Positional):
+            if isinstance(s.items[0].value, t.Word):
+                names.add(s.items[0].value.name)
+        names |= _bound_names(s.body or [])
+    return frozenset(names)
 
 
 def _comment(parts: list[str | None]) -> str:

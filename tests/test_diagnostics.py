@@ -45,7 +45,7 @@ CASES = [
     (spec("conv2d 8 3\nconcatenate @stme"), "E110", 4, 15, "unknown @stme"),
     (spec("conv2d 8 3 name=x\nconv2d 8 3 name=x"), "E111", 4, 19, "already used at line 3"),
     (spec("repeat 1000000000 {\n  conv2d 8 3 same\n}"), "E112", 3, 10, "more than"),
-    (spec("dense 7 / 2", "8"), "E113", 3, 9, "'/'"),
+    (spec("dense 7 / 0", "8"), "E113", 3, 9, "division by zero"),
     (spec("conv2d 8 5x5", "3x3x1"), "E201", 3, 3, "does not fit the 3x3 input"),
     (spec("maxpool 4", "3x3x1"), "E201", 3, 3, "pool"),
     (spec("conv2d 8 3 groups=2"), "E202", 3, 14, "groups=2"),

@@ -17,7 +17,7 @@ from specc.cli import main
 from specc.emit.keras import emit_keras
 from specc.emit.keras_values import NAMESPACES, REQUIRED_ARGS, STRING_NAMES
 from specc.ir.values import CONSTRAINTS, INITIALIZERS, REGULARIZERS
-from specc.syntax.settings import LOSSES, METRICS, OPTIMIZERS
+from specc.syntax.settings import CALLBACKS, LOSSES, METRICS, OPTIMIZERS
 
 
 def test_tables_cover_every_name_the_front_end_accepts():
@@ -27,6 +27,7 @@ def test_tables_cover_every_name_the_front_end_accepts():
     assert set(NAMESPACES["optimizers"]) == set(OPTIMIZERS)
     assert set(NAMESPACES["losses"]) == set(LOSSES)
     assert set(NAMESPACES["metrics"]) == set(METRICS)
+    assert set(NAMESPACES["callbacks"]) == set(CALLBACKS)
 
 
 def test_table_classes_exist_in_keras():

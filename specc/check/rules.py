@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from specc.check.coverage import unseen_pixels, used_pixels
 from specc.diagnostics import Diagnostic
 from specc.ir.graph import Model, Node
 from specc.ir.values import FnValue
@@ -83,22 +84,28 @@ class ProbabilitiesIntoLogitsLoss(Rule):
 
 
 class StrideLargerThanKernel(Rule):
-    """W403: a stride larger than the kernel or pool window.
+    """W403: a stride larger than the kernel or pool window, where no other path sees the gap.
 
-    Some input pixels then never reach any output. Fix: make the stride at
+    The pixels between the windows then never reach any output. A projection
+    shortcut (ResNet's and Xception's 1x1 convolution with stride 2) is fine:
+    the main path's windows read the pixels it skips. Fix: make the stride at
     most the kernel size, or enlarge the kernel.
     """
 
     code = "W403"
 
     def check(self, model: Model) -> Iterator[Diagnostic]:
+        used = None
         for node in model.nodes[1:]:
             layer = node.layer
             window = getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None)
             strides = getattr(layer, "effective_strides", None) or getattr(layer, "strides", None)
             if window is None or strides is None or node.kind == "conv2dtranspose":
                 continue
-            if any(s > k for s, k in zip(strides, window, strict=True)):
+            if not any(s > k for s, k in zip(strides, window, strict=True)):
+                continue
+            used = used if used is not None else used_pixels(model)
+            if unseen_pixels(model, node, used):
                 yield self.warn(
                     f"{node.kind} strides {strides} exceed its window {window}: some input "
                     "pixels are never seen",

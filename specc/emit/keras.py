@@ -272,9 +272,10 @@ class KerasEmitter:
             return keras_object(value, "optimizers", span, key)
         if key == "loss":
             return keras_object(value, "losses", span, key)
-        if key in ("metrics", "weighted_metrics"):
+        if key in ("metrics", "weighted_metrics", "callbacks"):
+            namespace = "callbacks" if key == "callbacks" else "metrics"
             items = value if isinstance(value, (list, tuple)) else [value]
-            return collection("[", [keras_object(v, "metrics", span, key) for v in items], "]")
+            return collection("[", [keras_object(v, namespace, span, key) for v in items], "]")
         return literal(value, span, key)
 
     def fit_settings(self, settings: Settings | None) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 from specc.diagnostics import Span, error
 from specc.emit.keras_format import Doc, call, collection
-from specc.ir.training import LOSSES, METRICS, OPTIMIZERS
+from specc.ir.training import CALLBACK_REQUIRED, CALLBACKS, LOSSES, METRICS, OPTIMIZERS
 from specc.ir.values import FnValue
 
 # Keras class of each function name, per namespace: keras.<namespace>.<Class>.
@@ -53,6 +53,7 @@ CONSTRAINT_CLASSES = {
 OPTIMIZER_CLASSES = {name: cls for name, (cls, _) in OPTIMIZERS.items()}
 LOSS_CLASSES = {name: cls for name, (cls, _) in LOSSES.items()}
 METRIC_CLASSES = {name: cls for name, (cls, _) in METRICS.items()}
+CALLBACK_CLASSES = {name: cls for name, (cls, _) in CALLBACKS.items()}
 NAMESPACES: dict[str, dict[str, str]] = {
     "initializers": INITIALIZER_CLASSES,
     "regularizers": REGULARIZER_CLASSES,
@@ -60,6 +61,7 @@ NAMESPACES: dict[str, dict[str, str]] = {
     "optimizers": OPTIMIZER_CLASSES,
     "losses": LOSS_CLASSES,
     "metrics": METRIC_CLASSES,
+    "callbacks": CALLBACK_CLASSES,
 }
 # Bare names Keras resolves from a string (``keras.<namespace>.get(name)``, or
 # ``compile``'s own lookup for metrics); any other bare name is written as its
@@ -71,12 +73,14 @@ STRING_NAMES: dict[str, frozenset[str]] = {
     "optimizers": frozenset(OPTIMIZER_CLASSES) - {"lamb", "muon"},
     "losses": frozenset(LOSS_CLASSES),
     "metrics": frozenset(METRIC_CLASSES) - {"rmse", "fbeta_score", "iou", "mean_iou", "log_cosh"},
+    "callbacks": frozenset(),  # fit takes callback objects only
 }
 
 # Arguments without a default in Keras: a bare name cannot stand for these objects.
 REQUIRED_ARGS: dict[tuple[str, str], tuple[str, ...]] = {
     ("metrics", "iou"): ("num_classes", "target_class_ids"),
     ("metrics", "mean_iou"): ("num_classes",),
+    **{("callbacks", name): args for name, args in CALLBACK_REQUIRED.items()},
 }
 
 

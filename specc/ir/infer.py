@@ -20,9 +20,18 @@ def infer(model: Model) -> list[Diagnostic]:
     A node whose inputs are unknown (an earlier error) is left unknown, so one
     mistake is reported once, not again at every layer after it.
     """
+    return infer_nodes(model.nodes, 1)
+
+
+def infer_nodes(nodes: list[Node], start: int) -> list[Diagnostic]:
+    """:func:`infer` from ``nodes[start]`` on, the nodes before it inferred already.
+
+    The expander calls it while it builds a graph, when a block asks for the
+    current tensor's shape (``channels()``).
+    """
     diagnostics: list[Diagnostic] = []
-    for node in model.nodes[1:]:
-        shapes = [model.nodes[i].output_shape for i in node.inputs]
+    for node in nodes[start:]:
+        shapes = [nodes[i].output_shape for i in node.inputs]
         if any(s is None for s in shapes) or node.layer is None:
             continue
         inputs = [s for s in shapes if s is not None]

@@ -36,10 +36,17 @@ def require_rank(shape: Shape, rank: int, what: str) -> None:
     """Refuse an input whose rank is not ``rank`` (height, width, channels for 3)."""
     if len(shape) != rank:
         layout = {3: "(height, width, channels)", 1: "(features,)"}.get(rank, f"rank {rank}")
+        hint = "flatten or reshape before it, or move it before the flatten" if rank == 3 else None
+        if rank == 3 and len(shape) == 2:  # a grayscale image written without its channel axis
+            with_channel = fmt_shape((*shape, 1))
+            hint = (
+                f"add the channel axis: a one-channel image is {with_channel} "
+                f"(`input {with_channel}`, or `reshape ({shape[0]}, {shape[1]}, 1)` before it)"
+            )
         raise ShapeError(
             "E205",
             f"{what} expects an input of rank {rank} {layout}, received shape {fmt_shape(shape)}",
-            "flatten or reshape before it, or move it before the flatten" if rank == 3 else None,
+            hint,
         )
 
 

@@ -1,4 +1,4 @@
-"""Keras's training vocabulary: optimizers, losses and metrics by name.
+"""Keras's training vocabulary: optimizers, losses, metrics and callbacks by name.
 
 Each name maps to its Keras class and the keyword arguments that class takes
 (besides those every optimizer takes, and ``name``/``dtype``). The front end
@@ -187,9 +187,84 @@ METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+# fit's callbacks. Left out: LambdaCallback and LearningRateScheduler (they take
+# Python functions, which a spec cannot hold), RemoteMonitor (posts to a server),
+# OrbaxCheckpoint (needs orbax), and fit's own machinery (Callback,
+# CallbackList, History, ProgbarLogger): CALLBACKS_LEFT_OUT, checked by the test.
+CALLBACKS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "backup_and_restore": (
+        "BackupAndRestore",
+        ("backup_dir", "save_freq", "double_checkpoint", "delete_checkpoint"),
+    ),
+    "csv_logger": ("CSVLogger", ("filename", "separator", "append")),
+    "early_stopping": (
+        "EarlyStopping",
+        (
+            "monitor",
+            "min_delta",
+            "patience",
+            "verbose",
+            "mode",
+            "baseline",
+            "restore_best_weights",
+            "start_from_epoch",
+        ),
+    ),
+    "model_checkpoint": (
+        "ModelCheckpoint",
+        (
+            "filepath",
+            "monitor",
+            "verbose",
+            "save_best_only",
+            "save_weights_only",
+            "mode",
+            "save_freq",
+            "initial_value_threshold",
+        ),
+    ),
+    "reduce_lr_on_plateau": (
+        "ReduceLROnPlateau",
+        ("monitor", "factor", "patience", "verbose", "mode", "min_delta", "cooldown", "min_lr"),
+    ),
+    "swap_ema_weights": ("SwapEMAWeights", ("swap_on_epoch",)),
+    "tensorboard": (
+        "TensorBoard",
+        (
+            "log_dir",
+            "histogram_freq",
+            "write_graph",
+            "write_images",
+            "write_steps_per_second",
+            "update_freq",
+            "profile_batch",
+            "embeddings_freq",
+            "embeddings_metadata",
+        ),
+    ),
+    "terminate_on_nan": ("TerminateOnNaN", ("raise_error",)),
+}
+CALLBACKS_LEFT_OUT = frozenset(
+    {"LambdaCallback", "LearningRateScheduler", "RemoteMonitor", "OrbaxCheckpoint"}
+    | {"Callback", "CallbackList", "History", "ProgbarLogger"}
+)
+# Callback arguments without a default in Keras.
+CALLBACK_REQUIRED: dict[str, tuple[str, ...]] = {
+    "backup_and_restore": ("backup_dir",),
+    "csv_logger": ("filename",),
+    "model_checkpoint": ("filepath",),
+}
+# A callback's first argument may be written without its name: csv_logger("log.csv").
+CALLBACK_POSITIONAL: dict[str, tuple[str, ...]] = {
+    name: args[:1] for name, (_, args) in CALLBACKS.items() if name in CALLBACK_REQUIRED
+}
+
+
 def accepted_args(table: dict[str, tuple[str, tuple[str, ...]]], name: str) -> tuple[str, ...]:
     """Every keyword the Keras class behind ``name`` accepts."""
     extra = table[name][1]
     if table is OPTIMIZERS:
         return OPTIMIZER_COMMON_ARGS + extra
+    if table is CALLBACKS:
+        return extra
     return ("name", "dtype", *extra)

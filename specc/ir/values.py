@@ -126,6 +126,8 @@ def _choice(*choices: str):
 
 
 def _int(value: Any, minimum: int) -> int:
+    if isinstance(value, float):  # `/` divides as in Python: 7 / 2 is 3.5
+        raise ValueError(f"expected an integer, received {value!r}; write int(...) or use //")
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"expected an integer, received {value!r}")
     if value < minimum:

@@ -17,7 +17,14 @@ from specc.ir.layers import KINDS, REGISTRY, ActivationLayer, Layer, lookup
 from specc.ir.values import ACTIVATIONS, CONSTRAINTS, INITIALIZERS, REGULARIZERS
 from specc.lsp.document import Document
 from specc.syntax.scope import DTYPES
-from specc.syntax.settings import COMPILE_ARGS, FIT_ARGS, LOSSES, METRICS, OPTIMIZERS
+from specc.syntax.settings import (
+    CALLBACKS,
+    COMPILE_ARGS,
+    FIT_ARGS,
+    LOSSES,
+    METRICS,
+    OPTIMIZERS,
+)
 
 Kind = lsp.CompletionItemKind
 _STRINGS = re.compile(r"\"([^\"\\\n]|\\.)*\"?|'([^'\\\n]|\\.)*'?")
@@ -96,7 +103,7 @@ def _values(head: str, key: str) -> tuple[str, ...]:
         table |= {"weighted_metrics": METRICS, "run_eagerly": _BOOLS, "jit_compile": _BOOLS}
         return tuple(table.get(key, ()))
     if low == "fit":
-        return _BOOLS if key == "shuffle" else ()
+        return {"shuffle": _BOOLS, "callbacks": tuple(CALLBACKS)}.get(key, ())
     if low == "input":
         return DTYPES if key == "dtype" else ()
     cls = ActivationLayer if low in ACTIVATIONS else lookup(low)

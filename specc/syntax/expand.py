@@ -10,31 +10,36 @@ from __future__ import annotations
 
 from specc.diagnostics import Diagnostic, Span, SpeccError, error
 from specc.ir.graph import Model
-from specc.ir.layers import REGISTRY, ActivationLayer, lookup
+from specc.ir.layers import KINDS, REGISTRY, ActivationLayer, lookup
 from specc.ir.values import ACTIVATIONS, suggest
 from specc.syntax import tree as t
-from specc.syntax.evaluate import Env, evaluate
+from specc.syntax.calls import CallStatements
+from specc.syntax.control import FUNCTION_STATEMENTS, ControlStatements
+from specc.syntax.evaluate import Env
+from specc.syntax.keras_layers import (
+    KERAS_ALIASES,
+    lacking_lookalike,
+    unsupported_layer,
+)
 from specc.syntax.layer_statement import LayerStatements
 from specc.syntax.model_statements import ModelStatements
-from specc.syntax.scope import (
-    KEYWORDS,
-    MAX_CALL_DEPTH,
-    MAX_STEPS,
-    BlockDef,
-    ModelState,
-    Scope,
-)
+from specc.syntax.scope import KEYWORDS, MAX_STEPS, BlockDef, ModelState, Scope
+from specc.syntax.tensors import TensorStatements
 
 __all__ = ["Expander"]
 
 
-class Expander(ModelStatements, LayerStatements):
+class Expander(
+    ControlStatements, CallStatements, TensorStatements, ModelStatements, LayerStatements
+):
     """Turns a file's statements into IR models, collecting diagnostics."""
 
     def __init__(self, file: str) -> None:
         self.file = file
         self.diagnostics: list[Diagnostic] = []
         self.blocks: dict[str, BlockDef] = {}
+        self.functions: dict[str, BlockDef] = {}
+        self.function_stack: list[str] = []
         self.used_blocks: set[str] = set()
         self.steps = 0
         self._block_costs: dict[str, int] = {}
@@ -48,10 +53,11 @@ class Expander(ModelStatements, LayerStatements):
         seen: dict[str, Span] = {}
         for stmt in statements:
             try:
-                if stmt.keyword == "block":
-                    block = self._block_def(stmt)
-                    self._unique_toplevel(block.name, stmt, seen)
-                    self.blocks[block.name] = block
+                if stmt.keyword in ("block", "def"):
+                    defn = self._definition(stmt)
+                    self._unique_toplevel(defn.name, stmt, seen)
+                    table = self.blocks if stmt.keyword == "block" else self.functions
+                    table[defn.name] = defn
                 elif stmt.keyword == "model":
                     name = self._model_name(stmt)
                     self._unique_toplevel(name, stmt, seen)
@@ -61,7 +67,8 @@ class Expander(ModelStatements, LayerStatements):
                         "E108",
                         f"'{stmt.head}' cannot stand at the top level of a file",
                         stmt.head_span,
-                        "a file holds `model NAME { ... }` and `block NAME(...) { ... }`",
+                        "a file holds `model NAME { ... }`, `block NAME(...) { ... }` and "
+                        "`def NAME(...) { ... }`",
                     )
             except SpeccError as exc:
                 self.diagnostics.extend(exc.diagnostics)
@@ -91,40 +98,6 @@ class Expander(ModelStatements, LayerStatements):
             raise error("E108", "expected `model NAME { ... }`", stmt.span)
         return stmt.items[0].value.name
 
-    def _block_def(self, stmt: t.Statement) -> BlockDef:
-        usage = "expected `block NAME(param, param=default) { ... }`"
-        if len(stmt.items) != 1 or not isinstance(stmt.items[0], t.Positional):
-            raise error("E108", usage, stmt.span)
-        head = stmt.items[0].value
-        if stmt.body is None:
-            raise error("E108", usage + "; the body is missing", stmt.span)
-        params: list[tuple[str, t.Expr | None, Span]] = []
-        if isinstance(head, t.Word):
-            name = head.name
-        elif isinstance(head, t.Call):
-            name = head.name
-            for arg in head.args:
-                if not isinstance(arg, t.Word):
-                    raise error("E108", "a block parameter must be a name", arg.span)
-                params.append((arg.name, None, arg.span))
-            for kw in head.kwargs:
-                params.append((kw.name, kw.value, kw.span))
-            names = [p[0] for p in params]
-            for i, (pname, _, span) in enumerate(params):
-                if pname in names[:i]:
-                    raise error("E106", f"parameter '{pname}' is declared twice", span)
-        else:
-            raise error("E108", usage, head.span)
-        low = name.lower()
-        if low in REGISTRY or low in ACTIVATIONS or low in KEYWORDS:
-            raise error(
-                "E108",
-                f"block name '{name}' is a layer name or keyword of the language",
-                head.span,
-                "choose another name, such as conv_block",
-            )
-        return BlockDef(name, params, stmt.body, stmt.span, head.span)
-
     def unused_blocks(self) -> list[BlockDef]:
         """Blocks that no model expanded."""
         return [b for name, b in self.blocks.items() if name not in self.used_blocks]
@@ -146,11 +119,15 @@ class Expander(ModelStatements, LayerStatements):
                 )
             )
             return None
+        scope = Scope(Env(hooks=self))
         try:
-            self.stmt_input(first, Scope())
-            self._run(body[1:], Scope())
+            self.stmt_input(first, scope)
+            self._run(body[1:], scope)
         except SpeccError as exc:  # a resource limit: stop this model
             self.diagnostics.extend(exc.diagnostics)
+            return None
+        if not st.broken and (dead := self.unreachable()):
+            self.diagnostics.extend(dead)
             return None
         if len(st.nodes) == 1 and not st.broken:
             self.diagnostics.append(Diagnostic("E108", f"model '{name}' has no layers", stmt.span))
@@ -169,15 +146,22 @@ class Expander(ModelStatements, LayerStatements):
         )
 
     def _run(self, body: list[t.Statement], scope: Scope) -> None:
+        chain: bool | None = None  # in an if-chain: whether a branch has run
         for stmt in body:
             self._step(stmt.span)
             try:
-                self._statement(stmt, scope)
+                if stmt.keyword in ("if", "else"):
+                    chain = self._branch(stmt, scope, chain)
+                else:
+                    chain = None
+                    self._statement(stmt, scope)
             except SpeccError as exc:
-                if any(d.code == "E112" for d in exc.diagnostics):
+                # A function's error belongs to the expression that called it.
+                if scope.function or any(d.code == "E112" for d in exc.diagnostics):
                     raise
                 self.diagnostics.extend(exc.diagnostics)
                 self.state.broken = True
+                chain = True if stmt.keyword in ("if", "else") else None
 
     def _step(self, span: Span, n: int = 1) -> None:
         self.steps += n
@@ -190,6 +174,14 @@ class Expander(ModelStatements, LayerStatements):
             )
 
     def _statement(self, stmt: t.Statement, scope: Scope) -> None:
+        if scope.function and stmt.keyword not in FUNCTION_STATEMENTS:
+            raise error(
+                "E108",
+                f"function '{scope.function}' computes a value: its body holds "
+                "let, if, else, for and return, never layers",
+                stmt.head_span,
+                "build layers in a `block`",
+            )
         method = getattr(self, f"stmt_{stmt.keyword}", None)
         if method is not None:
             method(stmt, scope)
@@ -199,11 +191,30 @@ class Expander(ModelStatements, LayerStatements):
             self._layer(stmt, ActivationLayer, scope, bare_activation=True)
         elif (cls := lookup(stmt.keyword)) is not None:
             self._layer(stmt, cls, scope)
-        else:
-            choices = [*REGISTRY, *self.blocks, *ACTIVATIONS, *KEYWORDS]
+        elif (keras_name := unsupported_layer(stmt.head)) is not None:
             raise error(
                 "E102",
-                f"unknown layer or block '{stmt.head}'{suggest(stmt.head, choices)}",
+                f"'{stmt.head}' is Keras's {keras_name} layer, which specc does not support",
+                stmt.head_span,
+                "specc's layers: " + ", ".join(KINDS),
+            )
+        elif stmt.keyword in KERAS_ALIASES:
+            kind = KERAS_ALIASES[stmt.keyword]
+            raise error(
+                "E102",
+                f"'{stmt.head}' is Keras's other name for {lookup(kind).keras_class}; "
+                f"specc calls it {kind}",
+                stmt.head_span,
+                f"write {kind}",
+            )
+        else:
+            choices = [*REGISTRY, *self.blocks, *ACTIVATIONS, *KEYWORDS, *KERAS_ALIASES]
+            hint = suggest(stmt.head, choices)
+            if (keras_name := lacking_lookalike(stmt.head, choices)) is not None:
+                hint = f"; it looks like Keras's {keras_name}, which specc does not support"
+            raise error(
+                "E102",
+                f"unknown layer or block '{stmt.head}'{hint}",
                 stmt.head_span,
                 "layers include conv2d, dense, maxpooling2d, batchnormalization, add, "
                 "concatenate; blocks must be defined with `block NAME(...) { }`",
@@ -219,70 +230,3 @@ class Expander(ModelStatements, LayerStatements):
         raise self._misplaced(stmt, "cannot be nested; define models at the top level")
 
     stmt_block = stmt_model
-
-    def stmt_path(self, stmt: t.Statement, scope: Scope) -> None:
-        """A path outside a merge layer is an error."""
-        raise self._misplaced(stmt, "only appears inside a merge layer: `add { path { } ... }`")
-
-    def _call_block(self, stmt: t.Statement, scope: Scope) -> None:
-        block = self.blocks[stmt.head]
-        self.used_blocks.add(block.name)
-        if block.name in scope.calls:
-            chain = " -> ".join((*scope.calls[scope.calls.index(block.name) :], block.name))
-            raise error(
-                "E109",
-                f"block '{block.name}' calls itself ({chain})",
-                stmt.head_span,
-                "blocks may call other blocks, never themselves; use repeat",
-            )
-        if len(scope.calls) >= MAX_CALL_DEPTH:
-            raise error(
-                "E112",
-                f"blocks call each other more than {MAX_CALL_DEPTH} deep",
-                stmt.head_span,
-                "flatten the block structure",
-            )
-        if stmt.body is not None:
-            raise error("E108", f"block call '{block.name}' takes no {{ }} body", stmt.span)
-        names = [p[0] for p in block.params]
-        env: Env = {}
-        positional = [i for i in stmt.items if isinstance(i, t.Positional)]
-        if len(positional) > len(names):
-            raise error(
-                "E105",
-                f"block '{block.name}' takes {len(names)} argument(s) "
-                f"({', '.join(names) or 'none'}), received {len(positional)}",
-                positional[len(names)].span,
-            )
-        for (pname, _, _), item in zip(block.params, positional, strict=False):
-            env[pname] = evaluate(item.value, scope.env)
-        for item in stmt.items:
-            if isinstance(item, t.Comparison):
-                raise error("E101", f"unexpected '{item.op}'", item.span)
-            if isinstance(item, t.Keyword):
-                if item.name not in names:
-                    raise error(
-                        "E103",
-                        f"block '{block.name}' has no parameter '{item.name}'"
-                        + suggest(item.name, names),
-                        item.name_span,
-                        f"its parameters: {', '.join(names) or 'none'}",
-                    )
-                if item.name in env:
-                    raise error("E106", f"'{item.name}' is given twice", item.span)
-                env[item.name] = evaluate(item.value, scope.env)
-        for pname, default, _ in block.params:
-            if pname not in env:
-                if default is None:
-                    raise error(
-                        "E104",
-                        f"block '{block.name}' needs argument '{pname}'",
-                        stmt.span,
-                        f"call it as `{block.name} " + " ".join(names) + "`",
-                    )
-                env[pname] = evaluate(default, {})
-        call = scope.block_call
-        if call is None:
-            call, self.state.block_calls = self.state.block_calls, self.state.block_calls + 1
-        inner = Scope(env, (*scope.calls, block.name), scope.call_site or stmt.span, False, call)
-        self._run(block.body, inner)

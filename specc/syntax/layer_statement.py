@@ -20,6 +20,21 @@ from specc.syntax.scope import (
 )
 
 
+def _ref_list(expr: t.Expr) -> bool:
+    """``[@a, @b, ...]``: a merge's inputs, listed."""
+    return (
+        isinstance(expr, t.ListExpr)
+        and bool(expr.items)
+        and all(isinstance(item, t.Ref) for item in expr.items)
+    )
+
+
+def parameter_names(cls: type[Layer]) -> list[str]:
+    """Every parameter a layer statement accepts: the positional ones first, ``name`` last."""
+    rest = [f for f in cls.model_fields if f not in cls.positional and f != "trainable"]
+    return [*cls.positional, *rest, "trainable", "name"]
+
+
 class LayerStatements:
     """The layer half of :class:`specc.syntax.expand.Expander`."""
 
@@ -37,6 +52,7 @@ class LayerStatements:
         spans: dict[str, Span] = {}
         positionals: list[tuple[Any, Span]] = []
         refs: list[t.Ref] = []
+        listed: list[t.Expr] | None = None
         name: str | None = None
         name_span: Span | None = None
 
@@ -62,12 +78,17 @@ class LayerStatements:
                         f"unknown parameter '{item.name}' for {cls.kind}"
                         + suggest(key, list(fields)),
                         item.name_span,
-                        f"{cls.kind} takes " + ", ".join(list(fields)[:10]),
+                        f"{cls.kind} takes " + ", ".join(parameter_names(cls)),
                     )
                 put(key, evaluate(item.value, scope.env), item.span)
                 continue
             if isinstance(item.value, t.Ref):
                 refs.append(item.value)
+                continue
+            if _ref_list(item.value):
+                if listed is not None:
+                    raise error("E106", f"{cls.kind} takes one list of inputs", item.span)
+                listed = item.value.items  # type: ignore[union-attr]
                 continue
             value = evaluate(item.value, scope.env)
             if cls.bare_words and isinstance(value, str):
@@ -99,6 +120,14 @@ class LayerStatements:
             )
         for (value, span), key in zip(positionals, cls.positional, strict=False):
             put(key, value, span)
+        if listed is not None:
+            if stmt.body is not None or refs:
+                raise error(
+                    "E108",
+                    f"{cls.kind} [@a, @b, ...] lists every input: add no paths or other @names",
+                    stmt.span,
+                )
+            refs = listed  # type: ignore[assignment]
         if refs and not cls.merge:
             raise error(
                 "E107",
@@ -109,7 +138,11 @@ class LayerStatements:
         if stmt.body is not None and not cls.merge:
             raise error("E108", f"{cls.kind} takes no {{ }} body", stmt.body_span or stmt.span)
         layer = self._validate(cls, values, spans, stmt)
-        inputs = self._merge_inputs(stmt, cls, refs, scope) if cls.merge else [self.state.current]
+        inputs = (
+            self._merge_inputs(stmt, cls, refs, scope, listed is not None)
+            if cls.merge
+            else [self.state.current]
+        )
         written = tuple(range(len(inputs) - len(refs), len(inputs)))  # refs come last
         self._add_node(cls, layer, inputs, stmt, spans, name, name_span, scope, written)
 
@@ -149,36 +182,30 @@ class LayerStatements:
             raise SpeccError(diagnostics) from None
 
     def _merge_inputs(
-        self, stmt: t.Statement, cls: type[Layer], refs: list[t.Ref], scope: Scope
+        self, stmt: t.Statement, cls: type[Layer], refs: list[t.Ref], scope: Scope, listed: bool
     ) -> list[int]:
+        """The merge's inputs: its paths' ends (or the current tensor), then the @names;
+        a list ``[@a, @b]`` gives exactly those."""
         st = self.state
         start = st.current
         inputs: list[int] = []
         if stmt.body is not None:
             for sub in stmt.body:
-                if sub.keyword != "path" or sub.body is None or sub.items:
+                if sub.keyword != "path" or sub.body is None:
                     raise error(
                         "E108",
-                        f"inside {cls.kind} {{ }} only `path {{ ... }}` may appear",
+                        f"inside {cls.kind} {{ }} only `path {{ ... }}` or `path @name {{ ... }}` "
+                        "may appear",
                         sub.span,
                     )
-                st.current = start
-                self._run(sub.body, scope)
+                st.current = self.path_start(sub, scope, start)  # type: ignore[attr-defined]
+                self._run(sub.body, scope)  # type: ignore[attr-defined]
                 inputs.append(st.current)
             st.current = start
-        else:
+        elif not listed:
             inputs.append(start)
         for ref in refs:
-            if ref.name not in st.names:
-                known = [n for n in st.names if not n.startswith("input_layer")] or list(st.names)
-                raise error(
-                    "E110",
-                    f"unknown @{ref.name}{suggest(ref.name, list(st.names))}",
-                    ref.span,
-                    "@NAME refers to an earlier layer's name=; named so far: "
-                    + ", ".join(known[:8]),
-                )
-            inputs.append(st.names[ref.name])
+            inputs.append(self.ref_index(ref, scope.env))  # type: ignore[attr-defined]
         low = getattr(cls, "min_inputs", 2)
         high = getattr(cls, "max_inputs", None)
         if len(inputs) < low or (high is not None and len(inputs) > high):

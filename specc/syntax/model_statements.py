@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from specc.diagnostics import Span, SpeccError, error
+from specc.diagnostics import Span, error
 from specc.ir.graph import QUANTITIES, Expect, Node, Settings
 from specc.ir.shapes import MAX_DIM, ShapeError, check_size
 from specc.ir.values import suggest
 from specc.syntax import tree as t
-from specc.syntax.evaluate import Env, evaluate
+from specc.syntax.evaluate import evaluate
 from specc.syntax.scope import (
     DTYPES,
-    MAX_NODES,
-    MAX_STEPS,
     BlockDef,
     ModelState,
     Scope,
@@ -84,64 +82,6 @@ class ModelStatements:
         )
         st.nodes[0].output_shape = value
         st.names[name] = 0
-
-    def stmt_repeat(self, stmt: t.Statement, scope: Scope) -> None:
-        """``repeat N { ... }``: the body N times."""
-        if len(stmt.items) != 1 or not isinstance(stmt.items[0], t.Positional) or stmt.body is None:
-            raise error("E108", "expected `repeat N { ... }`", stmt.span)
-        count = evaluate(stmt.items[0].value, scope.env)
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise error(
-                "E107",
-                f"repeat count must be a whole number >= 0, received {count!r}",
-                stmt.items[0].span,
-            )
-        if not stmt.body:
-            return
-        if count * len(stmt.body) + len(self.state.nodes) > MAX_NODES:
-            raise error(
-                "E112",
-                f"repeat {count:,} would expand to more than {MAX_NODES:,} layers",
-                stmt.items[0].span,
-                "no model needs this many layers; lower the count",
-            )
-        if count * self._cost(stmt.body, scope.env) + self.steps > MAX_STEPS:
-            raise error(
-                "E112",
-                f"repeat {count:,} would expand to more than {MAX_STEPS:,} statements",
-                stmt.items[0].span,
-                "no model needs this many layers; lower the count",
-            )
-        for _ in range(count):
-            self._run(stmt.body, scope)
-
-    def _cost(self, body: list[t.Statement], env: Env, seen: frozenset[str] = frozenset()) -> int:
-        """A lower bound of the statements ``body`` expands to, found without expanding it.
-
-        Nested repeats multiply (counts that cannot be evaluated yet count once),
-        so `repeat 1000 { repeat 1000 { ... } }` is refused before it runs.
-        """
-        total = 0
-        for stmt in body:
-            total += 1
-            item = stmt.items[0] if len(stmt.items) == 1 else None
-            if stmt.keyword == "repeat" and stmt.body and isinstance(item, t.Positional):
-                try:
-                    count = evaluate(item.value, env)
-                except SpeccError:
-                    count = 1
-                if isinstance(count, int) and not isinstance(count, bool) and count > 0:
-                    total += count * self._cost(stmt.body, env, seen)
-            elif stmt.body:
-                total += sum(self._cost(sub.body or [], env, seen) for sub in stmt.body)
-            elif stmt.head in self.blocks and stmt.head not in seen:
-                if stmt.head not in self._block_costs:
-                    block = self.blocks[stmt.head]
-                    self._block_costs[stmt.head] = self._cost(block.body, {}, seen | {stmt.head})
-                total += self._block_costs[stmt.head]
-            if total > MAX_STEPS:
-                break
-        return total
 
     def stmt_compile(self, stmt: t.Statement, scope: Scope) -> None:
         """``compile key=value...``: arguments of Keras's ``model.compile``."""

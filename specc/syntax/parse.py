@@ -23,6 +23,7 @@ from specc.syntax import tree as t
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # 100,000 layers fit in far less; parsing is ~4 s per MiB
 MAX_NESTING = 100
+BOM = "\ufeff"
 # Operators in one statement: expression trees are walked recursively, so an
 # arithmetic chain of thousands of terms must stop here, located, not in a RecursionError.
 MAX_OPERATORS = 256
@@ -41,6 +42,7 @@ _TERMINAL_WORDS = {
     "STRING": "a string",
     "REF": "an @reference",
     "CMP": "a comparison",
+    "ELSE": "else",
     "_NL": "end of line",
     "SEMICOLON": "';'",
     "LBRACE": "'{'",
@@ -145,11 +147,11 @@ class _Build(Transformer):
 
     @v_args(meta=True)
     def start(self, meta, children):
-        return [c for c in children if isinstance(c, t.Statement)]
+        return _statements(children)
 
     @v_args(meta=True)
     def body(self, meta, children):
-        return (self._s(meta), [c for c in children if isinstance(c, t.Statement)])
+        return (self._s(meta), _statements(children))
 
     @v_args(meta=True)
     def stmt(self, meta, children):
@@ -157,14 +159,22 @@ class _Build(Transformer):
         body = None
         body_span = None
         items = []
+        chained: list[t.Statement] = []
         for c in children[1:]:
             if isinstance(c, tuple):
                 body_span, body = c
+            elif isinstance(c, (t.Statement, list)):
+                chained = c if isinstance(c, list) else [c]
             else:
                 items.append(c)
-        return t.Statement(
-            str(head), self._s(head), items, body, self._s(meta), body_span=body_span
-        )
+        span = self._s(meta)
+        if chained:
+            assert body_span is not None
+            span = self._s(head).to(body_span)
+        stmt = t.Statement(str(head), self._s(head), items, body, span, body_span=body_span)
+        return [stmt, *chained] if chained else stmt
+
+    else_stmt = stmt
 
     @v_args(meta=True)
     def positional(self, meta, children):
@@ -256,6 +266,17 @@ class _Build(Transformer):
         return t.ListExpr(list(children), self._s(meta))
 
 
+def _statements(children: list) -> list[t.Statement]:
+    """The statements among a body's children, a chained `} else {` flattened."""
+    out: list[t.Statement] = []
+    for child in children:
+        if isinstance(child, t.Statement):
+            out.append(child)
+        elif isinstance(child, list):
+            out.extend(child)
+    return out
+
+
 def _describe(token: Token) -> str:
     if token.type == "$END":
         return "end of file"
@@ -316,6 +337,7 @@ def parse(text: str, file: str = "<input>") -> list[t.Statement]:
             Span(file, 1, 1, 1, 2),
             "a spec this large is not a model description; split it or generate less",
         )
+    text = text.removeprefix(BOM)  # Windows editors begin UTF-8 files with one
     parser = _parser()
     parser.options.postlex.file = file
     try:

@@ -15,12 +15,17 @@ MAX_STEPS = 1_000_000
 MAX_CALL_DEPTH = 64
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
 DTYPES = ("float32", "float16", "bfloat16", "float64")
-KEYWORDS = ("model", "block", "input", "repeat", "path", "compile", "fit", "expect")
+KEYWORDS = tuple(
+    "model block input repeat path compile fit expect if else let for def return".split()
+)
+# Words that build a condition: `if stride == 2 and not first { ... }`.
+LOGIC_WORDS = ("and", "or", "not")
 
 
 @dataclass
 class BlockDef:
-    """``block NAME(params) { body }``: parameters with their default expressions."""
+    """``block NAME(params) { body }`` or ``def NAME(params) { body }``: parameters with
+    their default expressions."""
 
     name: str
     params: list[tuple[str, t.Expr | None, Span]]
@@ -33,11 +38,12 @@ class BlockDef:
 class Scope:
     """Where a statement runs: its parameter values and the block calls around it."""
 
-    env: Env = field(default_factory=dict)
+    env: Env = field(default_factory=Env)
     calls: tuple[str, ...] = ()
     call_site: Span | None = None
     top: bool = True
     block_call: int | None = None  # numbers the outermost calls, so repeated calls differ
+    function: str | None = None  # the `def` whose body this is: no layers here
 
 
 class ModelState:
@@ -50,6 +56,7 @@ class ModelState:
         self.names: dict[str, int] = {}
         self.counters: dict[str, int] = {}
         self.current = 0
+        self.inferred = 1  # nodes before this index have their shapes (see tensor_shape)
         self.compile: Settings | None = None
         self.fit: Settings | None = None
         self.expects: list[Expect] = []

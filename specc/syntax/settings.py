@@ -10,7 +10,14 @@ from typing import Any
 
 from specc.diagnostics import Span, error
 from specc.ir.graph import Settings
-from specc.ir.training import LOSSES, METRICS, OPTIMIZERS, accepted_args
+from specc.ir.training import (
+    CALLBACK_REQUIRED,
+    CALLBACKS,
+    LOSSES,
+    METRICS,
+    OPTIMIZERS,
+    accepted_args,
+)
 from specc.ir.values import FnValue, suggest
 
 COMPILE_ARGS = (
@@ -19,9 +26,9 @@ COMPILE_ARGS = (
 ).split()
 FIT_ARGS = (
     "batch_size epochs verbose validation_split shuffle class_weight initial_epoch "
-    "steps_per_epoch validation_steps validation_batch_size validation_freq"
+    "steps_per_epoch validation_steps validation_batch_size validation_freq callbacks"
 ).split()
-DATA_ARGS = ("x", "y", "validation_data", "sample_weight", "callbacks")
+DATA_ARGS = ("x", "y", "validation_data", "sample_weight")
 
 
 def _named(
@@ -43,6 +50,20 @@ def _named(
                     span,
                     f"keras.{what}s.{table[value.name][0]} takes " + ", ".join(accepted),
                 )
+
+
+def _required(value: Any, span: Span) -> None:
+    """Refuse a callback that lacks an argument Keras gives no default."""
+    name = (value.name if isinstance(value, FnValue) else value).lower()
+    given = {key for key, _ in value.kwargs} if isinstance(value, FnValue) else set()
+    missing = [key for key in CALLBACK_REQUIRED.get(name, ()) if key not in given]
+    if missing:
+        raise error(
+            "E104",
+            f"callback {name} needs {', '.join(missing)}",
+            span,
+            f"write {name}({', '.join(f'{key}=...' for key in missing)})",
+        )
 
 
 def _number(value: Any, span: Span, key: str, integer: bool = False) -> None:
@@ -79,6 +100,11 @@ def check_settings(keyword: str, settings: Settings) -> None:
             items = value if isinstance(value, (list, tuple)) else [value]
             for item in items:
                 _named(item, METRICS, "metric", span)
+        elif key == "callbacks":
+            items = value if isinstance(value, (list, tuple)) else [value]
+            for item in items:
+                _named(item, CALLBACKS, "callback", span)
+                _required(item, span)
         elif key in ("batch_size", "epochs", "initial_epoch", "steps_per_epoch", "verbose"):
             _number(value, span, key, integer=True)
         elif key == "validation_split":
