@@ -57,7 +57,7 @@ _ENUM_WORDS = frozenset(
 _CONSTANTS = frozenset({"true", "false", "none"})
 # Strings and comments as the grammar's STRING and COMMENT terminals define them.
 _LEXEMES = re.compile(r"\"([^\"\\\n]|\\.)*\"|'([^'\\\n]|\\.)*'|#[^\n]*")
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "//": 2, "/": 2}
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "//": 2, "/": 2, "%": 2}
 # Statements whose arguments are one expression or a condition, written with spaces
 # as in Python (`if new_v < 0.9 * v {`), and the words of their conditions.
 _SPACED = ("if", "else", "for", "return")
@@ -107,14 +107,17 @@ class _Formatter:
         self.attached: dict[int, _Attached] = {}
         self.file_end: list[tuple[int, str]] = []
         self.blank = [0, *accumulate(not line.strip() for line in self.lines)]
-        self.blocks = {
-            s.items[0].value.name
-            for s in statements
-            if s.keyword == "block"
-            and s.items
-            and isinstance(s.items[0], t.Positional)
-            and isinstance(s.items[0].value, (t.Word, t.Call))
-        }
+        self.blocks, self.functions = (
+            {
+                s.items[0].value.name
+                for s in statements
+                if s.keyword == keyword
+                and s.items
+                and isinstance(s.items[0], t.Positional)
+                and isinstance(s.items[0].value, (t.Word, t.Call))
+            }
+            for keyword in ("block", "def")
+        )
         self.out: list[str] = []
 
     # -- comments --------------------------------------------------------------
@@ -332,7 +335,8 @@ class _Formatter:
         if isinstance(e, t.Call):
             args = [self._expr(a, mode, params, False) for a in e.args]
             args += [f"{k.name}={self._expr(k.value, mode, params, False)}" for k in e.kwargs]
-            return f"{e.name.lower()}({', '.join(args)})"
+            name = e.name if e.name in self.functions else e.name.lower()
+            return f"{name}({', '.join(args)})"
         if isinstance(e, t.Neg):
             inner = self._expr(e.operand, mode, params, tight)
             return f"-({inner})" if isinstance(e.operand, t.BinOp) else f"-{inner}"
@@ -355,8 +359,9 @@ def _bound_names(body: list[t.Statement]) -> frozenset[str]:
         if s.keyword == "let" and s.items and isinstance(s.items[0], t.Keyword):
             names.add(s.items[0].name)
         if s.keyword == "for" and s.items and isinstance(s.items[0], t.Positional):
-            if isinstance(s.items[0].value, t.Word):
-                names.add(s.items[0].value.name)
+            target = s.items[0].value
+            words = target.items if isinstance(target, t.TupleExpr) else [target]
+            names.update(w.name for w in words if isinstance(w, t.Word))
         names |= _bound_names(s.body or [])
     return frozenset(names)
 

@@ -33,7 +33,9 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-EXAMPLE_TEXTS = [p.read_text(encoding="utf-8") for p in EXAMPLES]
+# The examples, and the specs written with the computing blocks (if, for, def, names, paths).
+SPECS = sorted((Path(__file__).resolve().parent / "specs").glob("*.cnn"))
+EXAMPLE_TEXTS = [p.read_text(encoding="utf-8") for p in [*EXAMPLES, *SPECS]]
 TOKEN_RE = re.compile(r"\s+|#[^\n]*|[A-Za-z_@][A-Za-z0-9_]*|[0-9.]+(?:[xkMGe][0-9]*)*|.", re.S)
 VOCABULARY = [
     "{", "}", "(", ")", "[", "]", ",", ";", "=", "==", "<=", "+", "-", "*", "//", "/", "\n",
@@ -45,6 +47,9 @@ VOCABULARY = [
     "99999999999999999999999", "none", "true", "false", "l2(0.01)", "adam(", "(3, 3)",
     "((0, 1), (2, 3))", "\t", "\r\n", "\u00e9", "\u2028", "\x00", "\ufeff", "\x0c", "\r",
     "\x85", "# noqa", "# noqa: W401",
+    "if", "else", "and", "or", "not", "let", "for", "in", "range(3)", "def", "return", "%",
+    "channels()", "height(@stem)", "int(", "round(", "max(", "str(", "[@stem, @stem]", "path @stem",
+    '"_conv"', "f(", "def f(n) { return n }", "} else {", "1e308", "0.9 *",
 ]  # fmt: skip
 # Characters str.splitlines() breaks at but the grammar does not.
 ODD_BREAKS = ["\u2028", "\u2029", "\x0c", "\x0b", "\r", "\x1c", "\x85"]

@@ -100,6 +100,32 @@ BOMBS = {
     "mutually_recursive_blocks": (
         model("  a", "block a() {\n  relu\n  b\n}\nblock b() {\n  a\n}\n"), "E109", 6,
     ),
+    # The computing blocks: loops, functions, strings and floats are bounded too.
+    "for_billion": (model("  for i in range(1000000000) {\n    relu\n  }"), "E112", 3),
+    "for_of_fors": (
+        model("  for i in range(1000) {\n    for j in range(1000) {\n      for k in range(1000) {\n"
+              "        relu\n      }\n    }\n  }"),
+        "E112", 3,
+    ),
+    "recursive_function": (model("  dense f(1)", "def f(n) {\n  return f(n + 1)\n}\n"), "E109", 2),
+    "functions_5000_deep": (
+        model("  dense f0(1)", "".join(f"def f{i}(n) {{\n  return f{i + 1}(n)\n}}\n"
+                                       for i in range(4999)) + "def f4999(n) {\n  return n\n}\n"),
+        "E112", 3 * MAX_CALL_DEPTH - 1,
+    ),
+    "function_loops_billion_steps": (
+        model("  for i in range(90000) {\n    let y = f(90000)\n  }",
+              "def f(n) {\n  for i in range(n) {\n    let x = i\n  }\n  return 0\n}\n"),
+        "E112", 2,
+    ),
+    "string_doubling": (
+        model('  let s = "ab"\n  for i in range(64) {\n    let s = s + s\n  }'), "E112", 5,
+    ),
+    "float_overflow": (model("  flatten\n  dense int(1e300 * 1e300)"), "E113", 4),
+    "integer_overflow": (model("  flatten\n  dense 9223372036854775807 * 9223372036854775807"), "E113", 4),
+    "shape_questions_in_a_loop": (
+        model("  for i in range(200000) {\n    conv2d channels() 1\n  }"), "E112", 3,
+    ),
 }  # fmt: skip
 
 

@@ -1,6 +1,6 @@
 """Arithmetic, comparisons and the built-in functions of blocks, as in Python, bounded.
 
-Numbers are Python's ints and floats: ``+ - * / //`` with Python's meaning,
+Numbers are Python's ints and floats: ``+ - * / // %`` with Python's meaning,
 ``int``, ``round`` (Python's: halves to even), ``min``, ``max``, ``ceil``,
 ``floor``; ``+`` also joins strings, and ``str`` makes a number a string, so a
 block can compose Keras's layer names. Every result is checked: integers stay
@@ -63,7 +63,7 @@ def checked(value: Any, span: Span, what: str) -> Any:
 
 
 def arith(op: str, left: Any, right: Any, span: Span) -> int | float | str:
-    """``left op right`` for ``+ - * / //`` (``+`` also on two strings)."""
+    """``left op right`` for ``+ - * / // %`` (``+`` also on two strings)."""
     if op == "+" and isinstance(left, str) and isinstance(right, str):
         return checked(left + right, span, "the joined string")
     for side in (left, right):
@@ -77,7 +77,7 @@ def arith(op: str, left: Any, right: Any, span: Span) -> int | float | str:
                 if op == "+"
                 else "arithmetic works on numbers and the parameters holding them",
             )
-    if op in ("/", "//") and right == 0:
+    if op in ("/", "//", "%") and right == 0:
         raise error("E113", "division by zero", span)
     try:
         if op == "+":
@@ -88,6 +88,8 @@ def arith(op: str, left: Any, right: Any, span: Span) -> int | float | str:
             result = left * right
         elif op == "/":
             result = left / right
+        elif op == "%":
+            result = left % right
         else:
             result = left // right
     except OverflowError:

@@ -20,6 +20,7 @@ from specc.syntax.calls import Return
 from specc.syntax.evaluate import Env, evaluate
 from specc.syntax.scope import LOGIC_WORDS, MAX_NODES, MAX_STEPS, BlockDef, ModelState, Scope
 
+_RESERVED_NAMES = frozenset({*LOGIC_WORDS, "true", "false", "none", "in"})
 # Statements a `def` body may hold: it computes a value and makes no layers.
 FUNCTION_STATEMENTS = ("let", "if", "else", "for", "return")
 
@@ -160,7 +161,7 @@ class ControlStatements:
         ):
             raise error("E108", "expected `let NAME = VALUE`", stmt.span)
         item = stmt.items[0]
-        if item.name.lower() in (*LOGIC_WORDS, "true", "false", "none", "in"):
+        if item.name.lower() in _RESERVED_NAMES:
             raise error(
                 "E107", f"'{item.name}' is a word of the language, not a name", item.name_span
             )
@@ -192,23 +193,35 @@ class ControlStatements:
     def stmt_for(self, stmt: t.Statement, scope: Scope) -> None:
         """``for NAME in range(...) { ... }`` or ``for NAME in [a, b] { ... }``."""
         items = stmt.items
-        usage = "expected `for NAME in range(START, STOP) { ... }`"
+        usage = "expected `for NAME in range(START, STOP) { ... }` or `for (a, b) in [...] { }`"
         if (
             len(items) != 3
             or not all(isinstance(i, t.Positional) for i in items)
-            or not isinstance(items[0].value, t.Word)  # type: ignore[union-attr]
             or not isinstance(items[1].value, t.Word)  # type: ignore[union-attr]
             or items[1].value.name.lower() != "in"  # type: ignore[union-attr]
             or stmt.body is None
         ):
             raise error("E108", usage, stmt.span)
-        name = items[0].value.name  # type: ignore[union-attr]
+        target = items[0].value  # type: ignore[union-attr]
+        names = [target] if isinstance(target, t.Word) else getattr(target, "items", None)
+        if not names or not all(isinstance(n, t.Word) for n in names):
+            raise error("E108", usage, target.span)
         values = self._iterable(items[2].value, scope.env)  # type: ignore[union-attr]
         self._loop_guard(
             f"for over {len(values):,} values", len(values), stmt.body, scope, items[2].span
         )
         for value in values:
-            scope.env[name] = value
+            if isinstance(target, t.Word):
+                scope.env[target.name] = value
+            elif not isinstance(value, (list, tuple)) or len(value) != len(names):
+                raise error(
+                    "E107",
+                    f"for unpacks {len(names)} values, received {describe(value)}",
+                    items[2].span,
+                )
+            else:
+                for word, item in zip(names, value, strict=True):
+                    scope.env[word.name] = item
             self._run(stmt.body, scope)  # type: ignore[attr-defined]
 
     def _iterable(self, expr: t.Expr, env: Env) -> range | list[Any] | tuple[Any, ...]:

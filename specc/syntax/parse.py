@@ -27,7 +27,7 @@ BOM = "\ufeff"
 # Operators in one statement: expression trees are walked recursively, so an
 # arithmetic chain of thousands of terms must stop here, located, not in a RecursionError.
 MAX_OPERATORS = 256
-_OPERATORS = ("+", "-", "*", "/", "//")
+_OPERATORS = ("+", "-", "*", "/", "//", "%")
 
 _OPEN = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
 _CLOSE = {v: k for k, v in _OPEN.items()}
@@ -57,6 +57,7 @@ _TERMINAL_WORDS = {
     "MINUS": "'-'",
     "STAR": "'*'",
     "SLASH": "'/'",
+    "PERCENT": "'%'",
     "__ANON_0": "'//'",
     "$END": "end of file",
 }
@@ -203,6 +204,7 @@ class _Build(Transformer):
     mul = _binop("*")
     floordiv = _binop("//")
     truediv = _binop("/")
+    mod = _binop("%")
 
     @v_args(meta=True)
     def neg(self, meta, children):

@@ -80,7 +80,7 @@ class Call:
 
 @dataclass
 class BinOp:
-    """Integer arithmetic ``a + b``, ``a - b``, ``a * b``, ``a // b`` (``/`` is refused)."""
+    """Arithmetic ``a + b``, ``a - b``, ``a * b``, ``a / b``, ``a // b``, ``a % b``."""
 
     op: str
     left: Expr
@@ -139,8 +139,8 @@ class Statement:
     span: Span
     body_span: Span | None = None
     comments: list[str] = field(default_factory=list)
+    # The head word, lowercased: keywords and layer kinds are case-insensitive.
+    keyword: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def keyword(self) -> str:
-        """The head word, lowercased: keywords and layer kinds are case-insensitive."""
-        return self.head.lower()
+    def __post_init__(self) -> None:
+        self.keyword = self.head.lower()
