@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from specc.ir.graph import Model
+from specc.ir.graph import Model, Node
 from specc.ir.layers import explicit_params
 from specc.ir.values import FnValue
 
@@ -35,16 +35,22 @@ def keras_value(value: Any) -> Any:
     return value
 
 
+def keras_layer(node: Node):
+    """The Keras layer a node names, constructed with the parameters the spec set."""
+    import keras
+
+    layer = node.layer
+    cls = getattr(keras.layers, type(layer).keras_class)
+    kwargs = {k: keras_value(v) for k, v in explicit_params(layer).items()}
+    return cls(name=node.name, **kwargs)
+
+
 def build_keras_model(model: Model):
     """A functional Keras model equivalent to ``model`` (layer names kept)."""
     import keras
 
     tensors = {0: keras.Input(shape=model.input.output_shape, name=model.input.name)}
     for node in model.nodes[1:]:
-        layer = node.layer
-        cls = getattr(keras.layers, type(layer).keras_class)
-        kwargs = {k: keras_value(v) for k, v in explicit_params(layer).items()}
-        keras_layer = cls(name=node.name, **kwargs)
         inputs = [tensors[i] for i in node.inputs]
-        tensors[node.index] = keras_layer(inputs if layer.merge else inputs[0])
+        tensors[node.index] = keras_layer(node)(inputs if node.layer.merge else inputs[0])
     return keras.Model(tensors[0], tensors[model.output], name=model.name)

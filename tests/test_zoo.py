@@ -1,0 +1,123 @@
+"""The zoo against keras.applications, layer by layer, and against the papers' counts.
+
+Every model of zoo/ is compared with the network keras.applications builds
+(``weights=None``, the default input size, the classifier included, as the
+specs have it): the same layers by name, each of the same Keras class, with
+the same inputs, output shape, parameter count and configuration (what Keras's
+``get_config`` says, so epsilons, momenta, strides and activations count too),
+and the same totals. Keras builds the model inside a ``StatelessScope``, so it
+computes every shape and count without drawing a single weight; the session
+is cleared first, so the names Keras makes up (``conv2d_3``) are the ones a
+fresh process gets. The multiply-accumulates specc counts are compared with
+the papers' published figures (tests/zoo_reference.py states each source and
+the tolerance).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+from conftest import require
+from zoo_reference import MODELS, ZOO, ZooModel
+
+import specc
+from specc.ir.graph import Model
+
+# Config keys that name the layer or its dtype policy, not what it computes.
+_IGNORED = ("name", "dtype")
+
+
+@functools.cache
+def zoo_models(file: str) -> dict[str, Model]:
+    """The models of zoo/<file>.cnn, which must check without a single diagnostic."""
+    result = specc.load(ZOO / f"{file}.cnn")
+    assert result.diagnostics == [], [str(d.message) for d in result.diagnostics]
+    return {model.name: model for model in result.models}
+
+
+def zoo_model(entry: ZooModel) -> Model:
+    """The spec's model of ``entry``."""
+    return zoo_models(entry.file)[entry.model]
+
+
+def build_application(name: str):
+    """``keras.applications.<name>(weights=None)``: shapes and counts, no weights drawn."""
+    keras = require("keras")
+    keras.backend.clear_session()  # the automatic names of a fresh process
+    with keras.StatelessScope():
+        return getattr(keras.applications, name)(weights=None)
+
+
+def _config(layer, rank: int) -> dict:
+    """A layer's config without its name; ``axis=-1`` and ``axis=3`` are one axis."""
+    config = {k: v for k, v in layer.get_config().items() if k not in _IGNORED}
+    if isinstance(config.get("axis"), int):
+        config["axis"] %= rank
+    return config
+
+
+def _inbound(layer) -> list[str]:
+    """The names of the layers whose outputs ``layer`` takes, in order."""
+    node = layer._inbound_nodes[0]
+    return [t._keras_history.operation.name for t in node.input_tensors]
+
+
+def assert_matches_application(model: Model, application) -> None:
+    """``model`` is ``application`` layer for layer, and in its totals."""
+    from keras_reference import keras_layer
+
+    summary = specc.summary(model)
+    built = {lay.name: lay for lay in application.layers}
+    names = [entry["name"] for entry in summary["layers"]]
+    missing = [name for name in built if name not in names and name != model.input.name]
+    extra = [name for name in names if name not in built]
+    assert not missing and not extra, f"Keras only: {missing[:8]}; spec only: {extra[:8]}"
+    assert len(names) + 1 == len(built)
+    for node, entry in zip(model.layers, summary["layers"], strict=True):
+        lay = built[entry["name"]]
+        where = f"{model.name}: layer {lay.name}"
+        assert type(lay).__name__ == type(node.layer).keras_class, where
+        assert list(lay.output.shape[1:]) == entry["output_shape"], where
+        assert lay.count_params() == entry["params"], where
+        assert _inbound(lay) == [model.nodes[i].name for i in node.inputs], where
+        rank = len(entry["output_shape"]) + 1
+        assert _config(keras_layer(node), rank) == _config(lay, rank), where
+    assert application.count_params() == summary["params"]
+    frozen = sum(int(w.numpy().size) for w in application.non_trainable_weights)
+    assert frozen == summary["non_trainable_params"]
+    assert list(application.inputs[0].shape[1:]) == summary["input_shape"]
+    assert list(application.outputs[0].shape[1:]) == summary["output_shape"]
+
+
+@pytest.mark.parametrize("entry", MODELS, ids=lambda e: e.id)
+def test_zoo_model_matches_keras_applications(entry: ZooModel):
+    require("tensorflow")
+    assert_matches_application(zoo_model(entry), build_application(entry.application))
+
+
+@pytest.mark.parametrize("entry", MODELS, ids=lambda e: e.id)
+def test_zoo_macs_match_the_paper(entry: ZooModel):
+    """specc's multiply-accumulates (and the parameters) are the paper's, within its rounding."""
+    if entry.paper_macs is None:
+        assert entry.source, "an entry without figures says why"
+        return
+    summary = specc.summary(zoo_model(entry))
+    macs = summary["macs"]
+    assert abs(macs / entry.paper_macs - 1) <= entry.macs_tolerance, (
+        f"{entry.model}: {macs:,} MACs, the paper {entry.paper_macs:,.0f} ({entry.source})"
+    )
+    if entry.paper_params is not None:
+        assert abs(summary["params"] / entry.paper_params - 1) <= 0.05, entry.source
+
+
+def test_zoo_is_listed_and_states_its_counts():
+    """Every spec in zoo/ is in the table (and back), and each model states its params."""
+    listed = {(entry.file, entry.model) for entry in MODELS}
+    found = set()
+    for path in sorted(ZOO.glob("*.cnn")):
+        for name, model in zoo_models(path.stem).items():
+            found.add((path.stem, name))
+            kinds = {expect.quantity for expect in model.expects}
+            assert {"params", "macs"} <= kinds, f"{path.name}: {name} states params and macs"
+    assert found == listed

@@ -1,0 +1,80 @@
+"""The zoo's models, what keras.applications calls them, and their published figures.
+
+Each entry names a model of a spec in zoo/, the keras.applications function
+that builds the same network, and the parameter and multiply-accumulate counts
+its paper publishes, with the paper. Papers round (``3.8G``, ``5.3M``) and
+count slightly different things (some leave out the classifier or the
+squeeze-and-excite layers), so a count is compared within a relative
+tolerance: :data:`MACS_TOLERANCE` unless an entry states its own, with the
+reason. Keras's own counts are exact and are compared exactly
+(tests/test_zoo.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+ZOO = Path(__file__).resolve().parent.parent / "zoo"
+
+MACS_TOLERANCE = 0.05
+PARAMS_TOLERANCE = 0.05
+
+HE_2015 = "He et al., Deep Residual Learning for Image Recognition (2015), Table 1 and §4.1"
+VGG = "Simonyan and Zisserman (2014), Table 2 (params); " + HE_2015 + " (MACs)"
+NASNET = "Zoph et al., Learning Transferable Architectures for Scalable Image Recognition (2018), Tables 2 and 3"
+
+
+@dataclass(frozen=True)
+class ZooModel:
+    """One zoo model and its references."""
+
+    file: str  # zoo/<file>.cnn
+    model: str  # the model's name in that file
+    application: str  # keras.applications.<application>(weights=None)
+    paper_macs: float | None  # published multiply-accumulates (the papers' "FLOPs", mult-adds)
+    paper_params: float | None  # published parameter count
+    source: str  # where the figures are published (or why there are none)
+    reduced: int = 32  # input side for the targets test (tests/test_zoo_targets.py)
+    macs_tolerance: float = MACS_TOLERANCE
+    heavy: bool = False  # the targets test marks it slow
+
+    @property
+    def path(self) -> Path:
+        """The spec file."""
+        return ZOO / f"{self.file}.cnn"
+
+    @property
+    def id(self) -> str:
+        """The pytest id."""
+        return self.model
+
+
+M, G = 1e6, 1e9
+
+MODELS: tuple[ZooModel, ...] = (
+    ZooModel("vgg", "vgg16", "VGG16", 15.3 * G, 138 * M, VGG, heavy=True),
+    ZooModel("vgg", "vgg19", "VGG19", 19.6 * G, 144 * M, VGG, heavy=True),
+    ZooModel("resnet", "resnet50", "ResNet50", 3.8 * G, None, HE_2015),
+    ZooModel("resnet", "resnet101", "ResNet101", 7.6 * G, None, HE_2015),
+    ZooModel("resnet", "resnet152", "ResNet152", 11.3 * G, None, HE_2015, heavy=True),
+    ZooModel(
+        "resnet_v2",
+        "resnet50v2",
+        "ResNet50V2",
+        None,
+        None,
+        "He et al., Identity Mappings in Deep Residual Networks (2016) publishes no counts; "
+        "Keras strides in a stage's last block, so ResNet50's figures do not apply",
+    ),
+    ZooModel("resnet_v2", "resnet101v2", "ResNet101V2", None, None, "as resnet50v2"),
+    ZooModel("resnet_v2", "resnet152v2", "ResNet152V2", None, None, "as resnet50v2", heavy=True),
+)
+
+
+def by_file() -> dict[str, list[ZooModel]]:
+    """The entries grouped by spec file, in table order."""
+    out: dict[str, list[ZooModel]] = {}
+    for entry in MODELS:
+        out.setdefault(entry.file, []).append(entry)
+    return out
