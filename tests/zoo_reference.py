@@ -69,6 +69,7 @@ MODELS: tuple[ZooModel, ...] = (
     ),
     ZooModel("resnet_v2", "resnet101v2", "ResNet101V2", None, None, "as resnet50v2"),
     ZooModel("resnet_v2", "resnet152v2", "ResNet152V2", None, None, "as resnet50v2", heavy=True),
+    ZooModel("inception_v3", "inception_v3", "InceptionV3", 5.72 * G, 23.8 * M, NASNET, 75),
 )
 
 
