@@ -157,7 +157,7 @@ def init_weights(model: Model, seed: int = 0) -> dict[str, np.ndarray]:
         except ValueError as exc:
             problems.append(Diagnostic("E107", f"{node.name}/{weight.name}: {exc}", node.span))
             continue
-        out[key] = np.ascontiguousarray(value, dtype=np.float32)
+        out[key] = np.asarray(value, dtype=np.float32, order="C")  # keeps 0-d arrays
     if problems:
         raise SpeccError(problems)
     return out
@@ -238,7 +238,7 @@ def check_weights(arrays: Mapping[str, np.ndarray], model: Model) -> dict[str, n
             )
             continue
         with np.errstate(over="ignore"):
-            value = np.ascontiguousarray(array, dtype=np.float32)
+            value = np.asarray(array, dtype=np.float32, order="C")
         if not np.isfinite(value).all():
             problems.append(
                 Diagnostic(

@@ -109,8 +109,8 @@ def perturbed_weights(model: Model, seed: int) -> dict[str, np.ndarray]:
     weights = init_weights(model, seed)
     rng = np.random.default_rng(seed + 7)
     for key, value in weights.items():
-        if value.ndim == 1:
-            if key.endswith("moving_variance"):
+        if value.ndim == 1 or key.endswith(("/alpha", "/mean", "/variance")):
+            if key.endswith("variance"):
                 weights[key] = rng.uniform(0.5, 1.5, value.shape).astype(np.float32)
             else:
                 weights[key] = rng.normal(0.0, 0.5, value.shape).astype(np.float32)
@@ -123,9 +123,10 @@ def keras_outputs(model: Model, weights: dict[str, np.ndarray], x: np.ndarray) -
 
     keras_model = build_keras_model(model)
     for node in model.layers:
-        keras_model.get_layer(node.name).set_weights(
-            [weights[f"{node.name}/{w.name}"] for w in node.weights]
-        )
+        layer = keras_model.get_layer(node.name)
+        layer.set_weights([weights[f"{node.name}/{w.name}"] for w in node.weights])
+        if hasattr(layer, "finalize_state"):  # Normalization copies its weights
+            layer.finalize_state()
     return np.asarray(keras_model(x, training=False))
 
 

@@ -122,9 +122,9 @@ def _weights(model: Model, rng: np.random.Generator) -> dict[str, np.ndarray]:
     weights = init_weights(model, seed=int(rng.integers(1 << 30)))
     for key, array in weights.items():
         kind = key.rsplit("/", 1)[1]
-        if kind == "moving_variance":
+        if kind in ("moving_variance", "variance"):
             weights[key] = rng.uniform(0.5, 2.0, array.shape).astype(np.float32)
-        elif kind in ("bias", "beta", "moving_mean", "gamma"):
+        elif kind in ("bias", "beta", "moving_mean", "gamma", "mean", "alpha"):
             weights[key] = (array + rng.normal(0, 0.3, array.shape)).astype(np.float32)
     return weights
 
@@ -140,6 +140,8 @@ def make_case(name: str, model: Model, seed: int, batch: int = 2) -> Case:
         arrays = [weights[f"{layer.name}/{w.name}"] for w in layer.weights]
         if arrays:
             layer.set_weights(arrays)
+            if hasattr(layer, "finalize_state"):  # Normalization copies its weights
+                layer.finalize_state()
     x = rng.standard_normal((batch, *model.input.output_shape)).astype(np.float32)
     expected = np.asarray(keras_model(x, training=False), dtype=np.float32)
     return Case(name, model, weights, x, expected)

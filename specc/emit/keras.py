@@ -58,7 +58,7 @@ class KerasEmitter:
         """The method that writes layers of ``kind``; AttributeError when there is none."""
         if kind not in KINDS:
             raise AttributeError(f"no Keras emitter for layer kind {kind!r}")
-        return getattr(self, kind)
+        return getattr(self, kind, self.layer)  # most kinds need nothing but the generic call
 
     def conv2d(self, node: Node) -> Doc:
         """``layers.Conv2D(filters, kernel_size, ...)``."""

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from specc.emit.onnx_layers import KERAS, NCHW, LayerOps
+from specc.emit.onnx_layers_extra import ExtraLayerOps
 from specc.ir.graph import Model, Node
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ class Value:
     names: dict[str, str] = field(default_factory=dict)
 
 
-class OnnxEmitter(LayerOps):
+class OnnxEmitter(LayerOps, ExtraLayerOps):
     """Builds one graph; the layer kinds are methods of :class:`LayerOps`."""
 
     def __init__(self, model: Model, weights: dict[str, np.ndarray], opset: int) -> None:

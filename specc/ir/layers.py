@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from specc.ir.layer_base import Layer, Weight, bias_weight
+from specc.ir.layers_activation import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from specc.ir.layers_conv import (
     AveragePooling2D,
     Conv2D,
@@ -39,8 +40,17 @@ from specc.ir.layers_core import (
     UpSampling2D,
     ZeroPadding2D,
 )
+from specc.ir.layers_norm import (
+    GroupNormalization,
+    LayerNormalization,
+    Normalization,
+    Rescaling,
+    UnitNormalization,
+)
+from specc.ir.layers_reshape import Cropping2D, Identity, Permute, Resizing, SpatialDropout2D
 
 __all__ = [
+    "ELU",
     "KINDS",
     "LAYER_CLASSES",
     "REGISTRY",
@@ -52,20 +62,34 @@ __all__ = [
     "Concatenate",
     "Conv2D",
     "Conv2DTranspose",
+    "Cropping2D",
     "Dense",
     "DepthwiseConv2D",
     "Dropout",
     "Flatten",
     "GlobalAveragePooling2D",
     "GlobalMaxPooling2D",
+    "GroupNormalization",
+    "Identity",
     "Layer",
+    "LayerNormalization",
+    "LeakyReLU",
     "MaxPooling2D",
     "Maximum",
     "Minimum",
     "Multiply",
+    "Normalization",
+    "PReLU",
+    "Permute",
+    "ReLU",
+    "Rescaling",
     "Reshape",
+    "Resizing",
     "SeparableConv2D",
+    "Softmax",
+    "SpatialDropout2D",
     "Subtract",
+    "UnitNormalization",
     "UpSampling2D",
     "Weight",
     "ZeroPadding2D",
@@ -98,6 +122,22 @@ LAYER_CLASSES: tuple[type[Layer], ...] = (
     Maximum,
     Minimum,
     Concatenate,
+    # activation, normalization and reshaping layers (issue 12)
+    ReLU,
+    LeakyReLU,
+    PReLU,
+    ELU,
+    Softmax,
+    Rescaling,
+    Normalization,
+    LayerNormalization,
+    GroupNormalization,
+    UnitNormalization,
+    Cropping2D,
+    SpatialDropout2D,
+    Permute,
+    Resizing,
+    Identity,
 )
 
 # kind or alias (lowercase) -> class

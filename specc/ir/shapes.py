@@ -222,3 +222,108 @@ def reshape_shape(shape: Shape, target: Shape) -> Shape:
             f"{fmt_shape(shape)}), received {target} with {known}",
         )
     return target
+
+
+def normalized_axes(shape: Shape, axes: int | Sequence[int], what: str) -> tuple[int, ...]:
+    """``axes`` counted from the batch axis (1..rank), in the order given; E107 when out of range.
+
+    Keras counts the batch axis as 0, accepts negative axes from the end, and
+    refuses the batch axis for any statistic or weight (its size is unknown).
+    """
+    rank = len(shape) + 1
+    given = (axes,) if isinstance(axes, int) else tuple(axes)
+    out = []
+    for axis in given:
+        if not -rank <= axis < rank or axis % rank == 0:
+            raise ShapeError(
+                "E107",
+                f"{what} axis={axis} is out of range for an input of shape {fmt_shape(shape)} "
+                f"(expected -{rank - 1}..-1 or 1..{rank - 1}; axis 0 is the batch)",
+            )
+        out.append(axis % rank)
+    if len(set(out)) != len(out):
+        raise ShapeError("E107", f"{what} axis={axes} names the same axis twice")
+    return tuple(out)
+
+
+def cropped_shape(shape: Shape, cropping: tuple[tuple[int, int], tuple[int, int]]) -> Shape:
+    """Cropping2D's output; refuses a crop that leaves nothing (E201), as Keras does."""
+    (top, bottom), (left, right) = cropping
+    h, w, c = shape
+    if top + bottom >= h or left + right >= w:
+        raise ShapeError(
+            "E201",
+            f"cropping2d cropping={cropping} leaves nothing of the {fmt_shape((h, w))} input "
+            "(Keras needs each crop smaller than its side)",
+            "crop less, or crop before the poolings",
+        )
+    return (h - top - bottom, w - left - right, c)
+
+
+def permuted_shape(shape: Shape, dims: tuple[int, ...]) -> Shape:
+    """Permute's output: the input's axes in the order ``dims`` (1-based; batch stays)."""
+    if len(dims) != len(shape):
+        raise ShapeError(
+            "E205",
+            f"permute dims={dims} orders {len(dims)} axes, but the input {fmt_shape(shape)} "
+            f"has {len(shape)}",
+            f"give a permutation of 1..{len(shape)}",
+        )
+    return tuple(shape[d - 1] for d in dims)
+
+
+def check_channel_values(shape: Shape, values: float | tuple[float, ...], what: str) -> None:
+    """Refuse per-channel ``values`` that do not match the input's last axis (E107).
+
+    Keras multiplies with NumPy broadcasting: a tuple of n values must meet a
+    last axis of n (one value is one for every channel).
+    """
+    if isinstance(values, float) or len(values) == 1:
+        return
+    if not shape or shape[-1] != len(values):
+        last = shape[-1] if shape else "no"
+        raise ShapeError(
+            "E107",
+            f"{what} holds {len(values)} values, but the input {fmt_shape(shape)} has {last} "
+            "channels on its last axis",
+            "give one value, or one per channel",
+        )
+
+
+def resized_crop(hw: tuple[int, int], size: tuple[int, int], pad: bool) -> tuple[int, int]:
+    """The (height, width) Resizing crops to (``pad``: pads to) before it resizes.
+
+    Keras (``backend/tensorflow/image.py``) takes the largest centred window
+    with the target's aspect ratio (``crop_to_aspect_ratio``), or the smallest
+    frame around the image with it (``pad_to_aspect_ratio``), in float32
+    truncated to integers.
+    """
+    import numpy as np
+
+    (h, w), (th, tw) = hw, size
+    height = int(np.float32(w * th) / np.float32(tw))
+    width = int(np.float32(h * tw) / np.float32(th))
+    if pad:
+        return max(h, height), max(w, width)
+    return max(min(h, height), 1), max(min(w, width), 1)
+
+
+def statistics_shape(shape: Shape, axes: int | Sequence[int]) -> list[int]:
+    """Keras's ``broadcast_shape`` of statistics over ``axes``: their sizes there, 1 elsewhere.
+
+    Batch axis included (as 1). Keras reshapes a normalization's weights to
+    it, whatever order ``axes`` lists them in.
+    """
+    rank = len(shape) + 1
+    out = [1] * rank
+    for axis in (axes,) if isinstance(axes, int) else axes:
+        out[axis] = (1, *shape)[axis % rank]
+    return out
+
+
+def values_shape(values: float | Sequence[float], rank: int, axis: int) -> list[int]:
+    """The shape (rank ``rank``) that broadcasts a number, or one value per position of ``axis``."""
+    out = [1] * rank
+    if not isinstance(values, (int, float)):
+        out[axis] = len(values)
+    return out

@@ -68,6 +68,8 @@ class KerasPredict:
             arrays = [weights[f"{layer.name}/{w.name}"] for w in layer.weights]
             if arrays:
                 layer.set_weights(arrays)
+                if hasattr(layer, "finalize_state"):  # Normalization copies its weights
+                    layer.finalize_state()
         self.device = "/GPU:0" if device == "gpu" else "/CPU:0"
         self.keras = keras
 

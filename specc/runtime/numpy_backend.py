@@ -20,6 +20,7 @@ from specc.diagnostics import Diagnostic, SpeccError
 from specc.ir.graph import Model, Node
 from specc.runtime import nn, sample_bytes, winograd
 from specc.runtime.activations import activate, activate_inplace
+from specc.runtime.numpy_extra import ExtraLayers
 
 CACHE_BYTES = 6 * 2**20
 """Working set of one CPU micro-batch: about what a core's share of cache holds."""
@@ -114,7 +115,7 @@ def needed_nodes(model: Model, taps: Collection[int] = ()) -> list[Node]:
     return [node for node in model.nodes[1:] if node.index in needed]
 
 
-class NumpyBackend:
+class NumpyBackend(ExtraLayers):
     """A prepared forward pass; call it with a float32 batch (numpy) to get numpy back.
 
     ``taps`` names layers whose outputs :meth:`with_taps` returns too. A tapped

@@ -19,6 +19,7 @@ from specc.diagnostics import Diagnostic, SpeccError
 from specc.ir.graph import Model, Node
 from specc.runtime import nn
 from specc.runtime.numpy_backend import needed_nodes
+from specc.runtime.tf_extra import ExtraLayers
 
 Tensor = Any
 Op = Callable[[list[Tensor]], Tensor]
@@ -59,7 +60,7 @@ def tf_activation(tf: Any, x: Tensor, name: str | None) -> Tensor:
     return table[name](x)
 
 
-class TensorFlowBackend:
+class TensorFlowBackend(ExtraLayers):
     """A traced ``tf.function`` of the whole model; call it with a float32 batch."""
 
     name = "tensorflow"

@@ -81,6 +81,8 @@ def load_weights(model: keras.Model, path: str) -> keras.Model:
         raise ValueError(f"{path}: arrays that no layer of the model has: {extra}")
     for layer, values in assignments:
         layer.set_weights(values)
+        if hasattr(layer, "finalize_state"):  # Normalization copies its weights when loading
+            layer.finalize_state()
     return model
 
 
