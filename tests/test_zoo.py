@@ -63,24 +63,52 @@ def _inbound(layer) -> list[str]:
     return [t._keras_history.operation.name for t in node.input_tensors]
 
 
+def _custom_scale_layer(layer, inputs: list[str], model: Model) -> tuple[str, set[str]]:
+    """InceptionResNetV2's ``CustomScaleLayer(scale)([x, r])``: ``add [x, rescaling(r)]``."""
+    nodes = {node.name: node for node in model.layers}
+    x, r = (model.node(name) for name in inputs)
+    (scaled,) = [n for n in model.layers if n.kind == "rescaling" and n.inputs == [r.index]]
+    assert (scaled.layer.scale, scaled.layer.offset) == (layer.scale, 0.0), layer.name
+    (add,) = [n for n in nodes.values() if n.kind == "add" and n.inputs == [x.index, scaled.index]]
+    return add.name, {scaled.name}
+
+
+# Keras classes private to keras.applications -> the spec's stand-in: (the node
+# that takes the Keras layer's place, the extra nodes folded into it). Each
+# checks that the stand-in computes what the private layer computes.
+STAND_INS = {"CustomScaleLayer": _custom_scale_layer}
+
+
 def assert_matches_application(model: Model, application) -> None:
     """``model`` is ``application`` layer for layer, and in its totals."""
     from keras_reference import keras_layer
 
     summary = specc.summary(model)
-    built = {lay.name: lay for lay in application.layers}
-    names = [entry["name"] for entry in summary["layers"]]
-    missing = [name for name in built if name not in names and name != model.input.name]
-    extra = [name for name in names if name not in built]
+    entries = {entry["name"]: entry for entry in summary["layers"]}
+    spec_name = {application.layers[0].name: model.input.name}  # Keras name -> spec name
+    folded: set[str] = set()
+    for lay in application.layers[1:]:
+        stand_in = STAND_INS.get(type(lay).__name__)
+        if stand_in is None:
+            spec_name[lay.name] = lay.name
+        else:
+            inputs = [spec_name[name] for name in _inbound(lay)]
+            spec_name[lay.name], extra = stand_in(lay, inputs, model)
+            folded |= extra
+    missing = sorted(set(spec_name.values()) - set(entries) - {model.input.name})
+    extra = sorted(set(entries) - set(spec_name.values()) - folded)
     assert not missing and not extra, f"Keras only: {missing[:8]}; spec only: {extra[:8]}"
-    assert len(names) + 1 == len(built)
-    for node, entry in zip(model.layers, summary["layers"], strict=True):
-        lay = built[entry["name"]]
+    for lay in application.layers[1:]:
+        node = model.node(spec_name[lay.name])
+        entry = entries[node.name]
         where = f"{model.name}: layer {lay.name}"
-        assert type(lay).__name__ == type(node.layer).keras_class, where
         assert list(lay.output.shape[1:]) == entry["output_shape"], where
         assert lay.count_params() == entry["params"], where
-        assert _inbound(lay) == [model.nodes[i].name for i in node.inputs], where
+        inbound = [spec_name[name] for name in _inbound(lay)]
+        if type(lay).__name__ in STAND_INS:
+            continue  # its stand-in's inputs and function are checked above
+        assert inbound == [model.nodes[i].name for i in node.inputs], where
+        assert type(lay).__name__ == type(node.layer).keras_class, where
         rank = len(entry["output_shape"]) + 1
         assert _config(keras_layer(node), rank) == _config(lay, rank), where
     assert application.count_params() == summary["params"]

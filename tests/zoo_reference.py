@@ -70,6 +70,16 @@ MODELS: tuple[ZooModel, ...] = (
     ZooModel("resnet_v2", "resnet101v2", "ResNet101V2", None, None, "as resnet50v2"),
     ZooModel("resnet_v2", "resnet152v2", "ResNet152V2", None, None, "as resnet50v2", heavy=True),
     ZooModel("inception_v3", "inception_v3", "InceptionV3", 5.72 * G, 23.8 * M, NASNET, 75),
+    ZooModel(
+        "inception_resnet_v2",
+        "inception_resnet_v2",
+        "InceptionResNetV2",
+        13.2 * G,
+        55.8 * M,
+        NASNET,
+        75,
+        heavy=True,
+    ),
 )
 
 
