@@ -80,6 +80,7 @@ MODELS: tuple[ZooModel, ...] = (
         75,
         heavy=True,
     ),
+    ZooModel("xception", "xception", "Xception", 8.38 * G, 22.8 * M, NASNET, 71),
 )
 
 
