@@ -22,6 +22,8 @@ PARAMS_TOLERANCE = 0.05
 
 HE_2015 = "He et al., Deep Residual Learning for Image Recognition (2015), Table 1 and §4.1"
 VGG = "Simonyan and Zisserman (2014), Table 2 (params); " + HE_2015 + " (MACs)"
+MOBILENET = "Howard et al., MobileNets (2017), Table 8"
+MOBILENET_V2 = "Sandler et al., MobileNetV2: Inverted Residuals and Linear Bottlenecks (2018), Table 4"
 NASNET = "Zoph et al., Learning Transferable Architectures for Scalable Image Recognition (2018), Tables 2 and 3"
 
 
@@ -81,6 +83,8 @@ MODELS: tuple[ZooModel, ...] = (
         heavy=True,
     ),
     ZooModel("xception", "xception", "Xception", 8.38 * G, 22.8 * M, NASNET, 71),
+    ZooModel("mobilenet", "mobilenet", "MobileNet", 569 * M, 4.2 * M, MOBILENET),
+    ZooModel("mobilenet_v2", "mobilenetv2", "MobileNetV2", 300 * M, 3.4 * M, MOBILENET_V2),
 )
 
 
