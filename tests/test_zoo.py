@@ -41,12 +41,12 @@ def zoo_model(entry: ZooModel) -> Model:
     return zoo_models(entry.file)[entry.model]
 
 
-def build_application(name: str):
+def build_application(name: str, input_shape: tuple[int, ...]):
     """``keras.applications.<name>(weights=None)``: shapes and counts, no weights drawn."""
     keras = require("keras")
     keras.backend.clear_session()  # the automatic names of a fresh process
     with keras.StatelessScope():
-        return getattr(keras.applications, name)(weights=None)
+        return getattr(keras.applications, name)(weights=None, input_shape=input_shape)
 
 
 def _config(layer, rank: int) -> dict:
@@ -73,10 +73,37 @@ def _custom_scale_layer(layer, inputs: list[str], model: Model) -> tuple[str, se
     return add.name, {scaled.name}
 
 
-# Keras classes private to keras.applications -> the spec's stand-in: (the node
-# that takes the Keras layer's place, the extra nodes folded into it). Each
-# checks that the stand-in computes what the private layer computes.
-STAND_INS = {"CustomScaleLayer": _custom_scale_layer}
+def _constant_op(op, inputs: list[str], model: Model) -> tuple[str, set[str]]:
+    """``x + c`` and ``x * c`` on a Keras tensor (an operation, not a layer): ``rescaling``."""
+    (constant,) = [a for a in op._inbound_nodes[0].arguments.args if isinstance(a, (int, float))]
+    scale, offset = (1.0, constant) if type(op).__name__ == "Add" else (constant, 0.0)
+    (x,) = (model.node(name) for name in inputs)
+    (node,) = [
+        n
+        for n in model.layers
+        if n.kind == "rescaling"
+        and n.inputs == [x.index]
+        and (n.layer.scale, n.layer.offset) == (scale, offset)
+    ]
+    return node.name, set()
+
+
+# What keras.applications builds with something that is not a public Keras
+# layer -> the spec's stand-in: (the node that takes its place, the extra nodes
+# folded into it). Each checks that the stand-in computes the same function.
+STAND_INS = {
+    "CustomScaleLayer": _custom_scale_layer,  # private to inception_resnet_v2
+    "op:Add": _constant_op,  # keras.ops on tensors (mobilenet_v3's hard_sigmoid)
+    "op:Multiply": _constant_op,
+}
+
+
+def _stand_in(operation):
+    """The stand-in rule for a Keras operation, None for a public Keras layer."""
+    from keras.layers import Layer
+
+    cls = type(operation).__name__
+    return STAND_INS.get(cls if isinstance(operation, Layer) else f"op:{cls}")
 
 
 def assert_matches_application(model: Model, application) -> None:
@@ -85,10 +112,11 @@ def assert_matches_application(model: Model, application) -> None:
 
     summary = specc.summary(model)
     entries = {entry["name"]: entry for entry in summary["layers"]}
-    spec_name = {application.layers[0].name: model.input.name}  # Keras name -> spec name
+    operations = application.operations  # the layers, and keras.ops applied to tensors
+    spec_name = {operations[0].name: model.input.name}  # Keras name -> spec name
     folded: set[str] = set()
-    for lay in application.layers[1:]:
-        stand_in = STAND_INS.get(type(lay).__name__)
+    for lay in operations[1:]:
+        stand_in = _stand_in(lay)
         if stand_in is None:
             spec_name[lay.name] = lay.name
         else:
@@ -98,15 +126,16 @@ def assert_matches_application(model: Model, application) -> None:
     missing = sorted(set(spec_name.values()) - set(entries) - {model.input.name})
     extra = sorted(set(entries) - set(spec_name.values()) - folded)
     assert not missing and not extra, f"Keras only: {missing[:8]}; spec only: {extra[:8]}"
-    for lay in application.layers[1:]:
+    for lay in operations[1:]:
         node = model.node(spec_name[lay.name])
         entry = entries[node.name]
         where = f"{model.name}: layer {lay.name}"
         assert list(lay.output.shape[1:]) == entry["output_shape"], where
+        if _stand_in(lay) is not None:
+            assert entry["params"] == (lay.count_params() if hasattr(lay, "weights") else 0), where
+            continue  # its stand-in's inputs and function are checked above
         assert lay.count_params() == entry["params"], where
         inbound = [spec_name[name] for name in _inbound(lay)]
-        if type(lay).__name__ in STAND_INS:
-            continue  # its stand-in's inputs and function are checked above
         assert inbound == [model.nodes[i].name for i in node.inputs], where
         assert type(lay).__name__ == type(node.layer).keras_class, where
         rank = len(entry["output_shape"]) + 1
@@ -121,7 +150,9 @@ def assert_matches_application(model: Model, application) -> None:
 @pytest.mark.parametrize("entry", MODELS, ids=lambda e: e.id)
 def test_zoo_model_matches_keras_applications(entry: ZooModel):
     require("tensorflow")
-    assert_matches_application(zoo_model(entry), build_application(entry.application))
+    model = zoo_model(entry)
+    application = build_application(entry.application, model.input.output_shape)
+    assert_matches_application(model, application)
 
 
 @pytest.mark.parametrize("entry", MODELS, ids=lambda e: e.id)

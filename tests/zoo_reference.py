@@ -23,11 +23,14 @@ PARAMS_TOLERANCE = 0.05
 HE_2015 = "He et al., Deep Residual Learning for Image Recognition (2015), Table 1 and §4.1"
 VGG = "Simonyan and Zisserman (2014), Table 2 (params); " + HE_2015 + " (MACs)"
 MOBILENET = "Howard et al., MobileNets (2017), Table 8"
-MOBILENET_V2 = "Sandler et al., MobileNetV2: Inverted Residuals and Linear Bottlenecks (2018), Table 4"
+MOBILENET_V2 = (
+    "Sandler et al., MobileNetV2: Inverted Residuals and Linear Bottlenecks (2018), Table 4"
+)
 DENSENET = (
     "Huang et al. (2017) plot FLOPs without a table; the figures are torchvision's "
     "model table (pytorch.org/vision/stable/models.html, GFLOPS counting multiply-adds)"
 )
+MOBILENET_V3 = "Howard et al., Searching for MobileNetV3 (2019), Table 3"
 NASNET = "Zoph et al., Learning Transferable Architectures for Scalable Image Recognition (2018), Tables 2 and 3"
 
 
@@ -89,6 +92,10 @@ MODELS: tuple[ZooModel, ...] = (
     ZooModel("xception", "xception", "Xception", 8.38 * G, 22.8 * M, NASNET, 71),
     ZooModel("mobilenet", "mobilenet", "MobileNet", 569 * M, 4.2 * M, MOBILENET),
     ZooModel("mobilenet_v2", "mobilenetv2", "MobileNetV2", 300 * M, 3.4 * M, MOBILENET_V2),
+    ZooModel("mobilenet_v3", "mobilenetv3small", "MobileNetV3Small", 56 * M, 2.5 * M, MOBILENET_V3),
+    ZooModel(
+        "mobilenet_v3", "mobilenetv3large", "MobileNetV3Large", 219 * M, 5.4 * M, MOBILENET_V3
+    ),
     ZooModel("densenet", "densenet121", "DenseNet121", 2.83 * G, None, DENSENET),
     ZooModel("densenet", "densenet169", "DenseNet169", 3.36 * G, None, DENSENET),
     ZooModel("densenet", "densenet201", "DenseNet201", 4.29 * G, None, DENSENET, heavy=True),
