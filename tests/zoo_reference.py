@@ -31,6 +31,7 @@ DENSENET = (
     "model table (pytorch.org/vision/stable/models.html, GFLOPS counting multiply-adds)"
 )
 MOBILENET_V3 = "Howard et al., Searching for MobileNetV3 (2019), Table 3"
+EFFICIENTNET = "Tan and Le, EfficientNet (2019), Table 2"
 NASNET = "Zoph et al., Learning Transferable Architectures for Scalable Image Recognition (2018), Tables 2 and 3"
 
 
@@ -99,6 +100,34 @@ MODELS: tuple[ZooModel, ...] = (
     ZooModel("densenet", "densenet121", "DenseNet121", 2.83 * G, None, DENSENET),
     ZooModel("densenet", "densenet169", "DenseNet169", 3.36 * G, None, DENSENET),
     ZooModel("densenet", "densenet201", "DenseNet201", 4.29 * G, None, DENSENET, heavy=True),
+    ZooModel("efficientnet", "efficientnetb0", "EfficientNetB0", 0.39 * G, 5.3 * M, EFFICIENTNET),
+    ZooModel("efficientnet", "efficientnetb1", "EfficientNetB1", 0.7 * G, 7.8 * M, EFFICIENTNET),
+    ZooModel("efficientnet", "efficientnetb2", "EfficientNetB2", 1.0 * G, 9.2 * M, EFFICIENTNET),
+    ZooModel("efficientnet", "efficientnetb3", "EfficientNetB3", 1.8 * G, 12 * M, EFFICIENTNET),
+    ZooModel(
+        "efficientnet",
+        "efficientnetb4",
+        "EfficientNetB4",
+        4.2 * G,
+        19 * M,
+        EFFICIENTNET,
+        heavy=True,
+    ),
+    ZooModel(
+        "efficientnet",
+        "efficientnetb5",
+        "EfficientNetB5",
+        9.9 * G,
+        30 * M,
+        EFFICIENTNET,
+        heavy=True,
+    ),
+    ZooModel(
+        "efficientnet", "efficientnetb6", "EfficientNetB6", 19 * G, 43 * M, EFFICIENTNET, heavy=True
+    ),
+    ZooModel(
+        "efficientnet", "efficientnetb7", "EfficientNetB7", 37 * G, 66 * M, EFFICIENTNET, heavy=True
+    ),
 )
 
 
