@@ -32,6 +32,14 @@ DENSENET = (
 )
 MOBILENET_V3 = "Howard et al., Searching for MobileNetV3 (2019), Table 3"
 EFFICIENTNET = "Tan and Le, EfficientNet (2019), Table 2"
+EFFICIENTNET_V2 = (
+    "Tan and Le, EfficientNetV2 (2021), Table 7 (S, M, L); the B0-B3 figures are the "
+    "paper's repository's (github.com/google/automl/tree/master/efficientnetv2)"
+)
+V2_PROFILER = (
+    "; its counts, from TensorFlow's profiler on the official implementation, differ "
+    "from a convolution and dense count by up to 6% either way"
+)
 NASNET = "Zoph et al., Learning Transferable Architectures for Scalable Image Recognition (2018), Tables 2 and 3"
 
 
@@ -127,6 +135,67 @@ MODELS: tuple[ZooModel, ...] = (
     ),
     ZooModel(
         "efficientnet", "efficientnetb7", "EfficientNetB7", 37 * G, 66 * M, EFFICIENTNET, heavy=True
+    ),
+    ZooModel(
+        "efficientnet_v2",
+        "efficientnetv2b0",
+        "EfficientNetV2B0",
+        0.72 * G,
+        7.1 * M,
+        EFFICIENTNET_V2,
+    ),
+    ZooModel(
+        "efficientnet_v2",
+        "efficientnetv2b1",
+        "EfficientNetV2B1",
+        1.2 * G,
+        8.1 * M,
+        EFFICIENTNET_V2,
+    ),
+    ZooModel(
+        "efficientnet_v2",
+        "efficientnetv2b2",
+        "EfficientNetV2B2",
+        1.7 * G,
+        10.1 * M,
+        EFFICIENTNET_V2,
+    ),
+    ZooModel(
+        "efficientnet_v2",
+        "efficientnetv2b3",
+        "EfficientNetV2B3",
+        3.0 * G,
+        14.4 * M,
+        EFFICIENTNET_V2,
+    ),
+    ZooModel(
+        "efficientnet_v2",
+        "efficientnetv2s",
+        "EfficientNetV2S",
+        8.8 * G,
+        22 * M,
+        EFFICIENTNET_V2 + V2_PROFILER,
+        macs_tolerance=0.07,
+        heavy=True,
+    ),
+    ZooModel(
+        "efficientnet_v2",
+        "efficientnetv2m",
+        "EfficientNetV2M",
+        24 * G,
+        54 * M,
+        EFFICIENTNET_V2,
+        heavy=True,
+    ),
+    ZooModel(
+        "efficientnet_v2",
+        "efficientnetv2l",
+        "EfficientNetV2L",
+        53 * G,
+        120 * M,
+        EFFICIENTNET_V2 + V2_PROFILER,
+        macs_tolerance=0.07,
+        heavy=True,
     ),
 )
 
