@@ -109,13 +109,19 @@ def initial_value(init: FnValue, shape: tuple[int, ...], rng: np.random.Generato
     """
     kwargs = {**INITIALIZER_DEFAULTS.get(init.name, {}), **dict(init.kwargs)}
     name = init.name
-    if name in VARIANCE_SCALING:
-        scale, mode, distribution = VARIANCE_SCALING[name]
+    if name in VARIANCE_SCALING or name == "variance_scaling":
+        scale, mode, distribution = VARIANCE_SCALING.get(name) or (
+            float(kwargs["scale"]),
+            str(kwargs["mode"]).lower(),
+            str(kwargs["distribution"]).lower(),
+        )
         fan_in, fan_out = compute_fans(shape)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[mode]
         scale /= max(1.0, fan)
         if distribution == "truncated_normal":
             return truncated_normal(rng, shape, 0.0, math.sqrt(scale) / TRUNCATION_STDDEV)
+        if distribution == "untruncated_normal":
+            return rng.normal(0.0, math.sqrt(scale), shape)
         limit = math.sqrt(3.0 * scale)
         return rng.uniform(-limit, limit, shape)
     if name == "zeros":

@@ -51,16 +51,21 @@ def written_params(node: Node) -> dict[str, Any]:
     }
 
 
+def keras_layer(node: Node):
+    """The Keras layer a node names, constructed with the parameters the spec wrote."""
+    import keras
+
+    cls = getattr(keras.layers, type(node.layer).keras_class)
+    kwargs = {k: keras_value(v) for k, v in written_params(node).items()}
+    return cls(name=node.name, **kwargs)
+
+
 def build_keras_model(model: Model):
     """A functional Keras model equivalent to ``model`` (layer names kept)."""
     import keras
 
     tensors = {0: keras.Input(shape=model.input.output_shape, name=model.input.name)}
     for node in model.nodes[1:]:
-        layer = node.layer
-        cls = getattr(keras.layers, type(layer).keras_class)
-        kwargs = {k: keras_value(v) for k, v in written_params(node).items()}
-        keras_layer = cls(name=node.name, **kwargs)
         inputs = [tensors[i] for i in node.inputs]
-        tensors[node.index] = keras_layer(inputs if layer.merge else inputs[0])
+        tensors[node.index] = keras_layer(node)(inputs if node.layer.merge else inputs[0])
     return keras.Model(tensors[0], tensors[model.output], name=model.name)

@@ -40,6 +40,19 @@ RANDOM = [
     FnValue("truncated_normal", (("mean", -1.0), ("stddev", 0.3))),
     FnValue("random_normal"),
     FnValue("orthogonal", (("gain", 2.0),)),
+    FnValue("variance_scaling"),
+    FnValue(
+        "variance_scaling",
+        (("scale", 2.0), ("mode", "fan_out"), ("distribution", "truncated_normal")),
+    ),
+    FnValue(
+        "variance_scaling",
+        (("scale", 1.0 / 3.0), ("mode", "fan_out"), ("distribution", "uniform")),
+    ),
+    FnValue(
+        "variance_scaling",
+        (("scale", 0.5), ("mode", "fan_avg"), ("distribution", "untruncated_normal")),
+    ),
 ]
 CONSTANT = [
     FnValue("zeros"),

@@ -37,6 +37,7 @@ INITIALIZER_CLASSES = {
     "truncated_normal": "TruncatedNormal",
     "constant": "Constant",
     "identity": "Identity",
+    "variance_scaling": "VarianceScaling",
 }
 REGULARIZER_CLASSES = {
     "l1": "L1",

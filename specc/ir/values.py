@@ -57,6 +57,12 @@ INITIALIZERS: dict[str, tuple[str, ...]] = {
     "truncated_normal": ("mean", "stddev", "seed"),
     "constant": ("value",),
     "identity": ("gain",),
+    "variance_scaling": ("scale", "mode", "distribution", "seed"),
+}
+# Arguments that take one of a few words, not a number.
+WORD_ARGS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("variance_scaling", "mode"): ("fan_in", "fan_out", "fan_avg"),
+    ("variance_scaling", "distribution"): ("truncated_normal", "untruncated_normal", "uniform"),
 }
 INITIALIZER_DEFAULTS: dict[str, dict[str, float]] = {
     "orthogonal": {"gain": 1.0},
@@ -65,6 +71,7 @@ INITIALIZER_DEFAULTS: dict[str, dict[str, float]] = {
     "truncated_normal": {"mean": 0.0, "stddev": 0.05},
     "constant": {"value": 0.0},
     "identity": {"gain": 1.0},
+    "variance_scaling": {"scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal"},
 }
 REGULARIZERS: dict[str, tuple[str, ...]] = {
     "l1": ("l1",),
@@ -93,6 +100,13 @@ def _function(value: Any, table: dict[str, tuple[str, ...]], what: str) -> FnVal
         if key not in allowed:
             expected = ", ".join(allowed) or "no arguments"
             raise ValueError(f"{name}() got an unexpected argument '{key}'; it takes {expected}")
+        if (name, key) in WORD_ARGS:
+            words = WORD_ARGS[name, key]
+            if not isinstance(arg, str) or arg.lower() not in words:
+                raise ValueError(
+                    f"{name}({key}=...) expects one of {', '.join(words)}, received {arg!r}"
+                )
+            continue
         if key == "mode" or key == "axis":
             continue
         if isinstance(arg, bool) or not isinstance(arg, (int, float)):
