@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from specc.codes import E107, E501, E502, E503, E504, E505
 from specc.diagnostics import Diagnostic, Span, SpeccError, sort_key
 from specc.io import NotRegularFileError, open_regular, write_atomically
 from specc.ir.graph import Model, Node
@@ -163,7 +164,7 @@ def init_weights(model: Model, seed: int = 0) -> dict[str, np.ndarray]:
         try:
             value = initial_value(weight.initializer, tuple(weight.shape), rng)
         except ValueError as exc:
-            problems.append(Diagnostic("E107", f"{node.name}/{weight.name}: {exc}", node.span))
+            problems.append(Diagnostic(E107, f"{node.name}/{weight.name}: {exc}", node.span))
             continue
         out[key] = np.asarray(value, dtype=np.float32, order="C")  # keeps 0-d arrays
     if problems:
@@ -189,11 +190,11 @@ def load_weights(path: str | Path, model: Model) -> dict[str, np.ndarray]:
             raise SpeccError(_not_npz(file_span, magic))
         archive = NpzArchive.open(path)
     except FileNotFoundError:
-        raise SpeccError(Diagnostic("E501", "no such weights file", file_span)) from None
+        raise SpeccError(Diagnostic(E501, "no such weights file", file_span)) from None
     except IsADirectoryError:
-        raise SpeccError(Diagnostic("E501", "is a directory, not a .npz file", file_span)) from None
+        raise SpeccError(Diagnostic(E501, "is a directory, not a .npz file", file_span)) from None
     except NotRegularFileError as exc:
-        raise SpeccError(Diagnostic("E501", f"is {exc.strerror}", file_span)) from None
+        raise SpeccError(Diagnostic(E501, f"is {exc.strerror}", file_span)) from None
     except SpeccError:
         raise
     except Exception as exc:  # corrupt archives fail in many ways (zip, zlib, format)
@@ -211,7 +212,7 @@ def _not_npz(span: Span, magic: bytes) -> Diagnostic:
         what = "is a single .npy array, not a .npz archive of named weights"
     else:
         what = "is not a .npz archive of weights (it does not start as a zip file does)"
-    return Diagnostic("E501", what, span, _WRITE_IT)
+    return Diagnostic(E501, what, span, _WRITE_IT)
 
 
 def _unreadable_npz(span: Span, exc: Exception) -> Diagnostic:
@@ -223,7 +224,7 @@ def _unreadable_npz(span: Span, exc: Exception) -> Diagnostic:
         what = f"is not a valid .npz archive: {text[:1].lower()}{text[1:]}"
     else:
         what = "is a damaged .npz archive: it cannot be unzipped"
-    return Diagnostic("E501", what, span, _WRITE_IT)
+    return Diagnostic(E501, what, span, _WRITE_IT)
 
 
 def _unreadable_member(span: Span, key: str, exc: Exception) -> Diagnostic:
@@ -232,7 +233,7 @@ def _unreadable_member(span: Span, key: str, exc: Exception) -> Diagnostic:
         why = f"{str(exc)[:1].lower()}{str(exc)[1:]}"
     else:
         why = "the archive is damaged there (it cannot be unzipped)"
-    return Diagnostic("E501", f"array '{key}' cannot be read: {why}", span, _WRITE_IT)
+    return Diagnostic(E501, f"array '{key}' cannot be read: {why}", span, _WRITE_IT)
 
 
 def check_weights(arrays: Mapping[str, np.ndarray], model: Model) -> dict[str, np.ndarray]:
@@ -267,7 +268,7 @@ def _check(
         if not np.isfinite(value).all():
             problems.append(
                 Diagnostic(
-                    "E505",
+                    E505,
                     f"layer '{node.name}': array '{key}' holds NaN or infinity"
                     + (" (after conversion to float32)" if np.isfinite(array).all() else ""),
                     node.span,
@@ -283,7 +284,7 @@ def _check(
             where = f"layer '{layer}' has no weight by that name" if node else "no such layer"
             problems.append(
                 Diagnostic(
-                    "E503",
+                    E503,
                     f"weights file holds '{key}', which the model does not have ({where})",
                     node.span if node else model.span,
                 )
@@ -299,22 +300,22 @@ def _mismatch(
     """E502/E504/E505 where the header shows the array cannot be the weight."""
     if header is None:
         return Diagnostic(
-            "E502",
+            E502,
             f"weights file lacks '{key}' (layer '{node.name}' needs its {weight.name} "
             f"of shape {tuple(weight.shape)})",
             node.span,
         )
     if isinstance(header, str):
-        return Diagnostic("E505", f"layer '{node.name}': array '{key}' {header}", node.span)
+        return Diagnostic(E505, f"layer '{node.name}': array '{key}' {header}", node.span)
     if header.dtype.kind != "f":
         return Diagnostic(
-            "E505",
+            E505,
             f"layer '{node.name}': array '{key}' has dtype {header.dtype}, expected floating point",
             node.span,
         )
     if header.shape != tuple(weight.shape):
         return Diagnostic(
-            "E504",
+            E504,
             f"layer '{node.name}': array '{key}' has shape {header.shape}, "
             f"expected {tuple(weight.shape)}",
             node.span,

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from specc.check.rules import RULES
+from specc.codes import E107, E112, E301, E302, E303, W404
 from specc.diagnostics import Diagnostic, Span, SpeccError, sort_key, source_lines
 from specc.ir.graph import Model
 from specc.ir.infer import infer
@@ -72,7 +73,7 @@ def check_expects(model: Model) -> list[Diagnostic]:
             actual: object = model.output_shape
             if expect.op not in ("==", "!="):
                 out.append(
-                    Diagnostic("E107", "expect output compares with == or != only", expect.span)
+                    Diagnostic(E107, "expect output compares with == or != only", expect.span)
                 )
                 continue
             shown, wanted = fmt_shape(actual), fmt_shape(expect.value)  # type: ignore[arg-type]
@@ -82,7 +83,7 @@ def check_expects(model: Model) -> list[Diagnostic]:
         if not _OPS[expect.op](actual, expect.value):
             out.append(
                 Diagnostic(
-                    "E301",
+                    E301,
                     f"expect {expect.quantity} {expect.op} {wanted} failed: "
                     f"{model.name} has {expect.quantity} {shown}",
                     expect.span,
@@ -97,7 +98,7 @@ def check_budgets(model: Model, max_params: int | None, max_macs: int | None) ->
     if max_params is not None and model.total("params") > max_params:
         out.append(
             Diagnostic(
-                "E302",
+                E302,
                 f"{model.name} has {model.total('params'):,} params, over the budget "
                 f"of {max_params:,}",
                 model.span,
@@ -106,7 +107,7 @@ def check_budgets(model: Model, max_params: int | None, max_macs: int | None) ->
     if max_macs is not None and model.total("macs") > max_macs:
         out.append(
             Diagnostic(
-                "E303",
+                E303,
                 f"{model.name} needs {model.total('macs'):,} MACs, over the budget of {max_macs:,}",
                 model.span,
             )
@@ -171,11 +172,11 @@ def unused_block_warnings(expander: Expander) -> list[Diagnostic]:
     None when a resource limit (E112) stopped an expansion: the blocks below the
     cut were never reached, which says nothing about whether they are used.
     """
-    if any(d.code == "E112" for d in expander.diagnostics):
+    if any(d.code == E112 for d in expander.diagnostics):
         return []
     return [
         Diagnostic(
-            "W404",
+            W404,
             f"block '{block.name}' is never used",
             block.name_span,
             "call it from a model, or delete it",
@@ -209,7 +210,7 @@ def _check(source: str, file: str, max_params: int | None, max_macs: int | None)
     except RecursionError:
         result.diagnostics = [
             Diagnostic(
-                "E112",
+                E112,
                 "the file nests expressions too deeply to analyse",
                 Span(file, 1, 1, 1, 2),
                 "split long expressions; no model needs this",

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from specc.codes import exit_class
+from specc.codes import E100, E615, exit_class
 from specc.diagnostics import Diagnostic, Span, SpeccError, printable, render_text
 from specc.io import FileTooLargeError, read_text
 from specc.io import write_atomically as write_atomically  # moved to specc.io; re-exported
@@ -54,15 +54,15 @@ def read_spec(path: str) -> tuple[str | None, Diagnostic | None]:
         else:
             text = read_text(path, MAX_FILE_BYTES)
     except FileTooLargeError as exc:
-        return None, Diagnostic("E100", str(exc.strerror), span)
+        return None, Diagnostic(E100, str(exc.strerror), span)
     except FileNotFoundError:
-        return None, Diagnostic("E100", "no such file", span)
+        return None, Diagnostic(E100, "no such file", span)
     except IsADirectoryError:
-        return None, Diagnostic("E100", "is a directory, not a .cnn file", span)
+        return None, Diagnostic(E100, "is a directory, not a .cnn file", span)
     except UnicodeDecodeError as exc:
-        return None, Diagnostic("E100", f"file is not UTF-8 text ({exc.reason})", span)
+        return None, Diagnostic(E100, f"file is not UTF-8 text ({exc.reason})", span)
     except OSError as exc:
-        return None, Diagnostic("E100", f"cannot read file: {exc.strerror}", span)
+        return None, Diagnostic(E100, f"cannot read file: {exc.strerror}", span)
     return text, None
 
 
@@ -127,7 +127,7 @@ def report_late(path: str, exc: SpeccError) -> int:
 def cannot_write_diagnostic(path: str, exc: OSError) -> Diagnostic:
     """E615 for an output file that cannot be written, located at the file."""
     reason = exc.strerror or str(exc)
-    return Diagnostic("E615", f"cannot write: {reason}", Span(path, 1, 1, 1, 2))
+    return Diagnostic(E615, f"cannot write: {reason}", Span(path, 1, 1, 1, 2))
 
 
 def cannot_write(path: str, exc: OSError) -> int:

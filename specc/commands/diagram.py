@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from specc.codes import E614
 from specc.commands.common import EXIT_OK, EXIT_USAGE, add_model_arg, cannot_write, report_late
 
 FORMATS = ("svg", "png", "pdf", "dot", "mmd")
@@ -39,7 +40,7 @@ def output_format(path: str) -> str:
         fmt = "mmd"
     if fmt not in FORMATS:
         raise error(
-            "E614",
+            E614,
             f"cannot tell the format of '{path}' from its suffix",
             file_span(path),
             "write OUT.svg, OUT.png, OUT.pdf, OUT.dot or OUT.mmd",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from specc.codes import E602, E612
 from specc.commands.common import (
     EXIT_OK,
     add_model_arg,
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         nodes = feature_map_layers(model, args.layers)
         if not nodes:
             raise error(
-                "E612",
+                E612,
                 f"model '{model.name}' has no convolution to show",
                 model.span,
                 "name the layers with --layers",
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         batch = check_input(model, raw, span)
         if batch.shape[0] != 1:
             raise error(
-                "E602",
+                E602,
                 f"featuremaps shows one image; the input holds {batch.shape[0]} samples",
                 span,
                 "pass one image, or an array of the input shape",

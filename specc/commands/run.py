@@ -11,6 +11,7 @@ import argparse
 import io
 from typing import TextIO
 
+from specc.codes import E614
 from specc.commands.common import add_weights_arg, name_list, positive_int
 from specc.commands.progress import framework_logs_hidden
 from specc.commands.skeleton import Job, add_spec_args, run_spec
@@ -103,14 +104,14 @@ def _taps(model, args: argparse.Namespace) -> list:
     taps = find_layers(model, args.taps, "--taps")
     if args.backend != "numpy":
         raise error(
-            "E614",
+            E614,
             f"--taps reads the layers' outputs of the numpy runtime, not of {args.backend}",
             model.span,
             "drop --backend, or drop --taps",
         )
     if not args.output or not args.output.lower().endswith(".npz"):
         raise error(
-            "E614",
+            E614,
             "--taps writes one array per layer and needs -o TAPS.npz",
             model.span,
             f"add -o taps.npz: arrays named {', '.join(n.name for n in taps)}",

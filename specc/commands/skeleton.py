@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from specc.codes import E114
 from specc.commands.common import (
     EXIT_USAGE,
     UsageError,
@@ -86,7 +87,7 @@ def check_text(
     if not result.models and not result.errors:
         result.diagnostics.append(
             Diagnostic(
-                "E114",
+                E114,
                 "the file defines no model",
                 Span(path, 1, 1, 1, 2),
                 "a spec needs a `model NAME { input HxWxC ... }`",

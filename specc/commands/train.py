@@ -14,6 +14,7 @@ import json
 import os
 import sys
 
+from specc.codes import E805
 from specc.commands.common import (
     EXIT_ERRORS,
     EXIT_OK,
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
             session = prepare(request)
         except SpeccError as exc:
             report_late(args.file, exc)
-            return EXIT_ERRORS if exc.diagnostics[0].code == "E805" else EXIT_USAGE
+            return EXIT_ERRORS if exc.diagnostics[0].code == E805 else EXIT_USAGE
         try:
             status, rows, outputs = _train(session, args)
         finally:

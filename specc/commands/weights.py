@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from specc.codes import E701
 from specc.commands.common import (
     EXIT_OK,
     add_model_arg,
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         arrays = weights_for_spec(args.weights_file, model)
     except SpeccError as exc:
-        if all(d.code == "E701" for d in exc.diagnostics):  # the weights file, not the spec
+        if all(d.code == E701 for d in exc.diagnostics):  # the weights file, not the spec
             print_diagnostics(exc.diagnostics, {})
             return exit_status(exc.diagnostics)
         return report_late(args.file, exc)

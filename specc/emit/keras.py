@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from specc.codes import E607
 from specc.diagnostics import error
 from specc.emit.keras_format import Doc, call, collection, comment_before, render
 from specc.emit.keras_values import (
@@ -188,7 +189,7 @@ class KerasEmitter:
         """One ``compile`` or ``fit`` value; optimizers, losses and metrics as Keras objects."""
         span = settings.spans.get(key, settings.span)
         if not is_identifier(key):
-            raise error("E607", f"{key!r} cannot be a Python keyword argument", span)
+            raise error(E607, f"{key!r} cannot be a Python keyword argument", span)
         if key == "optimizer":
             return keras_object(value, "optimizers", span, key)
         if key == "loss":
@@ -215,7 +216,7 @@ class KerasEmitter:
 
         model = self.model
         if not _WORD.match(model.name):
-            raise error("E607", f"model name {model.name!r} is not a word", model.span)
+            raise error(E607, f"model name {model.name!r} is not a word", model.span)
         env = Environment(
             loader=FileSystemLoader(str(resource_dir("templates"))),
             autoescape=False,

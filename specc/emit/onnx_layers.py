@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from specc.codes import E607
 from specc.diagnostics import error
 from specc.lower import Op, Window
 
@@ -262,7 +263,7 @@ class LayerOps:
             }
         else:
             raise error(
-                "E607",
+                E607,
                 f"ONNX Resize has no '{layer.interpolation}' interpolation",
                 op.node.span_of("interpolation"),
                 "use interpolation=nearest, bilinear or bicubic for an ONNX target",

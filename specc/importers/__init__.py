@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from specc.codes import E701, E706, E707
 from specc.diagnostics import Diagnostic, SpeccError
 from specc.importers.graph import ImportedModel, diagnostic, import_error
 from specc.ir.graph import Model
@@ -45,11 +46,11 @@ def read_model(path: str) -> ImportedModel:
         with open(path, "rb") as f:
             magic = f.read(8)
     except FileNotFoundError:
-        raise import_error("E701", path, "no such file") from None
+        raise import_error(E701, path, "no such file") from None
     except IsADirectoryError:
-        raise import_error("E701", path, "is a directory, not a model file") from None
+        raise import_error(E701, path, "is a directory, not a model file") from None
     except OSError as exc:
-        raise import_error("E701", path, f"cannot read the file: {exc.strerror}") from None
+        raise import_error(E701, path, f"cannot read the file: {exc.strerror}") from None
     if magic.startswith(ZIP_MAGIC) or magic.startswith(b"PK\x05\x06"):
         from specc.importers.keras_archive import read_keras_archive
 
@@ -63,7 +64,7 @@ def read_model(path: str) -> ImportedModel:
 
         return read_onnx(path)
     raise import_error(
-        "E701",
+        E701,
         path,
         "is neither a Keras archive (.keras), an HDF5 model (.h5) nor an ONNX model",
         "specc imports .keras and .h5 files saved by Keras, and .onnx files",
@@ -103,7 +104,7 @@ def _checked(text: str, spec_file: str, path: str, check_source) -> Model:
         first = result.errors[0] if result.errors else None
         where = f" (line {first.span.line}: {first.message})" if first else ""
         raise import_error(
-            "E707",
+            E707,
             path,
             f"the spec written for this model does not check{where}",
             "this is a bug in specc import; please report it with the model file",
@@ -120,7 +121,7 @@ def _compare_shapes(source: ImportedModel, names: dict[str, str], model: Model, 
         if node.output_shape != tuple(layer.output_shape):
             problems.append(
                 diagnostic(
-                    "E707",
+                    E707,
                     path,
                     f"{layer.origin}: specc computes the output shape {node.output_shape}, "
                     f"the model file records {tuple(layer.output_shape)}",
@@ -144,7 +145,7 @@ def _weights(
             wanted = ", ".join(f"{w.name} {tuple(w.shape)}" for w in node.weights) or "none"
             problems.append(
                 diagnostic(
-                    "E706",
+                    E706,
                     path,
                     f"{layer.origin} has {len(layer.weights)} weight arrays in the file; specc's "
                     f"{node.kind} needs {len(node.weights)} ({wanted})",
@@ -159,5 +160,5 @@ def _weights(
         return check_weights(arrays, model)
     except SpeccError as exc:
         raise SpeccError(
-            [diagnostic("E706", path, d.message, d.help) for d in exc.diagnostics]
+            [diagnostic(E706, path, d.message, d.help) for d in exc.diagnostics]
         ) from None

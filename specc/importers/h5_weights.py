@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from specc.codes import E701, E706
 from specc.importers.graph import MAX_MODEL_BYTES, import_error
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -34,7 +35,7 @@ def open_h5(path: str, source: Any = None):
         import h5py
     except ImportError:
         raise import_error(
-            "E701",
+            E701,
             path,
             "reading Keras HDF5 files needs h5py, which is not installed",
             "pip install 'specc[keras-import]'",
@@ -42,10 +43,10 @@ def open_h5(path: str, source: Any = None):
     try:
         return h5py.File(path if source is None else source, "r", locking=False)
     except FileNotFoundError:
-        raise import_error("E701", path, "no such file") from None
+        raise import_error(E701, path, "no such file") from None
     except (OSError, ValueError) as exc:
         raise import_error(
-            "E701",
+            E701,
             path,
             f"cannot read the HDF5 weights: {exc}",
             "the file is truncated or not an HDF5 file; save the model again",
@@ -61,7 +62,7 @@ def _child(group, key: str, path: str):
         return None
     if not isinstance(link, h5py.HardLink):
         raise import_error(
-            "E701",
+            E701,
             path,
             f"'{group.name}/{key}' is a {type(link).__name__}; specc reads only the file's own "
             "arrays, never links to elsewhere",
@@ -74,25 +75,23 @@ def read_array(dataset, path: str) -> np.ndarray:
     import h5py
 
     if not isinstance(dataset, h5py.Dataset):
-        raise import_error("E701", path, f"'{dataset.name}' is a group where an array belongs")
+        raise import_error(E701, path, f"'{dataset.name}' is a group where an array belongs")
     if dataset.is_virtual or dataset.external:
         raise import_error(
-            "E701", path, f"array '{dataset.name}' is stored outside the file; specc refuses it"
+            E701, path, f"array '{dataset.name}' is stored outside the file; specc refuses it"
         )
     if dataset.dtype.kind not in "fiu":
-        raise import_error(
-            "E706", path, f"array '{dataset.name}' holds {dataset.dtype}, not numbers"
-        )
+        raise import_error(E706, path, f"array '{dataset.name}' holds {dataset.dtype}, not numbers")
     nbytes = int(np.prod(dataset.shape, dtype=np.int64)) * dataset.dtype.itemsize
     if nbytes > MAX_MODEL_BYTES:
         raise import_error(
-            "E701", path, f"array '{dataset.name}' is {nbytes:,} bytes, over specc's limit"
+            E701, path, f"array '{dataset.name}' is {nbytes:,} bytes, over specc's limit"
         )
     try:
         return np.asarray(dataset[()])
     except OSError as exc:
         raise import_error(
-            "E701", path, f"cannot read array '{dataset.name}': {exc}", "the file is truncated"
+            E701, path, f"cannot read array '{dataset.name}': {exc}", "the file is truncated"
         ) from None
 
 
@@ -113,7 +112,7 @@ def keras3_arrays(f, path: str) -> dict[str, tuple[str | None, list[np.ndarray]]
         count = len(variables)
         if sorted(variables) != sorted(str(i) for i in range(count)):
             raise import_error(
-                "E706", path, f"'{variables.name}' holds {sorted(variables)}, not arrays 0..n-1"
+                E706, path, f"'{variables.name}' holds {sorted(variables)}, not arrays 0..n-1"
             )
         arrays = [read_array(_child(variables, str(i), path), path) for i in range(count)]
         out[key] = (str(name) if name is not None else None, arrays)
@@ -132,7 +131,7 @@ def legacy_arrays(group, path: str) -> dict[str, list[tuple[str, np.ndarray]]]:
     for layer in _names(group.attrs["layer_names"]):
         sub = _child(group, layer, path)
         if sub is None:
-            raise import_error("E706", path, f"layer '{layer}' is listed but has no weights group")
+            raise import_error(E706, path, f"layer '{layer}' is listed but has no weights group")
         arrays = []
         for weight in _names(sub.attrs.get("weight_names", [])):
             node = sub
@@ -140,7 +139,7 @@ def legacy_arrays(group, path: str) -> dict[str, list[tuple[str, np.ndarray]]]:
                 node = _child(node, part, path)
                 if node is None:
                     raise import_error(
-                        "E706", path, f"layer '{layer}' lists weight '{weight}', which is missing"
+                        E706, path, f"layer '{layer}' lists weight '{weight}', which is missing"
                     )
             arrays.append((weight.rsplit("/", 1)[-1].split(":")[0], read_array(node, path)))
         out[layer] = arrays

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from specc.codes import E701, E706
 from specc.importers import h5_weights
 from specc.importers.graph import (
     MAX_CONFIG_BYTES,
@@ -38,7 +39,7 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, path: s
     """
     if info.file_size > limit:
         raise import_error(
-            "E701",
+            E701,
             path,
             f"archive member '{info.filename}' is {info.file_size:,} bytes, over the limit "
             f"of {limit:,}",
@@ -50,7 +51,7 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, path: s
                 total += len(chunk)
                 if total > limit:
                     raise import_error(
-                        "E701",
+                        E701,
                         path,
                         f"archive member '{info.filename}' inflates past the limit of {limit:,} "
                         "bytes (it declares fewer)",
@@ -58,7 +59,7 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, path: s
                 sink.write(chunk)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
         raise import_error(
-            "E701",
+            E701,
             path,
             f"archive member '{info.filename}' cannot be read: {exc}",
             "the archive is truncated or corrupt; save the model again",
@@ -77,9 +78,9 @@ def _json(text: bytes, path: str, what: str) -> dict[str, Any]:
     try:
         value = json.loads(text.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise import_error("E701", path, f"{what} is not JSON: {exc}") from None
+        raise import_error(E701, path, f"{what} is not JSON: {exc}") from None
     if not isinstance(value, dict):
-        raise import_error("E701", path, f"{what} is not a JSON object")
+        raise import_error(E701, path, f"{what} is not a JSON object")
     return value
 
 
@@ -88,10 +89,10 @@ def read_keras_archive(path: str) -> ImportedModel:
     try:
         zf = zipfile.ZipFile(path)
     except FileNotFoundError:
-        raise import_error("E701", path, "no such file") from None
+        raise import_error(E701, path, "no such file") from None
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise import_error(
-            "E701",
+            E701,
             path,
             f"not a readable zip archive ({exc})",
             "a .keras file is a zip archive; this one is truncated or corrupt",
@@ -100,7 +101,7 @@ def read_keras_archive(path: str) -> ImportedModel:
         members = {info.filename: info for info in zf.infolist()}
         if "config.json" not in members:
             raise import_error(
-                "E701",
+                E701,
                 path,
                 "the archive has no config.json, so it is not a Keras model",
                 "save the model with model.save('model.keras')",
@@ -115,7 +116,7 @@ def read_keras_archive(path: str) -> ImportedModel:
             metadata = _json(b"".join(meta.parts), path, "metadata.json")
         if WEIGHTS_MEMBER not in members:
             raise import_error(
-                "E706", path, f"the archive has no {WEIGHTS_MEMBER}, so its weights are missing"
+                E706, path, f"the archive has no {WEIGHTS_MEMBER}, so its weights are missing"
             )
         with tempfile.TemporaryDirectory(prefix="specc-import-") as tmp:
             local = Path(tmp) / WEIGHTS_MEMBER
@@ -158,7 +159,7 @@ def read_keras_h5(path: str) -> ImportedModel:
         if "model_config" in f.attrs:
             size = f.attrs.get_id("model_config").get_storage_size()
             if size > MAX_CONFIG_BYTES:
-                raise import_error("E701", path, f"model_config is {size:,} bytes, over the limit")
+                raise import_error(E701, path, f"model_config is {size:,} bytes, over the limit")
             raw = f.attrs["model_config"]
         if raw is None:
             hint = (
@@ -167,13 +168,13 @@ def read_keras_h5(path: str) -> ImportedModel:
                 else "save the whole model with model.save('model.h5') or as .keras"
             )
             raise import_error(
-                "E701", path, "the HDF5 file has no model_config attribute, so no model", hint
+                E701, path, "the HDF5 file has no model_config attribute, so no model", hint
             )
         text = raw if isinstance(raw, bytes) else str(raw).encode("utf-8")
         config = _json(text, path, "model_config")
         group = h5_weights._child(f, "model_weights", path)
         if group is None:
-            raise import_error("E706", path, "the file has no model_weights group")
+            raise import_error(E706, path, "the file has no model_weights group")
         stored = h5_weights.legacy_arrays(group, path)
         version = f.attrs.get("keras_version")
         version = version.decode() if isinstance(version, bytes) else version

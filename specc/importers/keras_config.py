@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from specc.codes import E702, E703, E704
 from specc.diagnostics import Diagnostic
 from specc.importers.graph import diagnostic
 from specc.ir.layers import LAYER_CLASSES, Layer
@@ -78,27 +79,27 @@ def layer_class(entry: dict[str, Any]) -> type[Layer]:
     registered = entry.get("registered_name")
     if class_name == "Lambda":
         raise ConfigError(
-            "E703",
+            E703,
             "is a Lambda layer: it holds Python code, which specc never runs",
             "replace the Lambda with built-in layers before saving the model",
         )
     if class_name in ("Functional", "Sequential", "Model"):
         raise ConfigError(
-            "E702",
+            E702,
             "is a nested model; specc imports one level of layers",
             "flatten the model: call the inner model's layers directly in the outer one",
         )
     builtin = module is None or str(module).startswith(BUILTIN_MODULES)
     if not builtin and str(module).startswith("keras.src.ops"):
         raise ConfigError(
-            "E702",
+            E702,
             f"is the operation keras.ops.{snake_case(class_name)} used as a layer "
             "(a tensor operator or function call in the model's code)",
             "use the Keras layer of the same name (layers.Add, layers.Multiply, ...)",
         )
     if not builtin or (registered and registered != class_name):
         raise ConfigError(
-            "E703",
+            E703,
             f"is a custom layer (registered as {registered or class_name!r} in "
             f"{module}); its code is not in the file and specc never runs code",
             "rebuild the model from built-in Keras layers",
@@ -106,7 +107,7 @@ def layer_class(entry: dict[str, Any]) -> type[Layer]:
     cls = BY_KERAS_CLASS.get(class_name)
     if cls is None:
         raise ConfigError(
-            "E702",
+            E702,
             f"is a {class_name} layer, which specc's layer table does not have yet",
             "the layer kinds specc knows: " + ", ".join(sorted(BY_KERAS_CLASS)),
         )
@@ -129,7 +130,7 @@ def check_dtype(config: dict[str, Any]) -> None:
     name = _dtype_name(config.get("dtype"))
     if name not in (None, "float32"):
         raise ConfigError(
-            "E704",
+            E704,
             f"computes in dtype policy {name!r}; specc's layers compute in float32",
             "save the model with the float32 policy",
         )
@@ -142,11 +143,11 @@ def function_value(value: Any, what: str) -> FnValue | None:
     if isinstance(value, str):
         return FnValue(snake_case(value) if value[:1].isupper() else value)
     if not isinstance(value, dict) or "class_name" not in value:
-        raise ConfigError("E704", f"has a {what} that is not a Keras object: {value!r}")
+        raise ConfigError(E704, f"has a {what} that is not a Keras object: {value!r}")
     class_name = str(value["class_name"])
     config = value.get("config") or {}
     if not isinstance(config, dict):
-        raise ConfigError("E704", f"has a {what} with a config that is not a mapping")
+        raise ConfigError(E704, f"has a {what} with a config that is not a mapping")
     kwargs = {k: v for k, v in config.items() if v is not None}
     name = _OBJECT_NAMES.get(class_name, snake_case(class_name))
     if class_name == "VarianceScaling":
@@ -157,7 +158,7 @@ def function_value(value: Any, what: str) -> FnValue | None:
         )
         if key not in _VARIANCE_SCALING:
             raise ConfigError(
-                "E704",
+                E704,
                 f"has the {what} VarianceScaling(scale={key[0]}, mode={key[1]!r}, "
                 f"distribution={key[2]!r}), which is none of Keras's named presets",
                 "specc's initializers: " + ", ".join(INITIALIZERS),
@@ -165,11 +166,11 @@ def function_value(value: Any, what: str) -> FnValue | None:
         name = _VARIANCE_SCALING[key]
     table = {**INITIALIZERS, **REGULARIZERS, **CONSTRAINTS}
     if name not in table:
-        raise ConfigError("E704", f"has the {what} {class_name}, which specc does not know")
+        raise ConfigError(E704, f"has the {what} {class_name}, which specc does not know")
     extra = sorted(set(kwargs) - set(table[name]))
     if extra:
         raise ConfigError(
-            "E704", f"sets {', '.join(extra)} of its {what} {class_name}, which specc cannot hold"
+            E704, f"sets {', '.join(extra)} of its {what} {class_name}, which specc cannot hold"
         )
     kwargs = {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}
     return FnValue(name, tuple(kwargs.items()))
@@ -184,13 +185,13 @@ def _tuples(value: Any) -> Any:
 def _activation(value: Any) -> str | None:
     if isinstance(value, dict):
         raise ConfigError(
-            "E703", "has a custom activation object; specc never runs code from a model file"
+            E703, "has a custom activation object; specc never runs code from a model file"
         )
     if value in (None, "linear"):
         return None
     if not isinstance(value, str) or value not in ACTIVATIONS:
         raise ConfigError(
-            "E704",
+            E704,
             f"has the activation {value!r}, which specc does not know",
             "specc's activations: " + ", ".join(ACTIVATIONS),
         )
@@ -223,7 +224,7 @@ def layer_params(
         allowed = HARMLESS.get(key)
         if allowed is None or (_ANY not in allowed and value not in allowed):
             raise ConfigError(
-                "E704",
+                E704,
                 f"sets {key}={value!r}, which specc's {cls.keras_class} cannot hold",
                 f"specc's {cls.keras_class} takes " + ", ".join(fields),
             )
@@ -260,7 +261,7 @@ def validated(cls: type[Layer], params: dict[str, Any]) -> Layer:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
         message = str(err["msg"]).removeprefix("Value error, ")
-        raise ConfigError("E704", f"{key}: {message}") from None
+        raise ConfigError(E704, f"{key}: {message}") from None
 
 
 def grouped(problems: list[tuple[str, str, ConfigError]], path: str) -> list[Diagnostic]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from specc.codes import E701, E703, E704, E705
 from specc.diagnostics import SpeccError
 from specc.importers.graph import ImportedLayer, ImportedModel, import_error
 from specc.importers.keras_config import (
@@ -39,15 +40,15 @@ def model_from_config(
         module = str(config.get("module") or "")
         if config.get("registered_name") and not module.startswith("keras"):
             raise import_error(
-                "E703",
+                E703,
                 path,
                 f"the model is a subclass '{class_name}': its call() is Python code, which "
                 "specc never runs",
                 "build the model with the functional API or keras.Sequential",
             )
-        raise import_error("E701", path, f"the config describes a {class_name}, not a model")
+        raise import_error(E701, path, f"the config describes a {class_name}, not a model")
     if not isinstance(body, dict) or not isinstance(body.get("layers"), list):
-        raise import_error("E701", path, "the model config has no list of layers")
+        raise import_error(E701, path, "the model config has no list of layers")
     reader = _Reader(path, weights)
     if class_name == "Sequential":
         reader.sequential(body)
@@ -70,11 +71,11 @@ def model_from_config(
 
 def _shape(value: Any, path: str, what: str) -> tuple[int, ...]:
     if not isinstance(value, list) or len(value) < 2:
-        raise import_error("E701", path, f"{what} has no shape with a batch axis: {value!r}")
+        raise import_error(E701, path, f"{what} has no shape with a batch axis: {value!r}")
     dims = value[1:]
     if not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in dims):
         raise import_error(
-            "E704",
+            E704,
             path,
             f"{what} has the shape {tuple(value)}, with sizes left open; a spec's input has "
             "fixed sizes",
@@ -106,7 +107,7 @@ class _Reader:
             if class_name == "InputLayer":
                 if name != inputs:
                     raise import_error(
-                        "E705", self.path, f"input '{name}' is not the model's input '{inputs}'"
+                        E705, self.path, f"input '{name}' is not the model's input '{inputs}'"
                     )
                 self._input(name, config)
                 continue
@@ -145,11 +146,11 @@ class _Reader:
 
     def _entry(self, entry: Any) -> tuple[str, str, dict[str, Any]]:
         if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
-            raise import_error("E701", self.path, f"a layer entry is not a config: {entry!r:.80}")
+            raise import_error(E701, self.path, f"a layer entry is not a config: {entry!r:.80}")
         config = entry["config"]
         name = entry.get("name") or config.get("name")
         if not isinstance(name, str) or not name:
-            raise import_error("E701", self.path, "a layer has no name")
+            raise import_error(E701, self.path, "a layer has no name")
         return name, str(entry.get("class_name")), config
 
     def _input(self, name: str, config: dict[str, Any]) -> None:
@@ -159,13 +160,13 @@ class _Reader:
         for flag in ("sparse", "ragged"):
             if config.get(flag):
                 raise import_error(
-                    "E704", self.path, f"input '{name}' is {flag}; specc's inputs are dense"
+                    E704, self.path, f"input '{name}' is {flag}; specc's inputs are dense"
                 )
         dtype = config.get("dtype")
         dtype = dtype.get("config", {}).get("name") if isinstance(dtype, dict) else dtype
         if dtype not in (None, "float32", "float16", "bfloat16", "float64"):
             raise import_error(
-                "E704", self.path, f"input '{name}' has dtype {dtype!r}; specc's inputs are floats"
+                E704, self.path, f"input '{name}' has dtype {dtype!r}; specc's inputs are floats"
             )
         self.input_dtype = dtype or "float32"
         self._weight_key("InputLayer")
@@ -211,11 +212,11 @@ def _endpoints(value: Any, path: str, what: str) -> str:
     if isinstance(value, list) and value and isinstance(value[0], str):
         value = [value]
     if not isinstance(value, list) or not value:
-        raise import_error("E701", path, f"the model config names no {what} layer")
+        raise import_error(E701, path, f"the model config names no {what} layer")
     if len(value) != 1:
         names = ", ".join(str(v[0]) for v in value if isinstance(v, list) and v)
         raise import_error(
-            "E705",
+            E705,
             path,
             f"the model has {len(value)} {what}s ({names}); a spec has one input and one output",
         )
@@ -239,13 +240,13 @@ def _inbound(
     nodes = entry.get("inbound_nodes") or []
     if len(nodes) > 1:
         raise import_error(
-            "E705",
+            E705,
             path,
             f"layer '{name}' is called {len(nodes)} times (shared weights); each specc layer "
             "is applied once",
         )
     if not nodes:
-        raise import_error("E705", path, f"layer '{name}' reads no tensor")
+        raise import_error(E705, path, f"layer '{name}' reads no tensor")
     node = nodes[0]
     if isinstance(node, list):  # Keras 2: [[layer, node_index, tensor_index, kwargs], ...]
         return [(_history(item[:3], name, path), None) for item in node]
@@ -253,7 +254,7 @@ def _inbound(
     kwargs = node.get("kwargs", {}) if isinstance(node, dict) else {}
     if _tensor_records(kwargs):
         raise import_error(
-            "E705", path, f"layer '{name}' takes a tensor as a keyword argument (a mask or state)"
+            E705, path, f"layer '{name}' takes a tensor as a keyword argument (a mask or state)"
         )
     records = _tensor_records(args)
     out = []
@@ -263,17 +264,17 @@ def _inbound(
         recorded = tuple(shape[1:]) if isinstance(shape, list) and None not in shape[1:] else None
         out.append((_history(config.get("keras_history"), name, path), recorded))
     if not out:
-        raise import_error("E705", path, f"layer '{name}' reads no tensor")
+        raise import_error(E705, path, f"layer '{name}' reads no tensor")
     return out
 
 
 def _history(value: Any, name: str, path: str) -> str:
     if not isinstance(value, list) or len(value) < 3 or not isinstance(value[0], str):
-        raise import_error("E701", path, f"layer '{name}' reads a tensor with no keras_history")
+        raise import_error(E701, path, f"layer '{name}' reads a tensor with no keras_history")
     producer, node_index, tensor_index = value[0], value[1], value[2]
     if node_index != 0 or tensor_index != 0:
         raise import_error(
-            "E705",
+            E705,
             path,
             f"layer '{name}' reads output {tensor_index} of call {node_index} of '{producer}'; "
             "specc layers are called once and have one output",

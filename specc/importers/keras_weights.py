@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from specc.codes import E503, E504, E701
 from specc.diagnostics import Diagnostic, SpeccError, sort_key
 from specc.importers import h5_weights
 from specc.importers.graph import import_error
@@ -62,7 +63,7 @@ def weights_for_spec(path: str, model: Model) -> dict[str, np.ndarray]:
             found, extra = _legacy_by_layer(f, path)
         else:
             raise import_error(
-                "E701",
+                E701,
                 path,
                 "the HDF5 file holds no Keras weights (no layers group, no layer_names)",
                 "write them with model.save_weights('model.weights.h5')",
@@ -78,7 +79,7 @@ def weights_for_spec(path: str, model: Model) -> dict[str, np.ndarray]:
             wanted = ", ".join(f"{w.name} {tuple(w.shape)}" for w in node.weights) or "none"
             problems.append(
                 Diagnostic(
-                    "E504",
+                    E504,
                     f"layer '{node.name}': the weights file has {len(stored)} arrays for it, "
                     f"the spec's {node.kind} has {len(node.weights)} ({wanted})",
                     node.span,
@@ -93,7 +94,7 @@ def weights_for_spec(path: str, model: Model) -> dict[str, np.ndarray]:
     for name in extra:
         problems.append(
             Diagnostic(
-                "E503",
+                E503,
                 f"weights file holds arrays for layer '{name}', which the spec does not have",
                 model.span,
                 "rename the spec's layer to the Keras layer's name (name=...)",

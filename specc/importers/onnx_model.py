@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from specc.codes import E701, E704, E705
 from specc.diagnostics import SpeccError
 from specc.importers.graph import ImportedLayer, ImportedModel, diagnostic, import_error
 from specc.importers.keras_config import snake_case
@@ -61,19 +62,19 @@ def load(path: str):
 
     size = os.path.getsize(path)
     if size > MAX_ONNX_BYTES:
-        raise import_error("E701", path, f"the file is {size:,} bytes, over ONNX's limit")
+        raise import_error(E701, path, f"the file is {size:,} bytes, over ONNX's limit")
     try:
         model = onnx.load(path, load_external_data=False)
     except (DecodeError, ValueError, RuntimeError, OSError) as exc:
         raise import_error(
-            "E701", path, f"not a readable ONNX model ({type(exc).__name__}: {exc})"
+            E701, path, f"not a readable ONNX model ({type(exc).__name__}: {exc})"
         ) from None
     if not model.graph.node or not model.opset_import:
-        raise import_error("E701", path, "the file holds no ONNX graph")
+        raise import_error(E701, path, "the file holds no ONNX graph")
     for tensor in model.graph.initializer:
         if tensor.data_location == onnx.TensorProto.EXTERNAL:
             raise import_error(
-                "E701",
+                E701,
                 path,
                 f"initializer '{tensor.name}' is stored in an external file; specc reads only "
                 "the model file itself",
@@ -85,7 +86,7 @@ def load(path: str):
         return onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise import_error("E701", path, f"the ONNX model is not valid: {first}") from None
+        raise import_error(E701, path, f"the ONNX model is not valid: {first}") from None
 
 
 def _fix_batch(model) -> None:
@@ -164,7 +165,7 @@ def read_onnx(path: str) -> ImportedModel:
     inputs = [i for i in graph.input if i.name not in initializers]
     if len(inputs) != 1 or len(graph.output) != 1:
         raise import_error(
-            "E705",
+            E705,
             path,
             f"the graph has {len(inputs)} inputs and {len(graph.output)} outputs; a spec has "
             "one of each",
@@ -172,11 +173,11 @@ def read_onnx(path: str) -> ImportedModel:
     translator = Translator(model, path, module_names(graph.node))
     source = inputs[0]
     if source.type.tensor_type.elem_type != 1:
-        raise import_error("E704", path, f"input '{source.name}' is not float32")
+        raise import_error(E704, path, f"input '{source.name}' is not float32")
     shape = static_shape(source)
     if shape is None or len(shape) not in (1, 3):
         raise import_error(
-            "E704",
+            E704,
             path,
             f"input '{source.name}' has no fixed shape of rank 2 or 4 (batch first)",
             "export the model with a fixed input size, such as (1, 3, 224, 224)",
@@ -193,10 +194,10 @@ def read_onnx(path: str) -> ImportedModel:
     if translator.problems:
         raise SpeccError(_grouped(translator.problems, path))
     if output is None or output.layer == input_name:
-        raise import_error("E705", path, "the graph's output is not computed by any layer")
+        raise import_error(E705, path, "the graph's output is not computed by any layer")
     if output.layout == "flat":
         raise import_error(
-            "E704",
+            E704,
             path,
             "the graph's output is a flattened feature map, whose element order differs "
             "between NCHW and NHWC",

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from specc.codes import E702, E704
 from specc.importers.keras_config import snake_case
 from specc.importers.onnx_model import NodeError, Tensor, as_layer, static_shape
 from specc.importers.onnx_values import ValueOps
@@ -74,7 +75,7 @@ class Translator(WindowOps, ValueOps):
                     handler = getattr(self, f"op_{snake_case(node.op_type)}", None)
                 if handler is None:
                     raise NodeError(
-                        "E702",
+                        E702,
                         "is an operator specc does not translate",
                         "specc imports Conv, ConvTranspose, pooling, Gemm/MatMul, "
                         "BatchNormalization, activations, Add/Mul/Concat, Flatten/Reshape, "
@@ -116,7 +117,7 @@ class Translator(WindowOps, ValueOps):
             size = self._folded_size(node)
             if size is None or size > MAX_FOLDED_ELEMENTS:
                 raise NodeError(
-                    "E704",
+                    E704,
                     "computes a constant whose size is unknown or over "
                     f"{MAX_FOLDED_ELEMENTS:,} elements",
                 )
@@ -156,7 +157,7 @@ class Translator(WindowOps, ValueOps):
         try:
             return ReferenceEvaluator(model).run(None, dict(zip(names, values, strict=True)))
         except Exception as exc:  # the evaluator raises what its op raises
-            raise NodeError("E704", f"cannot be evaluated as a constant: {exc}") from None
+            raise NodeError(E704, f"cannot be evaluated as a constant: {exc}") from None
 
     # -- helpers for the op methods ------------------------------------------------------
 
@@ -181,7 +182,7 @@ class Translator(WindowOps, ValueOps):
         name = node.input[k]
         if name not in self.tensors:
             raise NodeError(
-                "E704",
+                E704,
                 f"takes the constant '{name}' as input {k}, where specc's layers take a tensor",
                 "a constant operand would be a Rescaling or a weight, which this op cannot hold",
             )
@@ -192,7 +193,7 @@ class Translator(WindowOps, ValueOps):
         x = self.tensor(node, k)
         if x.layout != "nchw" or len(x.shape) != 3:
             raise NodeError(
-                "E704", f"takes a tensor of shape {x.shape} (batch left out), not a 2-D feature map"
+                E704, f"takes a tensor of shape {x.shape} (batch left out), not a 2-D feature map"
             )
         return x
 
@@ -203,7 +204,7 @@ class Translator(WindowOps, ValueOps):
         name = node.input[k]
         if name not in self.constants:
             raise NodeError(
-                "E704",
+                E704,
                 f"has its {what} computed at run time; specc needs a constant",
                 "export the model with a fixed input size (no dynamic axes)",
             )
@@ -225,7 +226,7 @@ class Translator(WindowOps, ValueOps):
         shape = self.onnx_shape(node.output[0])
         if shape is None:
             raise NodeError(
-                "E704",
+                E704,
                 "has an output whose shape is not fixed",
                 "export the model with a fixed input size",
             )

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from specc.codes import E704
 from specc.importers.onnx_model import NodeError, Tensor
 
 # op type -> (activation, its output is >= 0)
@@ -56,7 +57,7 @@ class ValueOps:
         value = float(self.attr(node, attribute, default))
         if not math.isclose(value, expected, rel_tol=1e-5):
             raise NodeError(
-                "E704",
+                E704,
                 f"has {attribute}={value}; Keras's {keras} has {expected}",
                 "the configurable activation layers come with the language's next version",
             )
@@ -86,7 +87,7 @@ class ValueOps:
 
     def op_gelu(self, node) -> None:
         if self.attr(node, "approximate", "none") != "none":
-            raise NodeError("E704", "is the tanh approximation of gelu; Keras's gelu is exact")
+            raise NodeError(E704, "is the tanh approximation of gelu; Keras's gelu is exact")
         self._activation(node, "gelu")
 
     def op_clip(self, node) -> None:
@@ -99,7 +100,7 @@ class ValueOps:
         elif low == 0.0 and high is None:
             self._activation(node, "relu", True)
         else:
-            raise NodeError("E704", f"clips to [{low}, {high}]; Keras's activations clip to [0, 6]")
+            raise NodeError(E704, f"clips to [{low}, {high}]; Keras's activations clip to [0, 6]")
 
     def op_sigmoid(self, node) -> None:
         x = node.input[0]
@@ -130,7 +131,7 @@ class ValueOps:
         rank = len(x.shape) + 1
         if x.layout == "flat" or (axis % rank) != (1 if x.layout == "nchw" else rank - 1):
             raise NodeError(
-                "E704", f"takes its {name} over axis {axis}; Keras's is over the channels"
+                E704, f"takes its {name} over axis {axis}; Keras's is over the channels"
             )
         self._activation(node, name, name == "softmax")
 
@@ -149,7 +150,7 @@ class ValueOps:
         tensors = [self.tensor(node, k) for k in range(len(node.input))]
         layouts = {(t.layout, t.chw, len(t.shape)) for t in tensors}
         if len(layouts) != 1:
-            raise NodeError("E704", "combines tensors of different layouts or ranks")
+            raise NodeError(E704, "combines tensors of different layouts or ranks")
         first = tensors[0]
         nonneg = all(t.nonneg for t in tensors) and kind in _NONNEG_MERGES
         inputs = [t.layer for t in tensors]
@@ -189,11 +190,11 @@ class ValueOps:
             self.alias(node, tensors[0])  # torch.cat of one tensor
             return
         if {t.layout for t in tensors} - {"nchw", "plain"} or len({t.layout for t in tensors}) != 1:
-            raise NodeError("E704", "joins flattened feature maps or tensors of different layouts")
+            raise NodeError(E704, "joins flattened feature maps or tensors of different layouts")
         rank = len(tensors[0].shape) + 1
         axis = int(self.attr(node, "axis")) % rank
         if axis == 0:
-            raise NodeError("E704", "joins along the batch axis")
+            raise NodeError(E704, "joins along the batch axis")
         keras_axis = {1: -1, 2: 1, 3: 2}[axis] if tensors[0].layout == "nchw" else axis
         if keras_axis == rank - 1:
             keras_axis = -1
@@ -228,14 +229,14 @@ class ValueOps:
 
     def op_flatten(self, node) -> None:
         if int(self.attr(node, "axis", 1)) != 1:
-            raise NodeError("E704", "flattens from an axis other than 1")
+            raise NodeError(E704, "flattens from an axis other than 1")
         self._flatten(node, self.tensor(node))
 
     def op_reshape(self, node) -> None:
         x = self.tensor(node)
         out = self.out_shape(node)  # onnx's shape inference resolves the target shape
         if self.batch_of(node.output[0]) != 1:
-            raise NodeError("E704", "reshapes across the batch axis")
+            raise NodeError(E704, "reshapes across the batch axis")
         if out == x.shape:
             self.alias(node, x)
         elif len(out) == 1 and x.layout == "nchw":
@@ -246,7 +247,7 @@ class ValueOps:
             )
         else:
             raise NodeError(
-                "E704",
+                E704,
                 f"reshapes {x.shape} to {out} (batch left out), which reorders elements "
                 "between NCHW and NHWC",
             )
@@ -258,7 +259,7 @@ class ValueOps:
         x = self.tensor(node)
         ratio = self.attr(node, "ratio", 0.5) if self.opset < 12 else self.const(node, 1, "ratio")
         if len(node.input) > 2 and node.input[2] and self.const(node, 2, "training_mode"):
-            raise NodeError("E704", "is in training mode; export the model in eval mode")
+            raise NodeError(E704, "is in training mode; export the model in eval mode")
         rate = 0.5 if ratio is None else float(np.asarray(ratio))
         self.add_layer(
             node, "dropout", {"rate": rate}, [x.layer], layout=x.layout, nonneg=x.nonneg, chw=x.chw
@@ -267,18 +268,16 @@ class ValueOps:
     def op_pad(self, node) -> None:
         x = self.feature_map(node)
         if self.attr(node, "mode", "constant") != "constant":
-            raise NodeError(
-                "E704", f"pads in mode {self.attr(node, 'mode')}; Keras pads with zeros"
-            )
+            raise NodeError(E704, f"pads in mode {self.attr(node, 'mode')}; Keras pads with zeros")
         pads = self.attr(node, "pads", None) if self.opset < 11 else self.const(node, 1, "pads")
         value = self.attr(node, "value", 0.0) if self.opset < 11 else self.const(node, 2, "value")
         if len(node.input) > 3 and node.input[3]:
-            raise NodeError("E704", "pads selected axes; specc pads height and width")
+            raise NodeError(E704, "pads selected axes; specc pads height and width")
         p = [int(v) for v in np.asarray(pads).reshape(-1)]
         if value is not None and float(np.asarray(value)) != 0.0:
-            raise NodeError("E704", f"pads with {float(np.asarray(value))}; Keras pads with zeros")
+            raise NodeError(E704, f"pads with {float(np.asarray(value))}; Keras pads with zeros")
         if len(p) != 8 or p[0] or p[1] or p[4] or p[5] or min(p) < 0:
-            raise NodeError("E704", f"pads {p}; specc pads only height and width, by >= 0")
+            raise NodeError(E704, f"pads {p}; specc pads only height and width, by >= 0")
         padding = ((p[2], p[6]), (p[3], p[7]))
         self.add_layer(node, "zeropadding2d", {"padding": padding}, [x.layer], nonneg=x.nonneg)
 
@@ -287,7 +286,7 @@ class ValueOps:
         out = self.out_shape(node)
         c, h, w = x.shape
         if out[0] != c or out[1] % h or out[2] % w:
-            raise NodeError("E704", f"resizes {x.shape} to {out}; Keras upsamples by whole factors")
+            raise NodeError(E704, f"resizes {x.shape} to {out}; Keras upsamples by whole factors")
         size = (out[1] // h, out[2] // w)
         mode = self.attr(node, "mode", "nearest")
         transform = self.attr(node, "coordinate_transformation_mode", "half_pixel")
@@ -298,7 +297,7 @@ class ValueOps:
             interpolation = "bilinear"
         else:
             raise NodeError(
-                "E704",
+                E704,
                 f"resizes with mode={mode} and coordinate_transformation_mode={transform}; "
                 "Keras upsamples nearest, or bilinear with half-pixel centers",
             )
@@ -318,7 +317,7 @@ class ValueOps:
         expected = probe.repeat(size[0], axis=2).repeat(size[1], axis=3)
         if result.shape != expected.shape or not np.array_equal(result, expected):
             raise NodeError(
-                "E704",
+                E704,
                 "picks nearest cells differently from Keras's nearest upsampling (a repeat)",
             )
 

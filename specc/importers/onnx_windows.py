@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from specc.codes import E704
 from specc.importers.onnx_model import NodeError, Tensor
 from specc.ir import shapes as sh
 
@@ -41,7 +42,7 @@ class WindowOps:
             p = list(self.attr(node, "pads", [0, 0, 0, 0]))
             pairs = [(p[0], p[2]), (p[1], p[3])]
         if min(min(pair) for pair in pairs) < 0:
-            raise NodeError("E704", f"has negative pads {pairs} (a crop)")
+            raise NodeError(E704, f"has negative pads {pairs} (a crop)")
         reached = []
         for (before, _), n, k, s, d, o in zip(
             pairs, hw, kernel, strides, dilation, out_hw, strict=True
@@ -71,7 +72,7 @@ class WindowOps:
         w = self.const(node, 1, "kernel")
         b = self.const(node, 2, "bias")
         if w is None or w.ndim != 4:
-            raise NodeError("E704", "is not a 2-D convolution")
+            raise NodeError(E704, "is not a 2-D convolution")
         kernel = tuple(self.attr(node, "kernel_shape", list(w.shape[2:])))
         group = self.attr(node, "group", 1)
         strides, dilation, pads, reached, hw = self._window(node, x, kernel)
@@ -80,7 +81,7 @@ class WindowOps:
         c_in, c_out = x.shape[0], w.shape[0]
         depthwise = group == c_in and group > 1 and c_out % c_in == 0
         if not depthwise and max(strides) > 1 and max(dilation) > 1:
-            raise NodeError("E704", "has strides and dilations both above 1, which Keras refuses")
+            raise NodeError(E704, "has strides and dilations both above 1, which Keras refuses")
         source = self._padded(node, x, pre)
         common = {"kernel_size": kernel, "strides": strides, "padding": padding}
         common["dilation_rate"] = dilation
@@ -100,21 +101,21 @@ class WindowOps:
         w = self.const(node, 1, "kernel")
         b = self.const(node, 2, "bias")
         if w is None or w.ndim != 4:
-            raise NodeError("E704", "is not a 2-D transposed convolution")
+            raise NodeError(E704, "is not a 2-D transposed convolution")
         if self.attr(node, "group", 1) != 1:
-            raise NodeError("E704", "has groups, which Keras's Conv2DTranspose does not")
+            raise NodeError(E704, "has groups, which Keras's Conv2DTranspose does not")
         kernel = tuple(self.attr(node, "kernel_shape", list(w.shape[2:])))
         strides = tuple(self.attr(node, "strides", [1, 1]))
         dilation = tuple(self.attr(node, "dilations", [1, 1]))
         out_hw = self.out_shape(node)[1:]
         if self.attr(node, "auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
-            raise NodeError("E704", "uses auto_pad SAME, which maps to no Keras padding")
+            raise NodeError(E704, "uses auto_pad SAME, which maps to no Keras padding")
         pads = list(self.attr(node, "pads", [0, 0, 0, 0]))
         begins = (pads[0], pads[1])
         choice = _transpose_padding(x.shape[1:], kernel, strides, dilation, begins, out_hw)
         if choice is None:
             raise NodeError(
-                "E704",
+                E704,
                 f"crops its output by pads {pads}, which no Keras padding reproduces",
                 "the Cropping2D layer comes with the language's next version",
             )
@@ -136,11 +137,11 @@ class WindowOps:
     def _pool(self, node, kind: str) -> None:
         x = self.feature_map(node)
         if len(node.output) > 1 and node.output[1]:
-            raise NodeError("E704", "returns the indices of its maxima, which Keras does not")
+            raise NodeError(E704, "returns the indices of its maxima, which Keras does not")
         kernel = tuple(self.attr(node, "kernel_shape"))
         strides, dilation, pads, reached, hw = self._window(node, x, kernel)
         if max(dilation) > 1:
-            raise NodeError("E704", "has dilations, which Keras's pooling does not")
+            raise NodeError(E704, "has dilations, which Keras's pooling does not")
         same = sh.window_padding(hw, kernel, strides, "same")
         padding, pre = _choose(pads, reached, same)
         counted = self.attr(node, "count_include_pad", 0) and pads != ((0, 0), (0, 0))
@@ -149,7 +150,7 @@ class WindowOps:
             # unless a ceil_mode window reaches past the padding (those cells never count).
             if any(reached[a][1] > pads[a][1] for a in (0, 1)):
                 raise NodeError(
-                    "E704", "counts its padded cells, and a ceil_mode window reaches past them"
+                    E704, "counts its padded cells, and a ceil_mode window reaches past them"
                 )
             padding, pre = "valid", pads
         elif pre != ((0, 0), (0, 0)) and not (kind == "maxpooling2d" and x.nonneg):
@@ -159,7 +160,7 @@ class WindowOps:
                 else "leaving padded cells out"
             )
             raise NodeError(
-                "E704",
+                E704,
                 f"pads {reached} {why}; Keras's 'same' pads {same}, and zeros in their place "
                 "would change the result",
             )
@@ -190,9 +191,7 @@ class WindowOps:
             axes = self.const(node, 1, "axes")
         axes = sorted(int(a) % 4 for a in (axes if axes is not None else []))
         if axes != [2, 3]:
-            raise NodeError(
-                "E704", f"reduces over axes {axes}; specc's global pooling takes H and W"
-            )
+            raise NodeError(E704, f"reduces over axes {axes}; specc's global pooling takes H and W")
         keep = bool(self.attr(node, "keepdims", 1))
         self.add_layer(
             node,
@@ -208,7 +207,7 @@ class WindowOps:
     def _dense_input(self, node) -> Tensor:
         x = self.tensor(node, 0)
         if x.layout == "nchw":
-            raise NodeError("E704", "multiplies a feature map; specc's dense takes a vector here")
+            raise NodeError(E704, "multiplies a feature map; specc's dense takes a vector here")
         return x
 
     def _dense(self, node, x: Tensor, kernel: np.ndarray, bias: np.ndarray | None) -> None:
@@ -225,7 +224,7 @@ class WindowOps:
         b = self.const(node, 1, "kernel")
         c = self.const(node, 2, "bias")
         if self.attr(node, "transA", 0):
-            raise NodeError("E704", "transposes its input (transA=1)")
+            raise NodeError(E704, "transposes its input (transA=1)")
         kernel = (b.T if self.attr(node, "transB", 0) else b) * self.attr(node, "alpha", 1.0)
         bias = None
         if c is not None:
@@ -236,15 +235,15 @@ class WindowOps:
         x = self._dense_input(node)
         b = self.const(node, 1, "kernel")
         if b is None or b.ndim != 2 or len(x.shape) != 1:
-            raise NodeError("E704", "is not a vector times a constant matrix")
+            raise NodeError(E704, "is not a vector times a constant matrix")
         self._dense(node, x, b, None)
 
     def op_batch_normalization(self, node) -> None:
         x = self.tensor(node, 0)
         if x.layout == "flat" or (x.layout == "plain" and len(x.shape) != 1):
-            raise NodeError("E704", f"normalizes a tensor of shape {x.shape} on axis 1")
+            raise NodeError(E704, f"normalizes a tensor of shape {x.shape} on axis 1")
         if self.attr(node, "training_mode", 0) or any(n for n in node.output[1:]):
-            raise NodeError("E704", "is in training mode; export the model in eval mode")
+            raise NodeError(E704, "is in training mode; export the model in eval mode")
         arrays = [self.const(node, k, what) for k, what in enumerate(_BN_WEIGHTS, 1)]
         params = {"epsilon": float(self.attr(node, "epsilon", 1e-5))}
         params["momentum"] = float(self.attr(node, "momentum", 0.9))

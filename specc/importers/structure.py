@@ -23,6 +23,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
+from specc.codes import E701, E705
 from specc.diagnostics import SpeccError
 from specc.importers.graph import ImportedLayer, ImportedModel, import_error
 from specc.ir.layers import lookup
@@ -56,27 +57,27 @@ class _Walker:
         self.index = {model.input_name: 0}
         for i, layer in enumerate(model.layers, 1):
             if layer.name in self.index:
-                raise import_error("E705", self.path, f"two layers are called '{layer.name}'")
+                raise import_error(E705, self.path, f"two layers are called '{layer.name}'")
             self.index[layer.name] = i
         if model.output not in self.index:
-            raise import_error("E701", self.path, f"the output layer '{model.output}' is missing")
+            raise import_error(E701, self.path, f"the output layer '{model.output}' is missing")
         self.inputs: list[list[int]] = [[]]
         for layer in model.layers:
             missing = [n for n in layer.inputs if n not in self.index]
             if missing:
                 raise import_error(
-                    "E701", self.path, f"{layer.origin} reads '{missing[0]}', which no layer makes"
+                    E701, self.path, f"{layer.origin} reads '{missing[0]}', which no layer makes"
                 )
             ins = [self.index[n] for n in layer.inputs]
             if any(i >= self.index[layer.name] for i in ins):
                 raise import_error(
-                    "E705", self.path, f"{layer.origin} reads a layer that comes after it (a cycle)"
+                    E705, self.path, f"{layer.origin} reads a layer that comes after it (a cycle)"
                 )
             self.inputs.append(ins)
         self.merge = [False] + [_is_merge(layer) for layer in model.layers]
         for layer, ins in zip(model.layers, self.inputs[1:], strict=True):
             if not _is_merge(layer) and len(ins) != 1:
-                raise import_error("E705", self.path, f"{layer.origin} reads {len(ins)} tensors")
+                raise import_error(E705, self.path, f"{layer.origin} reads {len(ins)} tensors")
         self.idom, self.depth = self._dominators()
         self.ancestors = [0] * len(self.layers)  # bit u of ancestors[v]: u computes into v
         for v in range(1, len(self.layers)):
@@ -111,7 +112,7 @@ class _Walker:
         layer = self.layers[reader]
         origin = layer.origin if layer is not None else "the input"
         return import_error(
-            "E705",
+            E705,
             self.path,
             f"{origin} reads '{self._name(tensor)}', which is not the current tensor where the "
             "spec would compute it; a spec's paths start from the current tensor",
@@ -169,7 +170,7 @@ class _Walker:
             if i in pending:
                 if refs:
                     raise import_error(
-                        "E705",
+                        E705,
                         self.path,
                         f"{self.layers[m].origin} reads '{self._name(i)}' after the named "  # type: ignore[union-attr]
                         f"tensor '{refs[-1]}'; a spec's merge reads its paths before its "

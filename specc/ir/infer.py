@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from specc.codes import E202, E203, E206, E207
 from specc.diagnostics import Diagnostic, RelatedSpan
 from specc.ir.graph import Model, Node
 from specc.ir.shapes import MAX_DIM, ShapeError, check_size
 
 # Parameters whose span points at the likely culprit of a shape error.
 _CULPRIT = {
-    "E202": ("groups",),
-    "E203": ("dilation_rate", "strides"),
-    "E206": ("target_shape",),
+    E202: ("groups",),
+    E203: ("dilation_rate", "strides"),
+    E206: ("target_shape",),
 }
 
 
@@ -42,7 +43,7 @@ def infer_nodes(nodes: list[Node], start: int) -> list[Diagnostic]:
             for w in weights:
                 if w.size > MAX_DIM * 4:
                     raise ShapeError(
-                        "E207",
+                        E207,
                         f"{node.name}/{w.name} of shape {w.shape} has {w.size:,} "
                         "parameters, more than any backend can allocate",
                     )

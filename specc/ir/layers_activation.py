@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from specc.codes import E107
 from specc.ir import shapes as sh
 from specc.ir.layer_base import Layer, Weight
 from specc.ir.shapes import Shape, ShapeError
@@ -73,7 +74,7 @@ class PReLU(Layer):
         for axis in self.shared_axes or ():
             if axis > len(shape):
                 raise ShapeError(
-                    "E107",
+                    E107,
                     f"prelu shared_axes={self.shared_axes} is out of range for an input of "
                     f"shape {sh.fmt_shape(inputs[0])} (axes 1..{len(shape)})",
                 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
+from specc.codes import E107, E201, E202, E203
 from specc.ir import shapes as sh
 from specc.ir.layer_base import Layer, Weight, Window, bias_weight
 from specc.ir.shapes import Shape, ShapeError
@@ -50,7 +51,7 @@ class _ConvBase(Layer):
             return
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ShapeError(
-                "E203",
+                E203,
                 f"{self.kind} does not support strides > 1 with dilation_rate > 1, received "
                 f"strides={self.strides} and dilation_rate={self.dilation_rate}",
                 "use strides=1 with the dilation, or dilation_rate=1 with the strides",
@@ -91,7 +92,7 @@ class Conv2D(_ConvBase):
         channels = inputs[0][2]
         if self.filters % self.groups or channels % self.groups:
             raise ShapeError(
-                "E202",
+                E202,
                 f"conv2d groups={self.groups} must divide both the input channels "
                 f"({channels}) and filters ({self.filters})",
                 "choose groups among the common divisors of both",
@@ -193,7 +194,7 @@ class Conv2DTranspose(_ConvBase):
             for op, s in zip(self.output_padding, self.strides, strict=True):
                 if op >= s:
                     raise ShapeError(
-                        "E107",
+                        E107,
                         f"conv2dtranspose output_padding must be smaller than strides, "
                         f"received output_padding={self.output_padding} and "
                         f"strides={self.strides}",
@@ -207,7 +208,7 @@ class Conv2DTranspose(_ConvBase):
         )
         if min(hw) <= 0:
             raise ShapeError(
-                "E201",
+                E201,
                 f"conv2dtranspose output would be empty ({sh.fmt_shape(hw)}) for the "
                 f"{sh.fmt_shape(inputs[0][:2])} input",
             )
@@ -248,9 +249,7 @@ class _Pool(Layer):
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         if self.strides is not None and min(self.strides) < 1:
-            raise ShapeError(
-                "E107", f"{self.kind} strides must be positive, received {self.strides}"
-            )
+            raise ShapeError(E107, f"{self.kind} strides must be positive, received {self.strides}")
         h, w, c = inputs[0]
         hw = sh.pool_output_shape(
             (h, w), self.pool_size, self.effective_strides, self.padding, self.kind

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
+from specc.codes import E107
 from specc.ir import shapes as sh
 from specc.ir.layer_base import Layer, Weight, bias_weight
 from specc.ir.shapes import Shape, ShapeError
@@ -105,7 +106,7 @@ class BatchNormalization(Layer):
         rank = len(shape) + 1  # Keras counts the batch axis
         if not -rank <= self.axis < rank or self.axis in (0, -rank):
             raise ShapeError(
-                "E107",
+                E107,
                 f"batchnormalization axis={self.axis} is out of range for an input of "
                 f"shape {sh.fmt_shape(shape)}",
             )

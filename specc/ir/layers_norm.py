@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from specc.codes import E107, E202
 from specc.ir import shapes as sh
 from specc.ir.layer_base import Layer, Weight
 from specc.ir.shapes import Shape, ShapeError
@@ -89,7 +90,7 @@ class Normalization(Layer):
         if (self.mean is None) != (self.variance is None):
             given, other = ("mean", "variance") if self.mean is not None else ("variance", "mean")
             raise ShapeError(
-                "E107",
+                E107,
                 f"normalization takes mean and variance together: {given} is given, {other} is not",
                 "give both, or neither (then they are weights, as adapt() fills them)",
             )
@@ -99,14 +100,14 @@ class Normalization(Layer):
             if isinstance(value, tuple) and len(value) > 1:
                 if not kept:
                     raise ShapeError(
-                        "E107",
+                        E107,
                         f"normalization {name} holds {len(value)} values, but axis=None keeps "
                         "one statistic for the whole input",
                         "give one value, or the axis the values belong to",
                     )
                 if inputs[0][kept[-1] - 1] != len(value):
                     raise ShapeError(
-                        "E107",
+                        E107,
                         f"normalization {name} holds {len(value)} values, but axis "
                         f"{kept[-1]} of the input {sh.fmt_shape(inputs[0])} has "
                         f"{inputs[0][kept[-1] - 1]}",
@@ -223,7 +224,7 @@ class GroupNormalization(_ScaleShift):
         groups = channels if self.groups == -1 else self.groups
         if channels < groups or channels % groups:
             raise ShapeError(
-                "E202",
+                E202,
                 f"groupnormalization groups={groups} must divide the {channels} channels of "
                 f"axis {self.axis}",
                 "choose groups among the divisors of the channel count, or -1",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from specc.codes import E107
 from specc.ir import shapes as sh
 from specc.ir.layer_base import Layer
 from specc.ir.shapes import Shape, ShapeError
@@ -55,7 +56,7 @@ class SpatialDropout2D(Layer):
     def output_shape(self, inputs: list[Shape]) -> Shape:
         if not self.trainable:
             raise ShapeError(
-                "E107",
+                E107,
                 "spatialdropout2d takes no trainable argument (Keras's SpatialDropout2D "
                 "constructor refuses it); it has no weights to freeze",
                 "remove trainable=false",
@@ -105,7 +106,7 @@ class Resizing(Layer):
     def output_shape(self, inputs: list[Shape]) -> Shape:
         if self.crop_to_aspect_ratio and self.pad_to_aspect_ratio:
             raise ShapeError(
-                "E107",
+                E107,
                 "resizing takes crop_to_aspect_ratio or pad_to_aspect_ratio, not both",
                 "Keras refuses both at once; keep one",
             )

@@ -33,6 +33,7 @@ from specc.check import (
     settle,
     unused_block_warnings,
 )
+from specc.codes import E101, E112
 from specc.diagnostics import Diagnostic, RelatedSpan, Span, SpeccError, sort_key
 from specc.ir.graph import Model
 from specc.syntax import tree as t
@@ -43,7 +44,7 @@ from specc.syntax.scope import MAX_STEPS
 # Line breaks that str.splitlines() sees and lark does not: such files are checked whole.
 _EXOTIC = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]|\r(?!\n)")
 _LEXEMES = re.compile(r"\"([^\"\\\n]|\\.)*\"|'([^'\\\n]|\\.)*'|#|[{}()\[\]]")
-_PARSE_PHASE = ("E101", "E112")  # raised while parsing; others while building the tree
+_PARSE_PHASE = (E101, E112)  # raised while parsing; others while building the tree
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,7 @@ class _CachingExpander(Expander):
             entry = None
         if entry is None:
             entry = self._compute(name, stmt, ranges)
-        if not any(d.code == "E112" for d in entry.diagnostics):  # step limits add up
+        if not any(d.code == E112 for d in entry.diagnostics):  # step limits add up
             self.analyzer.fresh_models[key] = entry
         self.diagnostics.extend(entry.diagnostics)
         self.used_blocks |= entry.used

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from specc.codes import E601, E602, E603
 from specc.diagnostics import Diagnostic, Span, SpeccError
 from specc.io import NotRegularFileError, available_memory, open_regular
 from specc.ir.graph import Model
@@ -62,7 +63,7 @@ def read_array(path: str, model: Model) -> np.ndarray:
                 return read_data(f, header)
         if magic[:4] not in ZIP_MAGICS:
             raise _fail(
-                "E601",
+                E601,
                 "not a .npy or .npz file (nor an image: PNG, JPEG, ...)",
                 path,
                 "save arrays with numpy.save or numpy.savez",
@@ -71,21 +72,21 @@ def read_array(path: str, model: Model) -> np.ndarray:
             key = _input_key(archive, path, model)
             header = archive[key]
             if isinstance(header, str):
-                raise _fail("E601", f"array '{key}' {header}", path)
+                raise _fail(E601, f"array '{key}' {header}", path)
             _admit(header, path, model)
             return archive.load(key)
     except SpeccError:
         raise
     except FileNotFoundError:
-        raise _fail("E601", "no such input file", path) from None
+        raise _fail(E601, "no such input file", path) from None
     except IsADirectoryError:
-        raise _fail("E601", "is a directory, not an input file", path) from None
+        raise _fail(E601, "is a directory, not an input file", path) from None
     except NotRegularFileError as exc:
-        raise _fail("E601", f"is {exc.strerror}", path) from None
+        raise _fail(E601, f"is {exc.strerror}", path) from None
     except NotAnArrayError as exc:
-        raise _fail("E601", f"cannot read input: {exc}", path) from None
+        raise _fail(E601, f"cannot read input: {exc}", path) from None
     except Exception as exc:  # corrupt files fail in many ways (zip, format, EOF)
-        raise _fail("E601", f"cannot read input: {type(exc).__name__}: {exc}", path) from None
+        raise _fail(E601, f"cannot read input: {type(exc).__name__}: {exc}", path) from None
 
 
 def _input_key(archive: NpzArchive, path: str, model: Model) -> str:
@@ -95,7 +96,7 @@ def _input_key(archive: NpzArchive, path: str, model: Model) -> str:
             return key
     listed = ", ".join(keys) or "no arrays"
     raise _fail(
-        "E601",
+        E601,
         f"cannot tell which array is the input: the archive holds {listed}",
         path,
         f"store one array, or name it 'x' or '{model.input.name}'",
@@ -105,11 +106,11 @@ def _input_key(archive: NpzArchive, path: str, model: Model) -> str:
 def _admit(header: ArrayHeader, path: str, model: Model, stored: int | None = None) -> None:
     """Refuse, from its header, an array that cannot be the input or cannot be held."""
     if header.dtype.hasobject:
-        raise _fail("E603", "input holds Python objects; expected a numeric array", path)
+        raise _fail(E603, "input holds Python objects; expected a numeric array", path)
     check_input_layout(model, header.shape, header.dtype, file_span(path))
     if stored is not None and stored < header.nbytes:
         raise _fail(
-            "E601",
+            E601,
             f"file is truncated: its header promises {header.nbytes:,} bytes of data, "
             f"it holds {stored:,}",
             path,
@@ -118,7 +119,7 @@ def _admit(header: ArrayHeader, path: str, model: Model, stored: int | None = No
     available = available_memory()
     if available is not None and needed > available:
         raise _fail(
-            "E601",
+            E601,
             f"input of shape {tuple(header.shape)} needs {needed / 2**30:.1f} GiB of memory, "
             f"more than the {available / 2**30:.1f} GiB available",
             path,
@@ -131,7 +132,7 @@ def read_image(path: str, model: Model, resize: bool = False) -> np.ndarray:
     shape = tuple(model.input.output_shape or ())
     if len(shape) != 3 or shape[2] not in _MODES:
         raise _fail(
-            "E602",
+            E602,
             f"model '{model.name}' takes input {fmt_shape(shape)}, not images "
             "(height x width x 1, 3 or 4 channels)",
             path,
@@ -141,13 +142,13 @@ def read_image(path: str, model: Model, resize: bool = False) -> np.ndarray:
         from PIL import Image
     except ImportError:
         raise _fail(
-            "E601", "reading images needs Pillow", path, "pip install 'specc[images]'"
+            E601, "reading images needs Pillow", path, "pip install 'specc[images]'"
         ) from None
     try:
         with open_regular(path) as f, Image.open(f) as image:
             if image.size != (shape[1], shape[0]) and not resize:  # from the header: no decoding
                 raise _fail(
-                    "E602",
+                    E602,
                     f"image is {image.size[1]}x{image.size[0]} (height x width) but model "
                     f"'{model.name}' takes {shape[0]}x{shape[1]}",
                     path,
@@ -160,11 +161,11 @@ def read_image(path: str, model: Model, resize: bool = False) -> np.ndarray:
     except SpeccError:
         raise
     except FileNotFoundError:
-        raise _fail("E601", "no such input file", path) from None
+        raise _fail(E601, "no such input file", path) from None
     except NotRegularFileError as exc:
-        raise _fail("E601", f"is {exc.strerror}", path) from None
+        raise _fail(E601, f"is {exc.strerror}", path) from None
     except Exception as exc:  # PIL.UnidentifiedImageError, truncated files, ...
-        raise _fail("E601", f"cannot read image: {exc}", path) from None
+        raise _fail(E601, f"cannot read image: {exc}", path) from None
     return pixels.reshape(shape)
 
 
@@ -179,7 +180,7 @@ def read_inputs(paths: list[str], model: Model, resize: bool = False) -> tuple[n
         return np.stack([read_image(p, model, resize) for p in paths]), file_span(paths[0])
     if len(paths) != 1:
         raise _fail(
-            "E601",
+            E601,
             f"--input takes one .npy/.npz file or image files, received {len(paths)} files",
             paths[0],
         )

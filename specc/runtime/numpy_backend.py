@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from specc.codes import E605
 from specc.diagnostics import Diagnostic, SpeccError
 from specc.ir.graph import Model
 from specc.lower import RUNTIME_PASSES, Op, Pass, lower
@@ -48,7 +49,7 @@ def array_module(device: str, model: Model) -> Any:
     except Exception as exc:  # ImportError, or CUDA errors when no driver/GPU is present
         raise SpeccError(
             Diagnostic(
-                "E605",
+                E605,
                 f"the numpy backend needs CuPy and a CUDA GPU for --device gpu: {exc}",
                 model.span,
                 "install cupy-cuda12x (pip install cupy-cuda12x), or use --device cpu",

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from specc.codes import E605
 from specc.diagnostics import Diagnostic, SpeccError
 from specc.ir.graph import Model
 from specc.lower import Op, lower
@@ -71,7 +72,7 @@ class TensorFlowBackend(ExtraLayers):
         except ImportError as exc:
             raise SpeccError(
                 Diagnostic(
-                    "E605",
+                    E605,
                     f"the tensorflow backend needs TensorFlow: {exc}",
                     model.span,
                     "pip install 'specc[tensorflow]'",
@@ -80,7 +81,7 @@ class TensorFlowBackend(ExtraLayers):
         if device == "gpu" and not tf.config.list_physical_devices("GPU"):
             raise SpeccError(
                 Diagnostic(
-                    "E605",
+                    E605,
                     "TensorFlow sees no GPU here",
                     model.span,
                     "install TensorFlow with CUDA (tensorflow[and-cuda]), or use --device cpu",

@@ -20,6 +20,7 @@ from lark.exceptions import (
     VisitError,
 )
 
+from specc.codes import E100, E101, E107, E112
 from specc.diagnostics import Span, SpeccError, error, source_lines
 from specc.resources import read_resource
 from specc.syntax import MAX_FILE_BYTES
@@ -87,7 +88,7 @@ class _Brackets:
                 operators += 1
                 if operators > MAX_OPERATORS:
                     raise error(
-                        "E112",
+                        E112,
                         f"more than {MAX_OPERATORS} operators in one statement",
                         Span.of_token(self.file, tok),
                         "compute the value in fewer steps; no model needs this",
@@ -96,7 +97,7 @@ class _Brackets:
                 stack.append(tok)
                 if len(stack) > MAX_NESTING:
                     raise error(
-                        "E112",
+                        E112,
                         f"brackets nested more than {MAX_NESTING} deep",
                         Span.of_token(self.file, tok),
                         "flatten the structure; no model needs this depth",
@@ -256,7 +257,7 @@ class _Build(Transformer):
         denominator = 10 ** len(frac)
         value = numerator * scale
         if value % denominator:
-            raise error("E107", f"count {text} is not a whole number", self._s(tok))
+            raise error(E107, f"count {text} is not a whole number", self._s(tok))
         return t.Number(value // denominator, self._s(tok), text)
 
     def dims(self, children):
@@ -268,7 +269,7 @@ class _Build(Transformer):
         try:
             value = ast.literal_eval(str(tok))
         except (ValueError, SyntaxError) as exc:
-            raise error("E107", f"invalid string literal: {exc}", self._s(tok)) from None
+            raise error(E107, f"invalid string literal: {exc}", self._s(tok)) from None
         return t.String(value, self._s(tok))
 
     def word(self, children):
@@ -328,12 +329,12 @@ def _syntax_error(file: str, text: str, exc: UnexpectedInput) -> Exception:
         hint = None
         if char in "\"'":
             hint = "close the string on the same line"
-        return error("E101", f"unexpected character {char!r}", span, hint)
+        return error(E101, f"unexpected character {char!r}", span, hint)
     if isinstance(exc, UnexpectedEOF):
         lines = source_lines(text) or [""]
         span = Span(file, len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
         return error(
-            "E101",
+            E101,
             "unexpected end of file",
             span,
             f"expected {_expected(set(exc.expected))}; is a '}}' or ')' missing?",
@@ -352,14 +353,14 @@ def _syntax_error(file: str, text: str, exc: UnexpectedInput) -> Exception:
         hint = "this '}' closes nothing; remove it or open a block with '{'"
     elif tok.type == "SLASH":
         hint = "use '//' for integer division"
-    return error("E101", message, span, hint)
+    return error(E101, message, span, hint)
 
 
 def parse(text: str, file: str = "<input>") -> list[t.Statement]:
     """Parse ``.cnn`` text into top-level statements; raises SpeccError (E101) when malformed."""
     if len(text) > MAX_FILE_BYTES:
         raise error(
-            "E100",
+            E100,
             f"file is {len(text):,} characters, more than the limit of {MAX_FILE_BYTES:,}",
             Span(file, 1, 1, 1, 2),
             "a spec this large is not a model description; split it or generate less",

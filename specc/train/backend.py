@@ -24,6 +24,7 @@ import sys
 from dataclasses import dataclass
 from types import ModuleType
 
+from specc.codes import E806
 from specc.diagnostics import Diagnostic, Span, SpeccError
 
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -72,7 +73,7 @@ class Topology:
 
 
 def _fail(message: str, span: Span, help: str | None = None) -> SpeccError:
-    return SpeccError(Diagnostic("E806", message, span, help))
+    return SpeccError(Diagnostic(E806, message, span, help))
 
 
 def import_keras(backend: str | None, cpu_devices: int | None, span: Span) -> ModuleType:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from specc.codes import E807
 from specc.diagnostics import Diagnostic, Span, SpeccError
 
 FORMAT = "specc-checkpoint-1"
@@ -92,14 +93,14 @@ def read_checkpoint(directory: str, model_name: str) -> Checkpoint | None:
             optimizer_values = [npz[k] for k in optimizers]
     except Exception as exc:  # a foreign or damaged file fails in many ways
         raise SpeccError(
-            Diagnostic("E807", f"cannot read checkpoint: {type(exc).__name__}: {exc}", span)
+            Diagnostic(E807, f"cannot read checkpoint: {type(exc).__name__}: {exc}", span)
         ) from None
     if not isinstance(record, dict) or record.get("format") != FORMAT:
-        raise SpeccError(Diagnostic("E807", "not a specc checkpoint", span))
+        raise SpeccError(Diagnostic(E807, "not a specc checkpoint", span))
     if record.get("model") != model_name:
         raise SpeccError(
             Diagnostic(
-                "E807",
+                E807,
                 f"the checkpoint is of model '{record.get('model')}', not '{model_name}'",
                 span,
                 "use another --checkpoint-dir, or leave out --resume to start afresh",
@@ -112,11 +113,11 @@ def read_checkpoint(directory: str, model_name: str) -> Checkpoint | None:
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise SpeccError(
-            Diagnostic("E807", f"the checkpoint's record is damaged ({exc!r})", span)
+            Diagnostic(E807, f"the checkpoint's record is damaged ({exc!r})", span)
         ) from None
     if checkpoint.epoch != len(history):
         raise SpeccError(
-            Diagnostic("E807", "the checkpoint's record is damaged (epochs and history)", span)
+            Diagnostic(E807, "the checkpoint's record is damaged (epochs and history)", span)
         )
     return checkpoint
 
@@ -132,7 +133,7 @@ def restore(keras_model: Any, checkpoint: Checkpoint, directory: str) -> None:
         if len(variables) != len(values):
             raise SpeccError(
                 Diagnostic(
-                    "E807",
+                    E807,
                     f"the checkpoint holds {len(values)} {what} variables, the {what} has "
                     f"{len(variables)}",
                     span,
@@ -142,7 +143,7 @@ def restore(keras_model: Any, checkpoint: Checkpoint, directory: str) -> None:
             if tuple(variable.shape) != tuple(value.shape):
                 raise SpeccError(
                     Diagnostic(
-                        "E807",
+                        E807,
                         f"{what} variable '{variable.path}' has shape {tuple(variable.shape)}, "
                         f"the checkpoint's {tuple(value.shape)}",
                         span,

@@ -19,6 +19,7 @@ from typing import Literal
 
 import numpy as np
 
+from specc.codes import E602, E801, E802, E803, E804, E806
 from specc.diagnostics import Diagnostic, Span, SpeccError
 from specc.ir.graph import Model
 from specc.ir.shapes import fmt_shape
@@ -90,7 +91,7 @@ def read_arrays(path: str, role: Role) -> tuple[np.ndarray, np.ndarray]:
             magic = f.read(4)
         if magic not in (b"PK\x03\x04", b"PK\x05\x06"):
             raise _fail(
-                "E801",
+                E801,
                 "not a .npz file nor a folder of class folders",
                 path,
                 "save arrays with numpy.savez(path, x=images, y=labels)",
@@ -103,16 +104,16 @@ def read_arrays(path: str, role: Role) -> tuple[np.ndarray, np.ndarray]:
     except SpeccError:
         raise
     except FileNotFoundError:
-        raise _fail("E801", "no such data file or folder", path) from None
+        raise _fail(E801, "no such data file or folder", path) from None
     except ValueError as exc:
         if "pickle" in str(exc):
-            raise _fail("E801", "the data holds Python objects; expected arrays", path) from None
-        raise _fail("E801", f"cannot read data: {exc}", path) from None
+            raise _fail(E801, "the data holds Python objects; expected arrays", path) from None
+        raise _fail(E801, f"cannot read data: {exc}", path) from None
     except Exception as exc:  # corrupt archives fail in many ways (zip, zlib, format)
-        raise _fail("E801", f"cannot read data: {type(exc).__name__}: {exc}", path) from None
+        raise _fail(E801, f"cannot read data: {type(exc).__name__}: {exc}", path) from None
     wanted = " or ".join(f"'{x}' and '{y}'" for x, y in KEYS[role])
     has = ", ".join(f"'{n}'" for n in names) or "no arrays"
-    raise _fail("E802", f"the file needs arrays {wanted}; it has {has}", path)
+    raise _fail(E802, f"the file needs arrays {wanted}; it has {has}", path)
 
 
 def check_images(x: np.ndarray, model: Model, path: str) -> np.ndarray:
@@ -123,14 +124,14 @@ def check_images(x: np.ndarray, model: Model, path: str) -> np.ndarray:
         if tuple(x.shape[1:]) == expected[:-1] and expected[-1:] == (1,):
             help = "add the channel axis: x[..., None]"
         raise _fail(
-            "E602",
+            E602,
             f"samples of shape {tuple(x.shape)} do not fit model '{model.name}': expected "
             f"(samples, {', '.join(map(str, expected))})",
             path,
             help,
         )
     if x.shape[0] == 0:
-        raise _fail("E804", "the data holds no samples", path)
+        raise _fail(E804, "the data holds no samples", path)
     return check_input(model, x, data_span(path))
 
 
@@ -139,7 +140,7 @@ def split_validation(data: Data, fraction: float) -> tuple[Data, Data]:
     split_at = math.floor(len(data) * (1.0 - fraction))
     if split_at == 0 or split_at == len(data):
         raise _fail(
-            "E804",
+            E804,
             f"validation_split={fraction} of {len(data):,} samples leaves "
             f"{'no training' if split_at == 0 else 'no validation'} samples",
             data.path,
@@ -173,17 +174,17 @@ def read_folder(
     formats = ", ".join(IMAGE_FORMATS)
     if not counts:
         raise _fail(
-            "E804",
+            E804,
             "the folder has no class folders",
             path,
             f"put images ({formats}) in one folder per class",
         )
     empty = [name for name, n in counts.items() if n == 0]
     if empty:
-        raise _fail("E804", f"class folder '{empty[0]}' holds no images ({formats})", path)
+        raise _fail(E804, f"class folder '{empty[0]}' holds no images ({formats})", path)
     if class_names is not None and list(counts) != class_names:
         raise _fail(
-            "E803",
+            E803,
             f"the class folders are {', '.join(counts)}; "
             f"the training data's are {', '.join(class_names)}",
             path,
@@ -192,20 +193,20 @@ def read_folder(
     output = tuple(model.output_shape or ())
     if len(shape) != 3 or shape[-1] not in _COLOR_MODES:
         raise _fail(
-            "E602",
+            E602,
             f"images need an input of 1, 3 or 4 channels; model '{model.name}' takes "
             f"{fmt_shape(shape)}",
             path,
         )
     if loss.kind not in _LABEL_MODES:
         raise _fail(
-            "E803", f"class folders give class labels; loss {loss.name} does not take them", path
+            E803, f"class folders give class labels; loss {loss.name} does not take them", path
         )
     classes = len(counts)
     units = 2 if output == (1,) else output[-1]
     if len(output) != 1 or units != classes or (loss.kind == "binary") != (output == (1,)):
         raise _fail(
-            "E803",
+            E803,
             f"{classes} class folders ({', '.join(counts)}) but model '{model.name}' has "
             f"{fmt_shape(output)} outputs and loss {loss.name}",
             path,
@@ -235,7 +236,7 @@ def _load_images(
         import tensorflow  # noqa: F401  (image_dataset_from_directory returns a tf.data.Dataset)
     except ImportError as exc:
         raise _fail(
-            "E806",
+            E806,
             f"reading a folder of images needs TensorFlow: {exc}",
             path,
             "pip install 'specc[tensorflow]'",
@@ -255,7 +256,7 @@ def _load_images(
         batches = list(dataset.as_numpy_iterator())
     except Exception as exc:  # undecodable images surface from tf.data as several types
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise _fail("E801", f"cannot read the images: {message}", path) from None
+        raise _fail(E801, f"cannot read the images: {message}", path) from None
     x = np.concatenate([b[0] for b in batches])
     y = np.concatenate([b[1] for b in batches])
     return x, y

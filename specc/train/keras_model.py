@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from specc.codes import E805
 from specc.diagnostics import Diagnostic, SpeccError
 from specc.ir.graph import Model
 from specc.train.labels import Loss, loss_of
@@ -28,7 +29,7 @@ def training_loss(model: Model) -> Loss:
     if model.compile is None:
         raise SpeccError(
             Diagnostic(
-                "E805",
+                E805,
                 f"model '{model.name}' has no compile settings: training needs at least a loss",
                 model.span,
                 f"add a line such as `{_EXAMPLE}`",
@@ -38,7 +39,7 @@ def training_loss(model: Model) -> Loss:
     if loss is None:
         raise SpeccError(
             Diagnostic(
-                "E805",
+                E805,
                 "compile names no loss to train with",
                 model.compile.span,
                 "add loss=..., e.g. loss=sparse_categorical_crossentropy",

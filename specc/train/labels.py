@@ -13,6 +13,7 @@ from typing import Literal
 
 import numpy as np
 
+from specc.codes import E803
 from specc.diagnostics import Diagnostic, Span, SpeccError
 from specc.ir.graph import Model
 from specc.ir.values import FnValue
@@ -71,7 +72,7 @@ def loss_of(model: Model) -> Loss | None:
 
 
 def _fail(message: str, span: Span, help: str | None = None) -> SpeccError:
-    return SpeccError(Diagnostic("E803", message, span, help))
+    return SpeccError(Diagnostic(E803, message, span, help))
 
 
 def _first(mask: np.ndarray) -> int:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from specc.codes import E806, E807
 from specc.diagnostics import Diagnostic, Span, SpeccError
 from specc.ir.graph import Model
 from specc.train.backend import Cluster, Topology, import_keras, start
@@ -116,7 +117,7 @@ class Run:
 
 
 def _setting_error(message: str, span: Span, help: str | None = None) -> SpeccError:
-    return SpeccError(Diagnostic("E806", message, span, help))
+    return SpeccError(Diagnostic(E806, message, span, help))
 
 
 def schedule_of(request: Request) -> tuple[Schedule, float | None]:
@@ -173,7 +174,7 @@ def prepare(request: Request) -> Run:
     if request.resume and checkpoint is None:
         raise SpeccError(
             Diagnostic(
-                "E807",
+                E807,
                 f"no checkpoint to resume in {request.checkpoint_dir}",
                 Span(request.checkpoint_dir, 1, 1, 1, 2),
                 "leave out --resume to start afresh",
@@ -183,7 +184,7 @@ def prepare(request: Request) -> Run:
         if request.seed is not None and request.seed != checkpoint.seed:
             raise SpeccError(
                 Diagnostic(
-                    "E807",
+                    E807,
                     f"the checkpoint's run has seed {checkpoint.seed}; --seed {request.seed} "
                     "would change the order of the remaining epochs",
                     Span(request.checkpoint_dir, 1, 1, 1, 2),
