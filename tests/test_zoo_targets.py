@@ -5,7 +5,7 @@ where the full one would only cost time (its spec with the ``input`` side
 changed and the ``expect`` lines, which state the full size's counts, left
 out): random weights under which the network is well conditioned (tests/zoo_weights.py:
 perturbed, residual branches scaled down, normalization statistics those of a
-batch), one random input, and three outputs: the Keras module ``specc keras``
+batch), one random image, and three outputs: the Keras module ``specc keras``
 generates, built by Keras and loaded with the weights through its own
 ``load_weights``; specc's ONNX graph in onnxruntime; and specc's numpy
 backend. They are compared on the logits: the classifier's softmax is made
@@ -33,7 +33,7 @@ from conftest import require
 from test_keras_emit_common import import_source
 from test_runtime_cases import reassociation_atol, reduction_lengths
 from zoo_reference import MODELS, ZooModel
-from zoo_weights import calibrate, random_weights
+from zoo_weights import calibrate, pixels, random_weights
 
 from specc.check import check_source
 from specc.emit.keras import emit_keras
@@ -84,7 +84,7 @@ def test_targets_agree_on_zoo_model(entry: ZooModel, tmp_path):
     model = reduced_model(entry)
     rng = np.random.default_rng(zlib.crc32(entry.model.encode()))
     shape = model.input.output_shape
-    x = rng.standard_normal((1, *shape)).astype(np.float32)
+    x = pixels(rng, (1, *shape))
 
     keras.backend.clear_session()
     module = import_source(emit_keras(model, entry.path.name), tmp_path, entry.model)
@@ -102,6 +102,6 @@ def test_targets_agree_on_zoo_model(entry: ZooModel, tmp_path):
     assert_close(keras_out, numpy_out, model, f"{entry.model}: generated Keras against numpy")
     onnx_out = prepare(model, weights, "onnxruntime")(x)
     assert_close(onnx_out, numpy_out, model, f"{entry.model}: onnxruntime against numpy")
-    other = run_numpy(rng.standard_normal(x.shape).astype(np.float32))
+    other = run_numpy(pixels(rng, x.shape))
     change = float(np.abs(other - numpy_out).max() / np.abs(numpy_out).max())
     assert change > 0.02, f"the logits hardly depend on the input ({change:.1%})"

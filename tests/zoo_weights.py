@@ -13,9 +13,10 @@ the weights here imitate one:
 - each residual branch's last BatchNormalization scaled by ``BRANCH_SCALE``,
   as deep residual networks start training with their branches near zero
   (Goyal et al. 2017 set that gamma to 0), so that a hundred blocks do not
-  compound (``residual_branch_norms``);
+  compound (``residual_branch_norms``); ConvNeXt's layer scales (1e-6 at
+  initialization, which would silence the branches) drawn around it too;
 - then each moving mean and variance set to those its layer receives over a
-  batch of random inputs (``calibrate``). Nothing may change after that: the
+  batch of random images (``calibrate``). Nothing may change after that: the
   statistics of every layer follow from all the weights before it.
 """
 
@@ -28,6 +29,11 @@ from specc.ir.graph import Model
 BRANCH_SCALE = 0.1
 BIAS_SPREAD = 1e-4  # without normalization (VGG) the signal reaching the logits is ~1e-3
 CALIBRATION_BATCH = 16
+
+
+def pixels(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Random images in [0, 255], what the applications' own preprocessing layers expect."""
+    return rng.uniform(0.0, 255.0, shape).astype(np.float32)
 
 
 def random_weights(model: Model, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -44,6 +50,9 @@ def random_weights(model: Model, rng: np.random.Generator) -> dict[str, np.ndarr
             weights[key] = (array + rng.normal(0, 0.1, array.shape)).astype(np.float32)
         elif kind == "bias":
             weights[key] = (array + rng.normal(0, BIAS_SPREAD, array.shape)).astype(np.float32)
+        elif kind.endswith("kernel") and array.size > 1 and np.all(array == array.flat[0]):
+            # one constant (ConvNeXt's layer scale): drawn like the scaled branches
+            weights[key] = (BRANCH_SCALE * rng.uniform(0.5, 1.5, array.shape)).astype(np.float32)
     for name in residual_branch_norms(model):
         for weight in ("gamma", "beta"):
             key = f"{name}/{weight}"
@@ -100,8 +109,7 @@ def calibrate(keras_model, model: Model, rng: np.random.Generator) -> dict[str, 
             if isinstance(layer, cls):
                 saved.append((layer, attribute, getattr(layer, attribute)))
                 setattr(layer, attribute, 0.0)
-    shape = (CALIBRATION_BATCH, *model.input.output_shape)
-    keras_model(rng.standard_normal(shape).astype(np.float32), training=True)
+    keras_model(pixels(rng, (CALIBRATION_BATCH, *model.input.output_shape)), training=True)
     for layer, attribute, value in saved:
         setattr(layer, attribute, value)
     # Keras keeps Normalization's count as an int64; specc's weights are floats.
