@@ -24,6 +24,7 @@ from zoo_reference import MODELS, ZOO, ZooModel
 
 import specc
 from specc.ir.graph import Model
+from specc.ir.values import FnValue
 
 # Config keys that name the layer or its dtype policy, not what it computes.
 _IGNORED = ("name", "dtype")
@@ -51,10 +52,14 @@ def build_application(name: str, input_shape: tuple[int, ...]):
 
 
 def _config(layer, rank: int) -> dict:
-    """A layer's config without its name; ``axis=-1`` and ``axis=3`` are one axis."""
+    """A layer's config without its name; ``axis=-1``, ``axis=3`` and ``axis=[3]`` (what
+    a built LayerNormalization says) are one axis."""
     config = {k: v for k, v in layer.get_config().items() if k not in _IGNORED}
-    if isinstance(config.get("axis"), int):
-        config["axis"] %= rank
+    axis = config.get("axis")
+    if isinstance(axis, int):
+        config["axis"] = (axis % rank,)
+    elif isinstance(axis, (list, tuple)):
+        config["axis"] = tuple(a % rank for a in axis)
     return config
 
 
@@ -74,10 +79,17 @@ def _custom_scale_layer(layer, inputs: list[str], model: Model) -> tuple[str, se
     return add.name, {scaled.name}
 
 
-def _constant_op(op, inputs: list[str], model: Model) -> tuple[str, set[str]]:
-    """``x + c`` and ``x * c`` on a Keras tensor (an operation, not a layer): ``rescaling``."""
-    (constant,) = [a for a in op._inbound_nodes[0].arguments.args if isinstance(a, (int, float))]
-    scale, offset = (1.0, constant) if type(op).__name__ == "Add" else (constant, 0.0)
+def _tensor_op(op, inputs: list[str], model: Model) -> tuple[str, set[str]]:
+    """``x + c`` and ``x * c`` on a Keras tensor (an operation, not a layer): ``rescaling``;
+    ``x + y``: ``add``."""
+    constants = [a for a in op._inbound_nodes[0].arguments.args if isinstance(a, (int, float))]
+    kind = type(op).__name__.lower()
+    if not constants:
+        wanted = [model.node(name).index for name in inputs]
+        (node,) = [n for n in model.layers if n.kind == kind and n.inputs == wanted]
+        return node.name, set()
+    (constant,) = constants
+    scale, offset = (1.0, constant) if kind == "add" else (constant, 0.0)
     (x,) = (model.node(name) for name in inputs)
     (node,) = [
         n
@@ -89,14 +101,41 @@ def _constant_op(op, inputs: list[str], model: Model) -> tuple[str, set[str]]:
     return node.name, set()
 
 
+def _layer_scale(layer, inputs: list[str], model: Model) -> tuple[str, set[str]]:
+    """ConvNeXt's ``LayerScale``: x times a weight per channel, a 1x1 depthwise
+    convolution without bias, initialized as LayerScale is."""
+    node = model.node(layer.name)
+    conv = node.layer
+    assert node.kind == "depthwiseconv2d" and node.inputs == [model.node(inputs[0]).index]
+    assert (conv.kernel_size, conv.depth_multiplier, conv.use_bias) == ((1, 1), 1, False)
+    assert conv.depthwise_initializer == FnValue("constant", (("value", layer.init_values),))
+    return node.name, set()
+
+
 # What keras.applications builds with something that is not a public Keras
 # layer -> the spec's stand-in: (the node that takes its place, the extra nodes
 # folded into it). Each checks that the stand-in computes the same function.
 STAND_INS = {
     "CustomScaleLayer": _custom_scale_layer,  # private to inception_resnet_v2
-    "op:Add": _constant_op,  # keras.ops on tensors (mobilenet_v3's hard_sigmoid)
-    "op:Multiply": _constant_op,
+    "LayerScale": _layer_scale,  # private to convnext
+    "op:Add": _tensor_op,  # keras.ops on tensors (mobilenet_v3's hard_sigmoid, convnext)
+    "op:Multiply": _tensor_op,
 }
+
+
+def _operations(application):
+    """(operation, the names of its inputs) of a Keras model in order, the layers of
+    a nested Sequential (ConvNeXt's stem) in its place."""
+    out = []
+    for operation in application.operations[1:]:
+        inbound = _inbound(operation)
+        if type(operation).__name__ == "Sequential":
+            for layer in operation.layers:
+                out.append((layer, inbound))
+                inbound = [layer.name]
+        else:
+            out.append((operation, inbound))
+    return out
 
 
 def _stand_in(operation):
@@ -113,21 +152,24 @@ def assert_matches_application(model: Model, application) -> None:
 
     summary = specc.summary(model)
     entries = {entry["name"]: entry for entry in summary["layers"]}
-    operations = application.operations  # the layers, and keras.ops applied to tensors
-    spec_name = {operations[0].name: model.input.name}  # Keras name -> spec name
+    operations = _operations(application)  # layers, and keras.ops applied to tensors
+    spec_name = {application.operations[0].name: model.input.name}  # Keras name -> spec's
+    for operation in application.operations:
+        if type(operation).__name__ == "Sequential":
+            spec_name[operation.name] = operation.layers[-1].name
     folded: set[str] = set()
-    for lay in operations[1:]:
+    for lay, inbound in operations:
         stand_in = _stand_in(lay)
         if stand_in is None:
             spec_name[lay.name] = lay.name
         else:
-            inputs = [spec_name[name] for name in _inbound(lay)]
+            inputs = [spec_name[name] for name in inbound]
             spec_name[lay.name], extra = stand_in(lay, inputs, model)
             folded |= extra
     missing = sorted(set(spec_name.values()) - set(entries) - {model.input.name})
     extra = sorted(set(entries) - set(spec_name.values()) - folded)
     assert not missing and not extra, f"Keras only: {missing[:8]}; spec only: {extra[:8]}"
-    for lay in operations[1:]:
+    for lay, keras_inbound in operations:
         node = model.node(spec_name[lay.name])
         entry = entries[node.name]
         where = f"{model.name}: layer {lay.name}"
@@ -136,7 +178,7 @@ def assert_matches_application(model: Model, application) -> None:
             assert entry["params"] == (lay.count_params() if hasattr(lay, "weights") else 0), where
             continue  # its stand-in's inputs and function are checked above
         assert lay.count_params() == entry["params"], where
-        inbound = [spec_name[name] for name in _inbound(lay)]
+        inbound = [spec_name[name] for name in keras_inbound]
         assert inbound == [model.nodes[i].name for i in node.inputs], where
         assert type(lay).__name__ == type(node.layer).keras_class, where
         rank = len(entry["output_shape"]) + 1

@@ -40,6 +40,7 @@ V2_PROFILER = (
     "; its counts, from TensorFlow's profiler on the official implementation, differ "
     "from a convolution and dense count by up to 6% either way"
 )
+CONVNEXT = "Liu et al., A ConvNet for the 2020s (2022), Table 1 (ImageNet-1K at 224)"
 NASNET = "Zoph et al., Learning Transferable Architectures for Scalable Image Recognition (2018), Tables 2 and 3"
 
 
@@ -196,6 +197,15 @@ MODELS: tuple[ZooModel, ...] = (
         EFFICIENTNET_V2 + V2_PROFILER,
         macs_tolerance=0.07,
         heavy=True,
+    ),
+    ZooModel("convnext", "convnext_tiny", "ConvNeXtTiny", 4.5 * G, 28 * M, CONVNEXT),
+    ZooModel("convnext", "convnext_small", "ConvNeXtSmall", 8.7 * G, 50 * M, CONVNEXT),
+    ZooModel("convnext", "convnext_base", "ConvNeXtBase", 15.4 * G, 89 * M, CONVNEXT, heavy=True),
+    ZooModel(
+        "convnext", "convnext_large", "ConvNeXtLarge", 34.4 * G, 198 * M, CONVNEXT, heavy=True
+    ),
+    ZooModel(
+        "convnext", "convnext_xlarge", "ConvNeXtXLarge", 60.9 * G, 350 * M, CONVNEXT, heavy=True
     ),
 )
 
