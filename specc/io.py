@@ -23,6 +23,7 @@ or :func:`read_text`. The rules:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import os
@@ -276,17 +277,17 @@ def _replace_unnamed(
             _write_all(fd, payload)
             _settle(fd, existing)
             os.link(f"/proc/self/fd/{fd}", tmp, dst_dir_fd=folder_fd)
-        except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+            os.replace(tmp, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+        except BaseException as exc:
+            # Ctrl-C can land after link or even after the rename: remove what is
+            # left, if anything, and never let that hide the interrupt.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp, dir_fd=folder_fd)
+            if not isinstance(exc, OSError) or exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
                 raise
             return False  # /proc refused the link: a named temporary file then
         finally:
             os.close(fd)
-        try:
-            os.replace(tmp, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
-        except BaseException:
-            os.unlink(tmp, dir_fd=folder_fd)
-            raise
     finally:
         os.close(folder_fd)
     return True

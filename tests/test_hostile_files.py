@@ -220,3 +220,26 @@ def test_sigkill_mid_write_leaves_no_temporary_file(tmp_path):
     proc = _interrupt_mid_write(tmp_path, signal.SIGKILL)
     assert proc.returncode == -signal.SIGKILL
     assert [p.name for p in tmp_path.iterdir()] == ["big.cnn"]
+
+
+@pytest.mark.parametrize("after", ["link", "replace"])
+def test_ctrl_c_just_after_a_step_of_the_write_stays_an_interrupt(tmp_path, monkeypatch, after):
+    # A signal handler runs at the first bytecode after a system call returns: Ctrl-C
+    # can land once the temporary file is named, or once it is renamed into place.
+    # The interrupt must stay an interrupt (exit 130), and no dot-file may be left.
+    from specc import io as specc_io
+
+    target = tmp_path / "out.bin"
+    target.write_bytes(b"old")
+    real = getattr(os, after)
+
+    def step_then_interrupt(*args, **kwargs):
+        real(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(specc_io.os, after, step_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        specc_io.write_atomically(target, b"new")
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+    assert target.read_bytes() == (b"new" if after == "replace" else b"old")
