@@ -207,6 +207,8 @@ MODELS: tuple[ZooModel, ...] = (
     ZooModel(
         "convnext", "convnext_xlarge", "ConvNeXtXLarge", 60.9 * G, 350 * M, CONVNEXT, heavy=True
     ),
+    ZooModel("nasnet", "nasnet_mobile", "NASNetMobile", 564 * M, 5.3 * M, NASNET),
+    ZooModel("nasnet", "nasnet_large", "NASNetLarge", 23.8 * G, 88.9 * M, NASNET, heavy=True),
 )
 
 
