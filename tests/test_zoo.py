@@ -19,7 +19,7 @@ import functools
 
 import pytest
 from conftest import require
-from zoo_reference import MODELS, ZOO, ZooModel
+from zoo_reference import APPLICATIONS, MODELS, ZOO, ZooModel
 
 import specc
 from specc.ir.graph import Model
@@ -189,7 +189,7 @@ def assert_matches_application(model: Model, application) -> None:
     assert list(application.outputs[0].shape[1:]) == summary["output_shape"]
 
 
-@pytest.mark.parametrize("entry", MODELS, ids=lambda e: e.id)
+@pytest.mark.parametrize("entry", APPLICATIONS, ids=lambda e: e.id)
 def test_zoo_model_matches_keras_applications(entry: ZooModel):
     require("tensorflow")
     model = zoo_model(entry)

@@ -45,11 +45,11 @@ _INPUT = re.compile(r"^(\s*input )\d+x\d+x3\b", re.M)
 _EXPECT = re.compile(r"^\s*expect .*\n", re.M)
 
 
-def reduced_model(entry: ZooModel) -> Model:
-    """The entry's model with a ``reduced x reduced`` input, no ``expect`` lines, and
-    its classifier's softmax made linear (the logits)."""
+def reduced_model(entry: ZooModel, side: int | None = None) -> Model:
+    """The entry's model with a ``side x side`` input (``entry.reduced``), no ``expect``
+    lines, and its classifier's softmax made linear (the logits)."""
     text = entry.path.read_text(encoding="utf-8")
-    side = entry.reduced
+    side = side or entry.reduced
     text = _EXPECT.sub("", _INPUT.sub(rf"\g<1>{side}x{side}x3", text))
     result = check_source(text, str(entry.path))
     assert result.diagnostics == [], [d.message for d in result.diagnostics]
