@@ -116,19 +116,16 @@ def torch_forward(model, weights: dict[str, np.ndarray], device: str):
     import torch
     import torch.nn.functional as F  # noqa: N812
 
-    from specc.runtime.nn import window_pads
+    from specc.lower import lower
 
     dev = torch.device("cuda" if device == "gpu" else "cpu")
     steps = []
-    for node in model.nodes[1:]:
-        layer, kind = node.layer, node.kind
-        hw = model.nodes[node.inputs[0]].output_shape[:2]
+    for op in lower(model).ops:
+        node, layer, kind = op.node, op.layer, op.kind
         if kind == "conv2d":
             kernel = torch.tensor(weights[f"{node.name}/kernel"], device=dev).permute(3, 2, 0, 1)
             bias = torch.tensor(weights[f"{node.name}/bias"], device=dev)
-            (t, b), (lf, r) = window_pads(
-                hw, layer.kernel_size, layer.strides, layer.dilation_rate, layer.padding
-            )
+            (t, b), (lf, r) = op.window.pads
             steps.append(
                 lambda x, k=kernel.contiguous(), bb=bias, p=(lf, r, t, b), lay=layer: F.conv2d(
                     F.pad(x, p) if any(p) else x, k, bb, lay.strides, 0, lay.dilation_rate
@@ -271,41 +268,39 @@ def breakdown(device: str, xp, sync, batches) -> list[dict[str, object]]:
         x = xp.asarray(np.random.default_rng(0).standard_normal((batch, 32, 32, 3), np.float32))
         values = {0: x}
         total = 0.0
-        for node, op in ours.plan:
-            args = [values[i] for i in node.inputs]
-            t = _timed(lambda op=op, args=args: op(args), sync, seconds=0.3)
-            values[node.index] = op(args)
+        for op, fn, _ in ours.steps:
+            args = [values[i] for i in op.inputs]
+            t = _timed(lambda fn=fn, args=args: fn(args), sync, seconds=0.3)
+            values[op.index] = fn(args)
             total += t
-            row = {"batch": batch, "layer": node.name, "ms": t * 1e3}
-            if node.kind == "conv2d":
-                row.update(conv_parts(node, args[0], xp, sync))
+            row = {"batch": batch, "layer": op.name, "ms": t * 1e3}
+            if op.kind == "conv2d":
+                row.update(conv_parts(op, args[0], xp, sync))
             out.append(row)
             print("  ", {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()})
         print(f"   batch {batch}: layers sum to {total * 1e3:.3f} ms", flush=True)
     return out
 
 
-def conv_parts(node, x, xp, sync) -> dict[str, float]:
+def conv_parts(op, x, xp, sync) -> dict[str, float]:
     """A convolution's im2col (padding included) and matrix product, timed apart."""
     from specc.runtime import nn
 
-    lay = node.layer
-    args = (lay.kernel_size, lay.strides, lay.dilation_rate)
-    pads = nn.window_pads(x.shape[1:3], *args[:3], lay.padding)
+    lay, window = op.layer, op.window
     if nn.on_gpu(xp):
         from specc.runtime.cuda_kernels import im2col_padded
 
-        hw = node.output_shape[:2]
+        args = (window.kernel, window.strides, window.dilation, window.pads, window.out_hw)
 
         def make():
-            return im2col_padded(x, *args, pads, hw, True)
+            return im2col_padded(x, *args, True)
     else:
 
         def make():
-            return nn.im2col(xp, nn.pad_hw(xp, x, pads), *args, ones=True)[0]
+            return nn.im2col(xp, nn.pad_hw(xp, x, window.pads), window, ones=True)[0]
 
     def generic():
-        return nn.im2col(xp, nn.pad_hw(xp, x, pads), *args, ones=True)[0]
+        return nn.im2col(xp, nn.pad_hw(xp, x, window.pads), window, ones=True)[0]
 
     cols = make()
     mat = xp.ones((cols.shape[1], lay.filters), np.float32)

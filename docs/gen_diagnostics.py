@@ -14,11 +14,13 @@ from __future__ import annotations
 import contextlib
 import importlib.abc
 import io
+import json
 import os
 import shlex
 import sys
 import tempfile
 import traceback
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -37,6 +39,8 @@ GROUPS = {
     "W4": "Lint warnings",
     "E5": "Weights files",
     "E6": "Inputs, backends, targets and outputs",
+    "E7": "Imported models",
+    "E8": "Training data and checkpoints",
 }
 
 HEADER = """\
@@ -92,6 +96,82 @@ def _not_weights(folder: Path) -> None:
     _sample(folder)
 
 
+def _text_file(folder: Path) -> None:
+    (folder / "notes.txt").write_text("model m {\n  input 8\n  dense 2\n}\n", encoding="utf-8")
+
+
+def _layer(
+    class_name: str,
+    name: str,
+    inputs: list[str] | None = None,
+    built: list[int | None] | None = None,
+    **config: object,
+) -> dict:
+    """One entry of a Keras 3 config: a built-in layer reading the layers ``inputs``
+    (functional), built on the input shape ``built`` (Sequential)."""
+    entry: dict[str, object] = {
+        "module": "keras.layers",
+        "class_name": class_name,
+        "config": {"name": name, **config},
+        "registered_name": None,
+        "name": name,
+    }
+    if built is not None:
+        entry["build_config"] = {"input_shape": built}
+    if inputs is not None:
+        tensors = [
+            {"class_name": "__keras_tensor__", "config": {"keras_history": [i, 0, 0]}}
+            for i in inputs
+        ]
+        entry["inbound_nodes"] = [{"args": tensors if len(tensors) > 1 else tensors[0]}]
+    return entry
+
+
+def _policy(name: str) -> dict:
+    """A dtype policy as Keras 3 writes it."""
+    config = {"name": name}
+    return {
+        "module": "keras",
+        "class_name": "DTypePolicy",
+        "config": config,
+        "registered_name": None,
+    }
+
+
+def _input(name: str = "input_layer", size: int = 8) -> dict:
+    return _layer("InputLayer", name, batch_shape=[None, size], dtype="float32")
+
+
+def _keras(*layers: dict, weights: bool = True, **functional: object) -> Callable[[Path], None]:
+    """A setup writing ``model.keras`` as Keras 3 saves it: a Sequential of ``layers``
+    (functional with ``functional``'s input_layers and output_layers), weights empty.
+
+    Every example below is refused while its config is read, before any array
+    is looked up, so ``model.weights.h5`` holds no layers.
+    """
+    kind = "Functional" if functional else "Sequential"
+    config = {
+        "module": "keras",
+        "class_name": kind,
+        "config": {"name": "model", "layers": list(layers), **functional},
+        "registered_name": None,
+    }
+
+    def write(folder: Path) -> None:
+        import h5py
+
+        with h5py.File(folder / "model.weights.h5", "w"):
+            pass
+        with zipfile.ZipFile(folder / "model.keras", "w") as archive:
+            archive.writestr("metadata.json", json.dumps({"keras_version": "3.10.0"}))
+            archive.writestr("config.json", json.dumps(config))
+            if weights:
+                archive.write(folder / "model.weights.h5", "model.weights.h5")
+        (folder / "model.weights.h5").unlink()
+
+    return write
+
+
 class _NoModule(importlib.abc.MetaPathFinder):
     """Makes ``import NAME`` fail as it does where NAME is not installed."""
 
@@ -117,6 +197,22 @@ def _without(name: str) -> Iterator[None]:
         sys.modules.update(saved)
 
 
+def _data(**arrays: np.ndarray) -> Callable[[Path], None]:
+    """A setup writing ``data.npz`` with ``arrays`` (default: 20 8x8x1 images, ids 0..9)."""
+    x = np.linspace(0, 1, 20 * 64, dtype=np.float32).reshape(20, 8, 8, 1)
+    y = np.arange(20) % 10
+    arrays = {"x": x, "y": y} | arrays
+
+    def write(folder: Path) -> None:
+        np.savez(folder / "data.npz", **{k: v for k, v in arrays.items() if v is not None})
+
+    return write
+
+
+def _not_data(folder: Path) -> None:
+    (folder / "data.npz").write_text("x,y\n0,1\n", encoding="utf-8")
+
+
 # What each code's ``setup`` says, made: code -> function writing the files into a folder.
 SETUPS: dict[str, Callable[[Path], None]] = {
     "E501": _not_weights,
@@ -130,6 +226,32 @@ SETUPS: dict[str, Callable[[Path], None]] = {
     "E605": _sample,
     "E611": _sample,
     "E612": _weights(),
+    "E701": _text_file,
+    "E702": _keras(_input(), _layer("Embedding", "embedding", input_dim=100, output_dim=4)),
+    "E703": _keras(_input(), _layer("Lambda", "lambda", function="x * 2")),
+    "E704": _keras(_input(), _layer("Dense", "dense", units=2, dtype=_policy("float16"))),
+    "E705": _keras(
+        _input("a"),
+        _input("b"),
+        _layer("Concatenate", "concatenate", ["a", "b"]),
+        _layer("Dense", "dense", ["concatenate"], units=2),
+        input_layers=[["a", 0, 0], ["b", 0, 0]],
+        output_layers=[["dense", 0, 0]],
+    ),
+    "E706": _keras(_input(), _layer("Dense", "dense", units=2), weights=False),
+    # dense_1's recorded input, the output of dense, is 5 wide; dense makes 4.
+    "E707": _keras(
+        _input(),
+        _layer("Dense", "dense", units=4),
+        _layer("Dense", "dense_1", built=[None, 5], units=2),
+    ),
+    "E801": _not_data,
+    "E802": _data(x=None, y=None, images=np.zeros((4, 8, 8, 1), np.float32)),
+    "E803": _data(y=np.arange(20) % 10 + (np.arange(20) == 3) * 7),
+    "E804": _data(x=np.zeros((0, 8, 8, 1), np.float32), y=np.zeros((0,), np.int64)),
+    "E805": _data(),
+    "E806": _data(),
+    "E807": _data(),
 }
 # Machines that a setup sentence describes, made for the duration of the command.
 ENVIRONMENTS: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {

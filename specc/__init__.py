@@ -13,12 +13,15 @@ Nothing here imports TensorFlow, Keras, ONNX or onnxruntime.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from specc.check import CheckResult, check_source
 from specc.diagnostics import Diagnostic, Span, SpeccError
-from specc.ir.graph import Model, Node
+
+if TYPE_CHECKING:
+    from specc.check import CheckResult, check_source
+    from specc.ir.graph import Model, Node
 
 __version__ = "0.1.0"
 __all__ = [
@@ -33,11 +36,30 @@ __all__ = [
     "summary",
 ]
 
+# Imported on first use, so that ``import specc.diagnostics`` (every command
+# does) loads neither pydantic nor lark: ``specc --help`` and cached checks stay fast.
+_LAZY = {
+    "CheckResult": "specc.check",
+    "check_source": "specc.check",
+    "Model": "specc.ir.graph",
+    "Node": "specc.ir.graph",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'specc' has no attribute {name!r}")
+
 
 def load(
     path: str | Path, max_params: int | None = None, max_macs: int | None = None
 ) -> CheckResult:
     """Check the spec at ``path``: its models (the IR) and its diagnostics."""
+    from specc.check import check_source
+
     text = Path(path).read_text(encoding="utf-8")
     return check_source(text, str(path), max_params, max_macs)
 

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import importlib.util
+import keyword
+import os
+import signal
 import sys
+import threading
+from types import FrameType
 
 from specc.commands import COMMANDS
 
@@ -31,17 +37,50 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what ``timeout`` and CI runners send), raised where the program is.
+
+    As a KeyboardInterrupt it unwinds like Ctrl-C: every ``except BaseException``
+    and ``finally`` runs, so no temporary file outlives the process.
+    """
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 fine, 1 spec errors, 2 bad usage)."""
-    args = build_parser().parse_args(argv)
-    module = importlib.import_module(f"specc.commands.{args.command}")
+    """Run the CLI; returns the exit status (0 fine, 1 spec errors, 2 bad usage).
+
+    Interrupted by Ctrl-C: 130; by SIGTERM: 143 (128 + the signal's number).
+    """
+    # Startup cost (benchmarks/bench_check.py): specc validates only its own IR, so
+    # pydantic need not scan every installed distribution for plugins; and the
+    # imports allocate many objects that live until exit, which the cyclic
+    # collector would traverse again and again.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
+        gc.disable()
+        try:
+            args = build_parser().parse_args(argv)
+            name = f"{args.command}_" if keyword.iskeyword(args.command) else args.command
+            module = importlib.import_module(f"specc.commands.{name}")
+        finally:
+            gc.enable()
         return module.run(args)
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from specc.check import CheckResult
-from specc.ir.graph import Model, Node
+if TYPE_CHECKING:
+    from specc.check import CheckResult
+    from specc.diagnostics import Diagnostic
+    from specc.ir.graph import Model, Node
 
 
 def model_json(model: Model) -> dict[str, Any]:
@@ -33,6 +36,7 @@ def layer_json(node: Node) -> dict[str, Any]:
     out: dict[str, Any] = {
         "name": node.name,
         "kind": node.kind,
+        "class_name": class_name(node),
         "line": layer_line(node),
         "output_shape": list(node.output_shape) if node.output_shape else None,
         "params": node.params,
@@ -43,6 +47,11 @@ def layer_json(node: Node) -> dict[str, Any]:
     return out
 
 
+def class_name(node: Node) -> str:
+    """The layer's Keras class (``Conv2D`` for kind ``conv2d``); ``InputLayer`` for the input."""
+    return node.layer.keras_class if node.layer is not None else "InputLayer"
+
+
 def layer_line(node: Node) -> int:
     """The model's line a layer comes from (a block call's line for the layers it made)."""
     return (node.call_site or node.span).line
@@ -50,14 +59,19 @@ def layer_line(node: Node) -> int:
 
 def results_json(results: list[CheckResult]) -> dict[str, Any]:
     """``{"models": [...], "diagnostics": [...]}`` for one or more checked files."""
-    models = []
-    for result in results:
-        for model in result.models:
-            models.append({**model_json(model), "file": result.file})
-    return {
-        "models": models,
-        "diagnostics": [d.to_json() for r in results for d in r.diagnostics],
-    }
+    return files_json((r.file, [model_json(m) for m in r.models], r.diagnostics) for r in results)
+
+
+def files_json(
+    files: Iterable[tuple[str, list[dict[str, Any]], list[Diagnostic]]],
+) -> dict[str, Any]:
+    """:func:`results_json` from each file's path, model summaries and diagnostics."""
+    models: list[dict[str, Any]] = []
+    diagnostics: list[dict[str, Any]] = []
+    for file, summaries, found in files:
+        models.extend({**summary, "file": file} for summary in summaries)
+        diagnostics.extend(d.to_json() for d in found)
+    return {"models": models, "diagnostics": diagnostics}
 
 
 def human_count(n: int) -> str:

@@ -17,15 +17,18 @@ import hashlib
 import io
 import math
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
 
+from specc.codes import E107, E501, E502, E503, E504, E505
 from specc.diagnostics import Diagnostic, Span, SpeccError, sort_key
+from specc.io import NotRegularFileError, open_regular, write_atomically
 from specc.ir.graph import Model, Node
 from specc.ir.layers import Weight
 from specc.ir.values import INITIALIZER_DEFAULTS, FnValue
+from specc.npz import NPY_MAGIC, ZIP_MAGICS, ArrayHeader, NotAnArrayError, NpzArchive
 
 # Keras divides the stddev of its truncated variance-scaling normal by the
 # stddev of a unit normal truncated to [-2, 2].
@@ -161,7 +164,7 @@ def init_weights(model: Model, seed: int = 0) -> dict[str, np.ndarray]:
         try:
             value = initial_value(weight.initializer, tuple(weight.shape), rng)
         except ValueError as exc:
-            problems.append(Diagnostic("E107", f"{node.name}/{weight.name}: {exc}", node.span))
+            problems.append(Diagnostic(E107, f"{node.name}/{weight.name}: {exc}", node.span))
             continue
         out[key] = np.asarray(value, dtype=np.float32, order="C")  # keeps 0-d arrays
     if problems:
@@ -174,81 +177,98 @@ def load_weights(path: str | Path, model: Model) -> dict[str, np.ndarray]:
 
     Raises :class:`SpeccError` with every problem: E501 unreadable file, E502
     missing array, E503 extra array, E504 wrong shape, E505 non-float or
-    non-finite values (each located at the layer's statement).
+    non-finite values (each located at the layer's statement). Names, shapes
+    and dtypes are compared from the ``.npy`` headers first: only arrays that
+    fit the model are decompressed, so a zip bomb costs no memory.
     """
     path = str(path)
     file_span = Span(path, 1, 1, 1, 2)
-    arrays: dict[str, np.ndarray] = {}
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             magic = f.read(4)
-        if magic not in (b"PK\x03\x04", b"PK\x05\x06"):
-            raise ValueError("not a .npz archive (no zip header)")
-        data = np.load(path, allow_pickle=False)
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise ValueError("this is a single .npy array, not a .npz archive")
-        with data:
-            for key in data.files:
-                arrays[key] = data[key]
+        if magic not in ZIP_MAGICS:
+            raise SpeccError(_not_npz(file_span, magic))
+        archive = NpzArchive.open(path)
     except FileNotFoundError:
-        raise SpeccError(Diagnostic("E501", "no such weights file", file_span)) from None
+        raise SpeccError(Diagnostic(E501, "no such weights file", file_span)) from None
     except IsADirectoryError:
-        raise SpeccError(Diagnostic("E501", "is a directory, not a .npz file", file_span)) from None
-    except Exception as exc:  # corrupt archives fail in many ways (zip, zlib, format, pickle)
-        raise SpeccError(
-            Diagnostic(
-                "E501",
-                f"cannot read weights file: {type(exc).__name__}: {exc}",
-                file_span,
-                "write it with `specc init` or numpy.savez",
-            )
-        ) from None
-    return check_weights(arrays, model)
+        raise SpeccError(Diagnostic(E501, "is a directory, not a .npz file", file_span)) from None
+    except NotRegularFileError as exc:
+        raise SpeccError(Diagnostic(E501, f"is {exc.strerror}", file_span)) from None
+    except SpeccError:
+        raise
+    except Exception as exc:  # corrupt archives fail in many ways (zip, zlib, format)
+        raise SpeccError(_unreadable_npz(file_span, exc)) from None
+    with archive:
+        return _check(archive, archive.load, model, file_span)
+
+
+_WRITE_IT = "write it with `specc init` or numpy.savez"
+
+
+def _not_npz(span: Span, magic: bytes) -> Diagnostic:
+    """E501 for a file that is not a zip archive, said as what it is."""
+    if magic == NPY_MAGIC[:4]:
+        what = "is a single .npy array, not a .npz archive of named weights"
+    else:
+        what = "is not a .npz archive of weights (it does not start as a zip file does)"
+    return Diagnostic(E501, what, span, _WRITE_IT)
+
+
+def _unreadable_npz(span: Span, exc: Exception) -> Diagnostic:
+    """E501 for a zip archive that numpy cannot read, in words rather than an exception."""
+    text = str(exc)
+    if "pickle" in text:
+        what = "holds Python objects (pickled arrays), which specc never loads"
+    elif isinstance(exc, ValueError) and text:
+        what = f"is not a valid .npz archive: {text[:1].lower()}{text[1:]}"
+    else:
+        what = "is a damaged .npz archive: it cannot be unzipped"
+    return Diagnostic(E501, what, span, _WRITE_IT)
+
+
+def _unreadable_member(span: Span, key: str, exc: Exception) -> Diagnostic:
+    """E501 for one array of a readable archive that cannot be decompressed or decoded."""
+    if isinstance(exc, NotAnArrayError):
+        why = f"{str(exc)[:1].lower()}{str(exc)[1:]}"
+    else:
+        why = "the archive is damaged there (it cannot be unzipped)"
+    return Diagnostic(E501, f"array '{key}' cannot be read: {why}", span, _WRITE_IT)
 
 
 def check_weights(arrays: Mapping[str, np.ndarray], model: Model) -> dict[str, np.ndarray]:
     """Validate ``arrays`` against ``model`` (E502-E505) and return them as float32."""
+    headers = {key: ArrayHeader.of(value) for key, value in arrays.items()}
+    return _check(headers, lambda key: np.asarray(arrays[key]), model, model.span)
+
+
+def _check(
+    headers: Mapping[str, ArrayHeader | str],
+    load: Callable[[str], np.ndarray],
+    model: Model,
+    file_span: Span,
+) -> dict[str, np.ndarray]:
+    """Compare ``headers`` with the model's weights; ``load`` only the arrays that fit."""
     problems: list[Diagnostic] = []
     out: dict[str, np.ndarray] = {}
     expected = {key: (node, weight) for key, node, weight in expected_weights(model)}
     for key, (node, weight) in expected.items():
-        if key not in arrays:
-            problems.append(
-                Diagnostic(
-                    "E502",
-                    f"weights file lacks '{key}' (layer '{node.name}' needs its {weight.name} "
-                    f"of shape {tuple(weight.shape)})",
-                    node.span,
-                )
-            )
+        header = headers.get(key)
+        problem = _mismatch(key, header, node, weight)
+        if problem is not None:
+            problems.append(problem)
             continue
-        array = np.asarray(arrays[key])
-        if array.dtype.kind != "f":
-            problems.append(
-                Diagnostic(
-                    "E505",
-                    f"layer '{node.name}': array '{key}' has dtype {array.dtype}, "
-                    "expected floating point",
-                    node.span,
-                )
-            )
-            continue
-        if tuple(array.shape) != tuple(weight.shape):
-            problems.append(
-                Diagnostic(
-                    "E504",
-                    f"layer '{node.name}': array '{key}' has shape {tuple(array.shape)}, "
-                    f"expected {tuple(weight.shape)}",
-                    node.span,
-                )
-            )
+        try:
+            array = load(key)
+        except Exception as exc:  # truncated or corrupt member, bad CRC
+            problems.append(_unreadable_member(file_span, key, exc))
             continue
         with np.errstate(over="ignore"):
             value = np.asarray(array, dtype=np.float32, order="C")
         if not np.isfinite(value).all():
             problems.append(
                 Diagnostic(
-                    "E505",
+                    E505,
                     f"layer '{node.name}': array '{key}' holds NaN or infinity"
                     + (" (after conversion to float32)" if np.isfinite(array).all() else ""),
                     node.span,
@@ -257,14 +277,14 @@ def check_weights(arrays: Mapping[str, np.ndarray], model: Model) -> dict[str, n
             continue
         out[key] = value
     names = {node.name: node for node in model.nodes[1:]}
-    for key in arrays:
+    for key in headers:
         if key not in expected:
             layer = key.split("/", 1)[0]
             node = names.get(layer)
             where = f"layer '{layer}' has no weight by that name" if node else "no such layer"
             problems.append(
                 Diagnostic(
-                    "E503",
+                    E503,
                     f"weights file holds '{key}', which the model does not have ({where})",
                     node.span if node else model.span,
                 )
@@ -272,6 +292,35 @@ def check_weights(arrays: Mapping[str, np.ndarray], model: Model) -> dict[str, n
     if problems:
         raise SpeccError(sorted(problems, key=sort_key))
     return out
+
+
+def _mismatch(
+    key: str, header: ArrayHeader | str | None, node: Node, weight: Weight
+) -> Diagnostic | None:
+    """E502/E504/E505 where the header shows the array cannot be the weight."""
+    if header is None:
+        return Diagnostic(
+            E502,
+            f"weights file lacks '{key}' (layer '{node.name}' needs its {weight.name} "
+            f"of shape {tuple(weight.shape)})",
+            node.span,
+        )
+    if isinstance(header, str):
+        return Diagnostic(E505, f"layer '{node.name}': array '{key}' {header}", node.span)
+    if header.dtype.kind != "f":
+        return Diagnostic(
+            E505,
+            f"layer '{node.name}': array '{key}' has dtype {header.dtype}, expected floating point",
+            node.span,
+        )
+    if header.shape != tuple(weight.shape):
+        return Diagnostic(
+            E504,
+            f"layer '{node.name}': array '{key}' has shape {header.shape}, "
+            f"expected {tuple(weight.shape)}",
+            node.span,
+        )
+    return None
 
 
 # 1980-01-01, the earliest time a zip entry can carry: same arrays, same bytes.
@@ -292,6 +341,4 @@ def weights_bytes(weights: Mapping[str, np.ndarray]) -> bytes:
 
 def save_weights(path: str | Path, weights: Mapping[str, np.ndarray]) -> None:
     """Write ``weights`` to ``path`` as ``.npz``, deterministically and atomically."""
-    from specc.commands.common import write_atomically
-
     write_atomically(str(path), weights_bytes(weights))

@@ -21,6 +21,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# specc check keeps results between runs; tests check afresh (tests/test_check_cache.py turns it on)
+os.environ.setdefault("SPECC_NO_CACHE", "1")
+
+# torchvision (through torch._dynamo, which loads triton) segfaults when it is
+# imported after TensorFlow in one process (TF 2.21, torch 2.14.1: the two ship
+# clashing native libraries); imported first, both work. The ONNX import tests
+# export torchvision models in the same process as the Keras tests.
+try:
+    import torchvision  # noqa: F401
+except ImportError:  # not installed: the tests that need it skip (or fail in CI)
+    pass
 
 
 def require(name: str) -> ModuleType:

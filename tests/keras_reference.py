@@ -1,8 +1,9 @@
 """Build real Keras models from specc's IR, for differential tests.
 
 Each IR node becomes the Keras layer class it names, constructed with the
-parameters the spec set (Keras fills in its own defaults). Keras, not specc,
-then computes every shape and parameter count.
+parameters the spec wrote (:func:`written_params`): Keras fills in its own
+defaults, so a specc default that differs from Keras's shows as a difference.
+Keras, not specc, then computes every shape and parameter count.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from specc.ir.graph import Model, Node
-from specc.ir.layers import explicit_params
 from specc.ir.values import FnValue
 
 
@@ -35,13 +35,28 @@ def keras_value(value: Any) -> Any:
     return value
 
 
+def written_params(node: Node) -> dict[str, Any]:
+    """The parameters the spec wrote for ``node`` (validated), and those Keras cannot do without.
+
+    Not specc's ``explicit_params``: that one leaves out what equals specc's own
+    default, which would hide a default that differs from Keras's.
+    """
+    layer = node.layer
+    assert layer is not None
+    fields = type(layer).model_fields
+    return {
+        name: getattr(layer, name)
+        for name, info in fields.items()
+        if name in node.arg_spans or info.is_required() or name in layer.keras_required
+    }
+
+
 def keras_layer(node: Node):
-    """The Keras layer a node names, constructed with the parameters the spec set."""
+    """The Keras layer a node names, constructed with the parameters the spec wrote."""
     import keras
 
-    layer = node.layer
-    cls = getattr(keras.layers, type(layer).keras_class)
-    kwargs = {k: keras_value(v) for k, v in explicit_params(layer).items()}
+    cls = getattr(keras.layers, type(node.layer).keras_class)
+    kwargs = {k: keras_value(v) for k, v in written_params(node).items()}
     return cls(name=node.name, **kwargs)
 
 

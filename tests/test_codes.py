@@ -43,7 +43,7 @@ def test_registry_order_groups_and_classes():
     codes = list(REGISTRY)
     assert codes == sorted(codes, key=lambda c: c[1:])
     for code, entry in REGISTRY.items():
-        assert re.fullmatch(r"E[1-36]\d\d|E5\d\d|W4\d\d", code), code
+        assert re.fullmatch(r"E[1-35-8]\d\d|W4\d\d", code), code
         assert entry.code == code and entry.severity == ("warning" if code[0] == "W" else "error")
         # The language and what Keras refuses are the spec's fault; what the user
         # passed besides the spec (a file, weights, an input, a machine) is not.
@@ -52,6 +52,10 @@ def test_registry_order_groups_and_classes():
     assert CODES == {code: entry.title for code, entry in REGISTRY.items()}
     assert {REGISTRY[c].exit_class for c in ("E100", "E501", "E504", "E601", "E605")} == {2}
     assert {REGISTRY[c].exit_class for c in ("E606", "E607")} == {EXIT_SPEC}
+    # A file that is no model is like an unreadable file; a model specc cannot
+    # write as a spec is refused as a spec would be.
+    assert REGISTRY["E701"].exit_class == 2
+    assert {REGISTRY[c].exit_class for c in REGISTRY if "E702" <= c <= "E799"} == {EXIT_SPEC}
 
 
 def test_exit_class_of_diagnostics():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from specc.check import check_source
-from specc.diagnostics import CODES
+from specc.diagnostics import CODES, render_github, render_text, sarif_log
 
 M = "model m {{\n  input {shape}\n{body}}}\n"
 
@@ -43,7 +43,7 @@ CASES = [
         "calls itself",
     ),
     (spec("conv2d 8 3\nconcatenate @stme"), "E110", 4, 15, "unknown @stme"),
-    (spec("conv2d 8 3 name=x\nconv2d 8 3 name=x"), "E111", 4, 19, "already used at line 3"),
+    (spec("conv2d 8 3 name=x\nconv2d 8 3 name=x"), "E111", 4, 19, "'x' is already used"),
     (spec("repeat 1000000000 {\n  conv2d 8 3 same\n}"), "E112", 3, 10, "more than"),
     (spec("dense 7 / 0", "8"), "E113", 3, 9, "division by zero"),
     (spec("conv2d 8 5x5", "3x3x1"), "E201", 3, 3, "does not fit the 3x3 input"),
@@ -86,10 +86,12 @@ def test_code_is_reported_at_its_place(source, code, line, column, words):
 
 def test_every_spec_code_has_a_case():
     tested = {case[1] for case in CASES}
-    # E100 is about files (tests/test_cli.py); E302/E303 are CLI budgets; E5xx/E6xx are
-    # weights and inputs, tested with the commands that read them.
-    untested = {c for c in CODES if c not in tested and c[:2] not in ("E5", "E6")}
-    assert untested <= {"E100", "E302", "E303"}, untested
+    # E100 and E114 are about files (tests/test_cli.py, tests/test_cli_skeleton.py); E302/E303
+    # are CLI budgets; E5xx/E6xx are weights and inputs, tested with the commands that read
+    # them; E7xx are imported model files (tests/test_import_*.py), E8xx training data
+    # (tests/test_train_*.py).
+    untested = {c for c in CODES if c not in tested and c[:2] not in ("E5", "E6", "E7", "E8")}
+    assert untested <= {"E100", "E114", "E302", "E303"}, untested
 
 
 def test_noqa_silences_warnings_on_its_line_only():
@@ -108,7 +110,30 @@ def test_error_in_block_is_reported_at_the_call():
     result = check_source(source, "t.cnn")
     [d] = result.diagnostics
     assert d.code == "E201" and d.span.line == 7
-    assert "in block 'b', line 2" in d.message
+    assert "line" not in d.message  # where inside the block is a related span, not text
+    [inside] = d.related
+    assert (inside.span.line, inside.span.column, inside.span.end_column) == (2, 3, 13)
+    assert inside.message == "the layer, in block 'b'"
+    text = render_text(result.diagnostics, {"t.cnn": source})
+    assert "  note: t.cnn:2:3: the layer, in block 'b'\n    2 |   conv2d 8 k\n" in text
+    assert d.to_json()["related"] == [
+        {"message": inside.message, "file": "t.cnn", "line": 2, "column": 3, "end_line": 2,
+         "end_column": 13}
+    ]  # fmt: skip
+    [result_] = sarif_log(result.diagnostics, "0")["runs"][0]["results"]
+    [location] = result_["relatedLocations"]
+    assert location["physicalLocation"]["region"]["startLine"] == 2
+    assert location["message"]["text"] == inside.message
+    assert "note: the layer, in block 'b' (t.cnn:2:3)" in render_github(result.diagnostics)
+
+
+def test_a_duplicate_name_points_at_its_first_use():
+    result = check_source(spec("conv2d 8 3 name=x\nconv2d 8 3 name=x"), "t.cnn")
+    [d] = result.diagnostics
+    assert [(r.span.line, r.message) for r in d.related] == [(3, "'x' is first used here")]
+    model = "model m {\n  input 8\n  dense 2\n}\n"
+    [d] = check_source(model + model, "t.cnn").diagnostics
+    assert d.code == "E111" and [r.span.line for r in d.related] == [1]
 
 
 def test_several_errors_in_one_file():

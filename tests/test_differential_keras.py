@@ -19,7 +19,6 @@ from specgen import generate_invalid_spec, generate_spec
 
 from specc.check import check_source
 from specc.ir.graph import Model
-from specc.ir.layers import explicit_params
 
 GRAPH_SEEDS = range(0, 200)
 STACK_SEEDS = range(10_000, 10_100)
@@ -37,10 +36,10 @@ def _chunks(seeds: range) -> list[range]:
 def _keras_layer(node, auto_names: bool):
     """The Keras layer for ``node``; with ``auto_names`` Keras names unnamed layers itself."""
     import keras
-    from keras_reference import keras_value
+    from keras_reference import keras_value, written_params
 
     cls = getattr(keras.layers, type(node.layer).keras_class)
-    kwargs = {k: keras_value(v) for k, v in explicit_params(node.layer).items()}
+    kwargs = {k: keras_value(v) for k, v in written_params(node).items()}
     if not auto_names or GENERATED_NAME.match(node.name):
         kwargs["name"] = node.name
     return cls(**kwargs)
@@ -149,6 +148,15 @@ def _features(text: str, model: Model) -> set[str]:
             "three_inputs": len(node.inputs) > 2,
             "asymmetric": kind == "zeropadding2d" and any(a != b for a, b in layer.padding),
             "block": node.block is not None,
+            "shared_axes": bool(getattr(layer, "shared_axes", None)),
+            "axes": kind.endswith(("_layer", "normalization")) and getattr(layer, "axis", -1) != -1,
+            "mean": getattr(layer, "mean", None) is not None,
+            "instance": kind == "groupnormalization" and layer.groups == -1,
+            "antialias": getattr(layer, "antialias", False),
+            "aspect": kind == "resizing"
+            and (layer.crop_to_aspect_ratio or layer.pad_to_aspect_ratio),
+            "per_channel": isinstance(getattr(layer, "scale", None), tuple),
+            "clipped": kind == "relu_layer" and layer.max_value is not None,
         }
         out |= {
             f"{kind}:{name}" if name != "block" else name for name, hit in checks.items() if hit
@@ -178,6 +186,10 @@ def test_generator_is_deterministic_and_covers_every_option():
     wanted |= {"globalmaxpooling2d:keepdims", "dense:feature_map", "zeropadding2d:asymmetric"}
     wanted |= {"upsampling2d:bilinear", "reshape:minus_one", "batchnormalization:no_center"}
     wanted |= {"batchnormalization:no_scale", "concatenate:axis", "add:three_inputs"}
+    wanted |= {"prelu:shared_axes", "softmax_layer:axes", "normalization:axes"}
+    wanted |= {"normalization:mean", "groupnormalization:instance", "resizing:antialias"}
+    wanted |= {"resizing:aspect", "rescaling:per_channel", "relu_layer:clipped"}
+    wanted |= {"layernormalization:axes", "unitnormalization:axes"}
     assert wanted - seen == set()
 
 

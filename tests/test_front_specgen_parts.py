@@ -345,7 +345,10 @@ class Gen:
             return _checked(op, shape)
         if kind == "reshape":
             return self.reshape(shape)
-        return None
+        from specgen_kinds import KINDS as NEW_KINDS  # the issue-12 kinds
+        from specgen_kinds import statement
+
+        return statement(self, shape, kind) if kind in NEW_KINDS else None
 
     def reshape(self, shape: Shape) -> Op | None:
         rng = self.rng
@@ -402,6 +405,7 @@ def invalid_statement(rng: random.Random, shape: Shape) -> tuple[list[str], str]
     kinds = ["rank", "reshape"]
     if len(shape) == 3:
         kinds += ["empty", "pool_empty", "groups", "dilation", "concat", "outpad"]
+        kinds += ["crop", "groupnorm", "permute"]
         if shape[2] > 1 or min(shape[:2]) > 1:
             kinds.append("merge")
     kind = rng.choice(kinds)
@@ -466,6 +470,15 @@ def invalid_statement(rng: random.Random, shape: Shape) -> tuple[list[str], str]
             bad = "concatenate {\n  path { }\n  path {\n    upsample 2\n  }\n}"
         else:
             bad = "concatenate {\n  path { }\n  path {\n    maxpool 2 padding=same\n  }\n}"
+    elif kind == "crop":
+        h, w = shape[:2]
+        bad = rng.choice([f"cropping2d (({h}, 0), (0, 0))", f"crop (0, {(w + 1) // 2})"])
+    elif kind == "groupnorm":
+        c = shape[2]
+        bad_g = rng.choice([c + 1, *[g_ for g_ in range(2, c) if c % g_]])
+        bad = f"groupnormalization {bad_g}"
+    elif kind == "permute":
+        bad = rng.choice(["permute (2, 1)", "permute (1, 2, 4, 3)"])
     else:
         s = rng.randint(1, 3)
         bad = f"convtranspose 4 3 strides={s} output_padding={s + rng.randint(0, 1)}"

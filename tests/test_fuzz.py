@@ -12,19 +12,27 @@ import contextlib
 import io
 import json
 import os
+import queue
 import re
 import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES
+from conftest import EXAMPLES, require
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from specgen import generate_spec
 
 from specc.check import check_source
 from specc.cli import main
-from specc.diagnostics import CODES, Diagnostic, render_github, render_sarif, render_text
+from specc.diagnostics import (
+    CODES,
+    Diagnostic,
+    printable,
+    render_github,
+    render_sarif,
+    render_text,
+)
 
 # SPECC_FUZZ_EXAMPLES=5000 fuzzes longer (locally, when hunting bugs).
 EXAMPLES_PER_TEST = int(os.environ.get("SPECC_FUZZ_EXAMPLES", "300"))
@@ -74,11 +82,13 @@ def assert_well_located(text: str, diagnostics: list[Diagnostic]) -> None:
 
 
 def assert_rendered_at_its_line(text: str, diagnostics: list[Diagnostic]) -> None:
-    """The text rendering quotes the line the diagnostic names (lines end at newlines)."""
+    """The text rendering quotes the line the diagnostic names (lines end at newlines),
+    tabs as one space and control characters escaped."""
     lines = [line.removesuffix("\r") for line in text.split("\n")]
     for d in diagnostics:
         if d.span.line <= len(lines) and lines[d.span.line - 1].strip():
-            shown = lines[d.span.line - 1].expandtabs(1)[:200]
+            line = lines[d.span.line - 1]
+            shown = "".join(" " if c == "\t" else printable(c) for c in line)[:200]
             assert f"{d.span.line} | {shown}" in render_text([d], {"fuzz.cnn": text}), d
 
 
@@ -211,3 +221,200 @@ def test_odd_line_breaks_do_not_shift_lines(brk):
     result = check_source(text, "fuzz.cnn")
     assert [(d.code, d.span.line) for d in result.diagnostics] == [("E201", 4)]
     assert_rendered_at_its_line(text, result.diagnostics)
+
+
+# -- the language server: hypothesis-generated frames and edit sequences ----------------
+# Served in-process (specc.lsp.server.SpeccServer.serve on byte buffers): the same
+# frame reader and protocol as `specc lsp`, without a process per example.
+
+LSP_EXAMPLES = settings(FUZZ, max_examples=max(1, EXAMPLES_PER_TEST // 6))
+LSP_URIS = ["file:///fuzz/a.cnn", "file:///fuzz/b.cnn", "file:///etc/passwd", "untitled:x"]
+LSP_METHODS = [
+    "textDocument/hover", "textDocument/completion", "textDocument/definition",
+    "textDocument/documentSymbol", "textDocument/inlayHint", "textDocument/formatting",
+    "initialize", "shutdown", "workspace/symbol", "no/such/method",
+]  # fmt: skip
+EDIT_PIECES = st.sampled_from(
+    [
+        *"model{}()@=,x 38\n\t", "input 8", "dense 4", "\r\n", "\r", "\u2028", "\x0c",
+        "\u00e9", "\U0001f600", "\ud800", "\x1b[2K",
+    ]
+)  # fmt: skip
+
+
+def edit_text(max_size: int) -> st.SearchStrategy[str]:
+    """Text made of spec words, line breaks LSP counts and some it does not, astral
+    characters, a lone surrogate and a terminal escape."""
+    return st.lists(EDIT_PIECES, max_size=max_size).map("".join)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+POSITIONS = st.fixed_dictionaries({"line": st.integers(0, 12), "character": st.integers(0, 40)})
+
+
+def serve_in_process(frames: bytes) -> tuple[int, list[dict], object]:
+    """Run a fresh server on ``frames``; its exit status, its messages and itself."""
+    from lsp_stream import read_frames
+
+    from specc.lsp.server import create_server
+
+    server = create_server()
+    out = io.BytesIO()
+    status = server.serve(io.BytesIO(frames), out)
+    out.seek(0)
+    messages: queue.Queue = queue.Queue()
+    read_frames(out, messages)
+    return status, [m for m in iter(messages.get_nowait, None)], server
+
+
+def lsp_frame(message: object) -> bytes:
+    from lsp_stream import frame
+
+    return frame(message if isinstance(message, bytes) else json.dumps(message).encode())
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": "init",
+    "method": "initialize",
+    "params": {"capabilities": {}},
+}
+
+
+@st.composite
+def lsp_message(draw, msg_id: int) -> tuple[bytes, int | None]:
+    """One frame: a request (returns its id), a notification, or a malformed body."""
+    kind = draw(st.sampled_from(["request", "request", "notification", "json", "bytes"]))
+    uri = draw(st.sampled_from(LSP_URIS))
+    well_formed = {"textDocument": {"uri": uri}, "position": draw(POSITIONS)}
+    well_formed["range"] = {"start": draw(POSITIONS), "end": draw(POSITIONS)}
+    params = draw(st.just(well_formed) | JSON_VALUES)
+    if kind == "request":
+        method = draw(st.sampled_from(LSP_METHODS))
+        return lsp_frame(
+            {"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params}
+        ), msg_id
+    if kind == "notification":
+        item = {"uri": uri, "languageId": "cnn", "version": 1, "text": draw(edit_text(40))}
+        method, params = draw(
+            st.sampled_from([("textDocument/didOpen", {"textDocument": item})])
+            | st.tuples(
+                st.sampled_from(["textDocument/didChange", "textDocument/didClose", "$/x"]),
+                JSON_VALUES,
+            )
+        )
+        return lsp_frame({"jsonrpc": "2.0", "method": method, "params": params}), None
+    if kind == "json":
+        return lsp_frame(json.dumps(draw(JSON_VALUES)).encode()), None
+    return lsp_frame(draw(st.binary(max_size=40))), None
+
+
+@LSP_EXAMPLES
+@given(st.data())
+def test_lsp_answers_every_request_of_any_frame_sequence(data):
+    require("pygls")
+    drawn = [data.draw(lsp_message(i)) for i in range(data.draw(st.integers(1, 12)))]
+    status, messages, _ = serve_in_process(lsp_frame(INITIALIZE) + b"".join(f for f, _ in drawn))
+    assert status in (0, 1)
+    answers = [m for m in messages if "method" not in m]
+    sent = [i for _, i in drawn if i is not None]
+    answered = [m["id"] for m in answers if isinstance(m.get("id"), int)]
+    assert sorted(answered) == sorted(sent), (answered, sent)
+    for m in answers:
+        assert m.get("error", {}).get("code") != -32603, m  # an internal error: our bug
+    assert not [
+        m for m in messages if m.get("method") == "window/showMessage" and m["params"]["type"] == 1
+    ]
+
+
+@LSP_EXAMPLES
+@given(
+    st.binary(max_size=300),
+    st.lists(
+        st.sampled_from([b"Content-Length: ", b"\r\n", b"99999999999", b"12", b"{}", b":"]),
+        max_size=20,
+    ),
+)
+def test_lsp_survives_any_byte_stream(noise, pieces):
+    require("pygls")
+    status, messages, _ = serve_in_process(lsp_frame(INITIALIZE) + noise + b"".join(pieces))
+    assert status in (0, 1) and messages[0]["id"] == "init"
+
+
+def utf16_offset(text: str, line: int, character: int) -> int:
+    """Reference: the code-point offset of an LSP position, on UTF-16 code units."""
+    lines = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
+    if line >= len(lines):
+        return len(text)
+    start = sum(len(part) for part in lines[:line])
+    body = lines[line].rstrip("\r\n")
+    units = 0
+    for index, char in enumerate(body):
+        if units >= character:
+            return start + index
+        units += len(char.encode("utf-16-le", "surrogatepass")) // 2
+    return start + len(body)
+
+
+@st.composite
+def lsp_edit(draw) -> dict:
+    """A change event: the whole text, or a range (in order) and its new text."""
+    new = draw(edit_text(12))
+    if draw(st.integers(0, 5)) == 0:
+        return {"text": new}
+    start, end = sorted(
+        [draw(POSITIONS), draw(POSITIONS)], key=lambda p: (p["line"], p["character"])
+    )
+    return {"range": {"start": start, "end": end}, "text": new}
+
+
+@LSP_EXAMPLES
+@given(
+    st.sampled_from(EXAMPLE_TEXTS) | edit_text(80),
+    st.lists(lsp_edit(), max_size=8),
+)
+def test_lsp_edit_sequences_track_the_text_and_its_diagnostics(text, edits):
+    require("pygls")
+    uri, fffd = "file:///fuzz/edit.cnn", lambda s: s.replace("\ud800", "\ufffd")
+    item = {"uri": uri, "languageId": "cnn", "version": 0, "text": text}
+    frames = [
+        INITIALIZE,
+        {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": item}},
+    ]
+    expected = fffd(text)
+    for version, edit in enumerate(edits, 1):
+        if "range" in edit:
+            r = edit["range"]
+            start = utf16_offset(expected, r["start"]["line"], r["start"]["character"])
+            end = utf16_offset(expected, r["end"]["line"], r["end"]["character"])
+            expected = expected[:start] + fffd(edit["text"]) + expected[max(start, end) :]
+        else:
+            expected = fffd(edit["text"])
+        change = {"textDocument": {"uri": uri, "version": version}, "contentChanges": [edit]}
+        frames.append({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": change})
+    frames.append(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "textDocument/documentSymbol",
+            "params": {"textDocument": {"uri": uri}},
+        }
+    )
+    _, messages, server = serve_in_process(b"".join(lsp_frame(f) for f in frames))
+    assert server.documents[uri].text == expected
+    published = [
+        m["params"] for m in messages if m.get("method") == "textDocument/publishDiagnostics"
+    ]
+    assert [p["version"] for p in published] == list(range(len(edits) + 1))
+    want = check_source(expected, "/fuzz/edit.cnn").diagnostics
+    got = published[-1]["diagnostics"]
+    assert [(d["code"], d["range"]["start"]["line"]) for d in got] == [
+        (d.code, d.span.line - 1) for d in want
+    ]
+    assert "error" not in next(m for m in messages if m.get("id") == 1)

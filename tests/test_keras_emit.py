@@ -170,14 +170,15 @@ def test_sequential_for_stacks_functional_for_graphs():
             if kw.arg == "name"
         ]
         assert sorted(names) == sorted(n.name for n in model.layers), name
-        # No dependency on specc: only keras and numpy are imported.
+        # No dependency on specc: keras and numpy (the standard library, and TensorFlow
+        # inside data_parallel() for its tf.distribute strategies, where training is).
         imports = {
             alias.name if isinstance(node, ast.Import) else node.module
             for node in ast.walk(ast.parse(source))
             if isinstance(node, ast.Import | ast.ImportFrom)
             for alias in node.names
         }
-        assert imports == {"keras", "numpy"}, imports
+        assert imports - {"contextlib", "os", "tensorflow"} == {"keras", "numpy"}, imports
 
 
 @pytest.mark.parametrize("path,name", MODELS, ids=[name for _, name in MODELS])

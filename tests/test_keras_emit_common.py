@@ -61,6 +61,7 @@ def assert_matches_summary(keras_model, model: Model) -> None:
     for lay, entry in zip(built, summary["layers"], strict=True):
         assert list(lay.output.shape[1:]) == list(entry["output_shape"]), lay.name
         assert lay.count_params() == entry["params"], lay.name
+        assert type(lay).__name__ == entry["class_name"], lay.name
     assert keras_model.count_params() == summary["params"]
     trainable = sum(int(np.prod(w.shape)) for w in keras_model.trainable_weights)
     frozen = sum(int(np.prod(w.shape)) for w in keras_model.non_trainable_weights)

@@ -49,10 +49,10 @@ def _only_diagnostic(statement: str):
 @pytest.mark.parametrize(
     ("statement", "keras_name"),
     [
-        ("layernormalization", "LayerNormalization"),
-        ("cropping2d 1", "Cropping2D"),
-        ("LeakyReLU", "LeakyReLU"),
-        ("SpatialDropout2D 0.1", "SpatialDropout2D"),
+        ("rmsnormalization", "RMSNormalization"),
+        ("cropping1d 1", "Cropping1D"),
+        ("GaussianNoise", "GaussianNoise"),
+        ("SpatialDropout1D 0.1", "SpatialDropout1D"),
     ],
 )
 def test_a_keras_layer_specc_lacks_is_not_supported(statement, keras_name):
@@ -63,7 +63,7 @@ def test_a_keras_layer_specc_lacks_is_not_supported(statement, keras_name):
 
 @pytest.mark.parametrize(
     ("statement", "keras_name"),
-    [("layernormalizaton", "LayerNormalization"), ("cropping2", "Cropping2D")],
+    [("rmsnormalizaton", "RMSNormalization"), ("cropping3", "Cropping3D")],
 )
 def test_a_misspelt_keras_layer_specc_lacks_is_not_offered_another(statement, keras_name):
     d = _only_diagnostic(statement)

@@ -7,6 +7,8 @@ spec's arithmetic must equal, so the spec language and Python cannot drift.
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import pytest
 
@@ -103,7 +105,8 @@ def test_if_chains_take_the_first_true_branch():
 
 def test_conditions_short_circuit_as_in_python():
     before = 'block named(name=none) {\n  if name != none and name + "_x" == "a_x" {\n    dense 1\n  } else {\n    dense 2\n  }\n}\n'
-    assert units(model_of("  flatten\n  named\n  named name=a\n  named name=b", before)) == [2, 1, 2]
+    model = model_of("  flatten\n  named\n  named name=a\n  named name=b", before)
+    assert units(model) == [2, 1, 2]
 
 
 def test_chained_comparisons_as_in_python():
@@ -379,3 +382,27 @@ def test_fmt_writes_the_new_syntax_canonically_and_keeps_its_meaning():
     assert [(n.name, n.kind, n.output_shape) for n in before.models[0].nodes] == [
         (n.name, n.kind, n.output_shape) for n in after.models[0].nodes
     ]
+
+
+# -- the documentation -------------------------------------------------------------
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "language-blocks.md"
+DOC_BLOCKS = re.findall(r"```cnn\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+
+
+@pytest.mark.parametrize("text", DOC_BLOCKS, ids=[f"block{i}" for i in range(len(DOC_BLOCKS))])
+def test_every_example_of_the_page_checks_and_is_formatted(text):
+    result = check_source(text, "language-blocks.md")
+    assert result.models and result.diagnostics == [], [
+        (d.code, d.span.line, d.message) for d in result.diagnostics
+    ]
+    assert format_source(text) == text
+
+
+SPECS = sorted((Path(__file__).resolve().parent / "specs").glob("*.cnn"))
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.name)
+def test_the_keras_application_specs_are_canonical(path):
+    text = path.read_text(encoding="utf-8")
+    assert format_source(text) == text

@@ -13,6 +13,8 @@ and TensorFlow backends and the ONNX graph in onnxruntime (after
 from __future__ import annotations
 
 import inspect
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -270,3 +272,86 @@ def test_generated_keras_modules_build_and_compute_the_same(cases, tmp_path):
         module.load_weights(keras_model, str(tmp_path / "w.npz"))
         got = np.asarray(keras_model(case.x, training=False), dtype=np.float32)
         assert_agrees(got, case.expected, f"generated module of {name}")
+
+
+def _labels(text: str) -> list[str]:
+    """Completion labels at the end of ``text`` (the last line is the one being typed)."""
+    from lsprotocol import types as lsp
+
+    from specc.lsp.completion import completion
+    from specc.lsp.document import Document
+
+    doc = Document("file:///k.cnn", "/k.cnn")
+    doc.update(text)
+    end = lsp.Position(line=len(doc.lines) - 1, character=len(doc.lines[-1]))
+    return [item.label for item in completion(doc, end).items]
+
+
+def test_language_server_completes_the_new_kinds_and_their_parameters():
+    require("pygls")
+    model = "model m {\n  input 8x8x3\n  "
+    heads = _labels(model)
+    assert {cls.kind for cls in NEW_CLASSES} <= set(heads)
+    assert {"layernorm", "groupnorm", "crop", "resize"} <= set(heads)
+    assert {"relu", "elu", "softmax"} <= set(heads)  # the activations, as before
+    assert {"max_value=", "negative_slope=", "threshold="} <= set(_labels(model + "relu_layer "))
+    assert "shared_axes=" in _labels(model + "PReLU ")
+    resizing = set(_labels(model + "resizing 4 4 "))
+    assert {"interpolation=", "antialias=", "crop_to_aspect_ratio=", "fill_value="} <= resizing
+    assert "lanczos5" in _labels(model + "resizing 4 4 interpolation=")
+    assert set(_labels(model + "resizing 4 4 antialias=")) == {"true", "false"}
+    assert _labels(model + "resizing 4 4 fill_mode=") == ["constant"]
+    assert "gamma_initializer=" in _labels(model + "LayerNormalization ")
+
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "layers-new.md"
+# The page's stems of Keras Applications models, with the function that builds each.
+APPLICATION_STEMS = {
+    "efficientnet_b0_stem": "EfficientNetB0",
+    "convnext_tiny_stem": "ConvNeXtTiny",
+    "mobilenet_v3_small_stem": "MobileNetV3Small",
+    "mobilenet_v2_stem": "MobileNetV2",
+}
+
+
+def _docs_models() -> dict:
+    blocks = re.findall(r"```cnn\n(.*?)```", DOCS.read_text(), re.S)
+    assert len(blocks) >= 5
+    models = {}
+    for block in blocks:
+        result = check_source(block, "layers-new.md")
+        assert result.diagnostics == [], (block, result.diagnostics)
+        models.update({model.name: model for model in result.models})
+    return models
+
+
+def test_docs_page_examples_check_and_hold_their_expectations():
+    models = _docs_models()
+    assert set(APPLICATION_STEMS) <= set(models)
+    kinds = {node.kind for model in models.values() for node in model.layers}
+    assert {cls.kind for cls in NEW_CLASSES} <= kinds
+
+
+@pytest.mark.parametrize("name", list(APPLICATION_STEMS))
+def test_docs_stems_are_the_first_layers_of_keras_applications(name):
+    """Each stem on the page is, layer by layer, how Keras Applications' model begins."""
+    require("tensorflow")
+    import keras
+
+    def flat(layers):
+        for layer in layers:
+            if isinstance(layer, keras.Sequential):  # ConvNeXt nests its stem
+                yield from flat(layer.layers)
+            elif type(layer).__name__ != "InputLayer":
+                yield layer
+
+    model = _docs_models()[name]
+    keras.backend.clear_session(free_memory=False)  # Keras's automatic names from _1
+    build = getattr(keras.applications, APPLICATION_STEMS[name])
+    built = list(flat(build(weights=None, input_shape=model.input.output_shape).layers))
+    assert len(built) > len(model.layers)
+    for layer, node in zip(built, model.layers, strict=False):
+        at = f"{name}: {node.name}"
+        assert (layer.name, type(layer).__name__) == (node.name, node.layer.keras_class), at
+        assert tuple(layer.output.shape[1:]) == node.output_shape, at
+        assert layer.count_params() == node.params, at

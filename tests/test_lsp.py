@@ -151,6 +151,24 @@ async def test_diagnostics_as_you_type(client: LanguageClient):
     assert _received(client) == _expected(SOURCE) == []
 
 
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_block_error_names_the_layer_inside_the_block(client: LanguageClient):
+    uri = "file:///tmp/specc-lsp-test/blocks.cnn"
+    text = "block b(k) {\n  conv2d 8 k\n}\nmodel m {\n  input 8x8x1\n  b 3\n  b 9\n}\n"
+    item = lsp.TextDocumentItem(uri=uri, language_id="cnn", version=1, text=text)
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=item))
+    await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    [d] = client.diagnostics[uri]
+    [expected] = check_source(text, "/tmp/specc-lsp-test/blocks.cnn").diagnostics
+    assert (d.code, d.range.start.line) == (expected.code, expected.span.line - 1) == ("E201", 6)
+    [related] = d.related_information
+    [inside] = expected.related
+    assert related.location.uri == uri and related.message == inside.message
+    start = related.location.range.start
+    assert (start.line, start.character) == (inside.span.line - 1, inside.span.column - 1)
+    assert text.splitlines()[start.line][start.character :].startswith("conv2d 8 k")
+
+
 def _model():
     return check_source(SOURCE, "net.cnn").model("net")
 
@@ -234,8 +252,9 @@ async def test_completion(client: LanguageClient):
     assert {"conv2d", "maxpooling2d", "maxpool", "dense", "relu", "residual", "expect"} <= set(
         start
     )
+    assert {"if", "else", "let", "for"} <= set(start)
     assert "model" not in start  # not inside a model
-    assert {"model", "block"} <= set(
+    assert {"model", "block", "def"} <= set(
         await _complete(client, len(lines()) + 1, 0)
     )  # after the last }
     params = await _complete(client, line, len("  conv2d 8 3 "))

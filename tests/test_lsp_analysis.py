@@ -9,6 +9,7 @@ and removing lines, breaking and repairing syntax.
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 from conftest import EXAMPLES
 from specgen import generate_spec
@@ -57,7 +58,10 @@ def _edit(text: str, rng: random.Random) -> str:
 
 def test_incremental_check_equals_a_fresh_check():
     rng = random.Random(6)
-    sources = [generate_spec(seed) for seed in range(40)] + [p.read_text() for p in EXAMPLES]
+    specs = sorted((Path(__file__).resolve().parent / "specs").glob("*.cnn"))  # def, if, for
+    sources = [generate_spec(seed) for seed in range(40)] + [
+        p.read_text() for p in [*EXAMPLES, *specs]
+    ]
     checks = reused = 0
     for trial in range(40):
         text = "\n".join(rng.sample(sources, 4))
@@ -70,6 +74,16 @@ def test_incremental_check_equals_a_fresh_check():
             reused += analyzer.reused
     assert checks == 1200
     assert reused > checks  # most pieces were not parsed again
+
+
+def test_a_changed_function_is_not_served_from_the_cache():
+    before = "def scale(n) {\n  return n * 2\n}\nmodel m {\n  input 8\n  dense scale(3)\n}\n"
+    after = before.replace("n * 2", "n * 5")
+    analyzer = Analyzer("f.cnn")
+    analyzer.check(before)
+    result = analyzer.check(after)
+    assert everything(result) == everything(check_source(after, "f.cnn"))
+    assert result.models[0].nodes[1].layer.units == 15
 
 
 def test_moved_models_are_reused_with_their_spans_moved():

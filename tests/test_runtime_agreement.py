@@ -114,14 +114,18 @@ def test_both_cpu_convolution_paths_agree_with_keras():
 
 def test_convolutions_fused_with_their_pooling_are_exact():
     """A conv computing its 2x2 max pooling gives the unfused result (to BLAS rounding), and Keras's."""
-    from specc.runtime.numpy_backend import NumpyBackend, fused_poolings
+    from specc.lower import FUSED_KINDS, fuse_conv_maxpool, lower
+    from specc.runtime.numpy_backend import NumpyBackend
 
-    cases = [case for case in option_cases() + example_cases() if fused_poolings(case.model)]
+    def fuses(case) -> bool:
+        return any(op.kind in FUSED_KINDS for op in lower(case.model, [fuse_conv_maxpool]).ops)
+
+    cases = [case for case in option_cases() + example_cases() if fuses(case)]
     assert {"option:fused_pooling", "option:fused_pooling_odd"} <= {c.name for c in cases}
     for case in cases:
         for fast in (True, False):
             fused = NumpyBackend(case.model, case.weights, winograd=fast)(case.x)
-            plain = NumpyBackend(case.model, case.weights, winograd=fast, fuse_pooling=False)
+            plain = NumpyBackend(case.model, case.weights, winograd=fast, passes=())
             unfused = plain(case.x)  # other matrix shapes: BLAS may sum in another order
             atol = reassociation_atol(reduction_lengths(case.model), unfused)
             np.testing.assert_allclose(fused, unfused, rtol=0, atol=atol, err_msg=case.name)
@@ -177,18 +181,19 @@ def test_repeated_calls_reuse_memory_instead_of_faulting_it_in():
 @pytest.mark.parametrize("pooled", [False, True])
 def test_winograd_gives_the_same_output_in_image_chunks(monkeypatch, pooled):
     """The products and output transform, one image at a time or all at once (to BLAS rounding)."""
+    from specc.lower import window_of
     from specc.runtime import nn, winograd
 
     rng = np.random.default_rng(3)
     x = rng.standard_normal((5, 9, 7, 16)).astype(np.float32)
     kernel = rng.standard_normal((3, 3, 16, 6)).astype(np.float32)
-    u, pads = winograd.transform_kernel(kernel), ((1, 1), (1, 1))
-    whole = winograd.conv3x3(np, x, u, pads, pooled)
+    u, window = winograd.transform_kernel(kernel), window_of((9, 7), (3, 3), padding="same")
+    whole = winograd.conv3x3(np, x, u, window, pooled)
     monkeypatch.setattr(winograd, "OUTPUT_CHUNK_BYTES", 1)
-    chunked = winograd.conv3x3(np, x, u, pads, pooled)
+    chunked = winograd.conv3x3(np, x, u, window, pooled)
     # The channel sums (K = 16 per transformed point) reach BLAS in other shapes, so
     # their order may differ; 3x3x16 bounds the terms behind each output.
     atol = reassociation_atol([3 * 3 * 16], whole)
     np.testing.assert_allclose(chunked, whole, rtol=0, atol=atol)
-    direct = nn.conv2d(np, x, kernel, pads=pads, pooled=pooled)
+    direct = nn.conv2d(np, x, kernel, window, pooled=pooled)
     np.testing.assert_allclose(whole, direct, rtol=1e-5, atol=1e-5 * float(np.abs(direct).max()))

@@ -69,7 +69,9 @@ def test_conv_output_shape_matches_keras(ou):
             padding=pad,
             dilation_rate=(d, d2),
         )
-        got = _specc_or_error(sh.conv_output_shape, (h, w), (k, k2), (s, s2), pad, (d, d2))
+        got = _specc_or_error(
+            sh.conv_output_shape, (h, w), (k, k2), (s, s2), pad, (d, d2), "conv2d"
+        )
         if expected is ValueError:
             refusals += 1
             assert got is ValueError, (h, w, k, k2, s, s2, d, d2, pad)
@@ -83,7 +85,7 @@ def test_conv_refusal_is_e201_with_keras_wording(ou):
     with pytest.raises(ValueError, match="zero or negative"):
         ou.compute_conv_output_shape((None, 3, 3, 1), 8, (5, 5), padding="valid")
     with pytest.raises(ShapeError) as info:
-        sh.conv_output_shape((3, 3), (5, 5), (1, 1), "valid", (1, 1))
+        sh.conv_output_shape((3, 3), (5, 5), (1, 1), "valid", (1, 1), "conv2d")
     assert info.value.code == "E201"
     assert "does not fit" in info.value.message and "3x3" in info.value.message
 
@@ -220,3 +222,77 @@ def test_rank_and_size_refusals():
         sh.check_size((sh.MAX_DIM + 1,))
     assert info.value.code == "E207"
     assert sh.check_size((sh.MAX_DIM,)) == (sh.MAX_DIM,)
+
+
+def test_cropping_matches_keras():
+    """Every crop of small maps: Keras's Cropping2D output shape, or its refusal (E201)."""
+    require("tensorflow")
+    import keras
+
+    refusals = 0
+    for h, w in ((1, 1), (3, 4), (5, 2)):
+        for crops in itertools.product(range(4), repeat=4):
+            cropping = ((crops[0], crops[1]), (crops[2], crops[3]))
+            layer = keras.layers.Cropping2D(cropping)
+            expected = _keras_or_error(layer.compute_output_shape, (None, h, w, 3))
+            got = _specc_or_error(sh.cropped_shape, (h, w, 3), cropping)
+            refusals += expected is ValueError
+            assert got == (expected if expected is ValueError else expected[1:]), (h, w, crops)
+    assert refusals > 100
+
+
+@pytest.mark.parametrize("shape", [(5,), (3, 4), (2, 3, 4)], ids=str)
+def test_permute_matches_keras(shape):
+    require("tensorflow")
+    import keras
+
+    for dims in itertools.permutations(range(1, len(shape) + 1)):
+        expected = keras.layers.Permute(dims).compute_output_shape((None, *shape))
+        assert sh.permuted_shape(shape, dims) == tuple(expected[1:])
+    with pytest.raises(ShapeError) as info:
+        sh.permuted_shape(shape, (*range(1, len(shape) + 1), len(shape) + 1))
+    assert info.value.code == "E205"
+
+
+def test_normalized_axes_refuse_what_keras_refuses():
+    """Keras's LayerNormalization: axes -rank..rank-1 (batch counted), the batch axis unusable."""
+    require("tensorflow")
+    import keras
+
+    shape = (3, 4, 5)
+    for axis in range(-5, 5):
+
+        def build(batched, axis=axis):
+            try:
+                layer = keras.layers.LayerNormalization(axis=axis)
+                layer.build(batched)
+            except (IndexError, TypeError) as exc:  # Keras's refusals of these axes
+                raise ValueError(exc) from exc
+            return layer.compute_output_shape(batched)
+
+        expected = _keras_or_error(build, (None, *shape))
+        got = _specc_or_error(sh.normalized_axes, shape, axis, "layernormalization")
+        assert (got is ValueError) == (expected is ValueError), axis
+        if got is not ValueError:
+            assert got == (axis % 4,)
+
+
+def test_resized_crop_matches_keras_resize():
+    """The window Resizing crops to is the one Keras's ``image.resize`` cuts out.
+
+    Resizing the window to its own size with nearest is the window itself; the
+    padded frame is checked end to end by ``tests/test_layers_new.py``.
+    """
+    require("tensorflow")
+    import keras
+    import numpy as np
+
+    for (h, w), size in itertools.product(
+        [(9, 7), (4, 12), (5, 5), (1, 6)], [(5, 4), (3, 9), (7, 7), (2, 1)]
+    ):
+        x = np.arange(h * w, dtype="float32").reshape(1, h, w, 1)
+        ch, cw = sh.resized_crop((h, w), size, pad=False)
+        resized = keras.ops.image.resize(x, (ch, cw), "nearest", crop_to_aspect_ratio=True)
+        top, left = (h - ch) // 2, (w - cw) // 2
+        window = x[0, top : top + ch, left : left + cw, 0]
+        np.testing.assert_array_equal(np.asarray(resized)[0, :, :, 0], window)

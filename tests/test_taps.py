@@ -15,7 +15,8 @@ from test_runtime_cases import _weights, assert_agrees
 
 import specc
 from specc.cli import main
-from specc.runtime.numpy_backend import NumpyBackend, deferred_activations, fused_poolings
+from specc.lower.passes import CONV_MAXPOOL
+from specc.runtime.numpy_backend import NumpyBackend
 from specc.weights import init_weights, load_weights, save_weights
 
 EXAMPLES = ["cifar10_cnn", "tiny_resnet", "inception_mini", "mnist_cnn"]
@@ -52,13 +53,17 @@ def test_every_tap_equals_the_keras_layer_output(example):
 
 def test_a_tapped_convolution_is_neither_fused_nor_deferred():
     model = _model("cifar10_cnn")
-    fused, deferred = fused_poolings(model), deferred_activations(model)
-    conv = model.node("conv2d").index
-    assert conv in fused and conv in deferred  # the untapped runtime fuses this one
+    conv, conv_1 = model.node("conv2d").index, model.node("conv2d_1").index
     weights = init_weights(model, seed=3)
+
+    def fused(backend: NumpyBackend) -> set[int]:
+        return {op.nodes[0].index for op in backend.plan.ops if op.kind == CONV_MAXPOOL}
+
+    assert conv in fused(NumpyBackend(model, weights))  # the untapped runtime fuses this one
     backend = NumpyBackend(model, weights, taps=["conv2d"])
-    assert conv not in backend.fused and conv not in backend.deferred
-    assert model.node("conv2d_1").index in backend.fused  # the others stay fused
+    tapped = next(op for op in backend.plan.ops if op.nodes[0].index == conv)
+    assert tapped.kind == "conv2d" and tapped.activation == "relu"  # neither fused nor deferred
+    assert conv_1 in fused(backend)  # the others stay fused
     x = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
     output, taps = backend.with_taps(x)
     assert taps["conv2d"].min() >= 0  # relu applied to the tap itself

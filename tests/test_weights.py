@@ -7,6 +7,7 @@ be equal. Loading refuses every mismatch with a located diagnostic.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import zipfile
@@ -251,10 +252,15 @@ def test_unreadable_files_are_e501(tmp_path):
     data = bytearray(good.read_bytes())
     data[200:400] = b"\xff" * 200
     corrupt.write_bytes(bytes(data))
-    for path in (tmp_path / "missing.npz", tmp_path, truncated, text, npy, pickled, corrupt):
+    for path in (tmp_path / "missing.npz", tmp_path, truncated, text, npy, corrupt):
         (diag,) = _diagnostics(path, model)
         assert diag.code == "E501", (path, diag)
         assert (diag.span.file, diag.span.line) == (str(path), 1)
+        # a sentence, never an exception's class name ("BadZipFile: ...", "ValueError: ...")
+        assert not re.search(r"[A-Z][a-z]+[A-Z]\w*|Error|Exception", diag.message), diag.message
+    # an object array is read as far as its header, and refused for its dtype
+    (diag,) = [d for d in _diagnostics(pickled, model) if "a/kernel" in d.message]
+    assert diag.code == "E505" and "dtype object" in diag.message
     assert zipfile.is_zipfile(good)
 
 

@@ -16,9 +16,10 @@ the tolerance).
 from __future__ import annotations
 
 import functools
+import sys
 
 import pytest
-from conftest import require
+from conftest import ROOT, require
 from zoo_reference import APPLICATIONS, MODELS, ZOO, ZooModel
 
 import specc
@@ -222,3 +223,12 @@ def test_zoo_is_listed_and_states_its_counts():
             kinds = {expect.quantity for expect in model.expects}
             assert {"params", "macs"} <= kinds, f"{path.name}: {name} states params and macs"
     assert found == listed
+
+
+def test_readme_lists_the_zoo_with_its_counts():
+    """The README's zoo table is what ``scripts/zoo_table.py`` prints (params and MACs)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from zoo_table import BEGIN, END, zoo_table
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme.split(BEGIN + "\n", 1)[1].split(END, 1)[0] == zoo_table()

@@ -1,4 +1,9 @@
-"""Stage 3: the whole check of a file: parse, expand, infer, lint, expectations, budgets."""
+"""Stage 3: the whole check of a file: parse, expand, infer, lint, expectations, budgets.
+
+:func:`check_model` checks one expanded model and :func:`settle` turns what a
+file produced into what is reported; ``specc check`` (:func:`check_source`)
+and the language server (:mod:`specc.lsp.analysis`, incrementally) call both.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from specc.check.rules import RULES
+from specc.codes import E107, E112, E301, E302, E303, W404
 from specc.diagnostics import Diagnostic, Span, SpeccError, sort_key, source_lines
 from specc.ir.graph import Model
 from specc.ir.infer import infer
@@ -67,7 +73,7 @@ def check_expects(model: Model) -> list[Diagnostic]:
             actual: object = model.output_shape
             if expect.op not in ("==", "!="):
                 out.append(
-                    Diagnostic("E107", "expect output compares with == or != only", expect.span)
+                    Diagnostic(E107, "expect output compares with == or != only", expect.span)
                 )
                 continue
             shown, wanted = fmt_shape(actual), fmt_shape(expect.value)  # type: ignore[arg-type]
@@ -77,7 +83,7 @@ def check_expects(model: Model) -> list[Diagnostic]:
         if not _OPS[expect.op](actual, expect.value):
             out.append(
                 Diagnostic(
-                    "E301",
+                    E301,
                     f"expect {expect.quantity} {expect.op} {wanted} failed: "
                     f"{model.name} has {expect.quantity} {shown}",
                     expect.span,
@@ -87,11 +93,12 @@ def check_expects(model: Model) -> list[Diagnostic]:
 
 
 def check_budgets(model: Model, max_params: int | None, max_macs: int | None) -> list[Diagnostic]:
+    """E302 and E303 for a model over ``--max-params`` or ``--max-macs``."""
     out = []
     if max_params is not None and model.total("params") > max_params:
         out.append(
             Diagnostic(
-                "E302",
+                E302,
                 f"{model.name} has {model.total('params'):,} params, over the budget "
                 f"of {max_params:,}",
                 model.span,
@@ -100,12 +107,39 @@ def check_budgets(model: Model, max_params: int | None, max_macs: int | None) ->
     if max_macs is not None and model.total("macs") > max_macs:
         out.append(
             Diagnostic(
-                "E303",
+                E303,
                 f"{model.name} needs {model.total('macs'):,} MACs, over the budget of {max_macs:,}",
                 model.span,
             )
         )
     return out
+
+
+def check_model(
+    model: Model, max_params: int | None = None, max_macs: int | None = None
+) -> list[Diagnostic]:
+    """One expanded model's problems: inference's errors, else lint, expectations and budgets.
+
+    The model's nodes get their shapes, weights and MACs. Lint rules, ``expect``
+    lines and budgets need every shape, so they run only when inference found
+    no error.
+    """
+    errors = infer(model)
+    if errors:
+        return errors
+    found: list[Diagnostic] = []
+    for rule in RULES:
+        found.extend(rule.check(model))
+    found.extend(check_expects(model))
+    found.extend(check_budgets(model, max_params, max_macs))
+    return found
+
+
+def settle(diagnostics: list[Diagnostic], source: str) -> list[Diagnostic]:
+    """What is reported of a file's diagnostics: duplicates once, ``# noqa`` applied, file order."""
+    lines = source_lines(source)
+    unique = {(d.code, d.span, d.message, d.related): d for d in diagnostics}
+    return sorted((d for d in unique.values() if not silenced(d, lines)), key=sort_key)
 
 
 def silenced(diagnostic: Diagnostic, lines: list[str]) -> bool:
@@ -133,10 +167,16 @@ def gc_paused() -> Iterator[None]:
 
 
 def unused_block_warnings(expander: Expander) -> list[Diagnostic]:
-    """W404 for every block that no model of the file expanded."""
+    """W404 for every block that no model of the file expanded.
+
+    None when a resource limit (E112) stopped an expansion: the blocks below the
+    cut were never reached, which says nothing about whether they are used.
+    """
+    if any(d.code == E112 for d in expander.diagnostics):
+        return []
     return [
         Diagnostic(
-            "W404",
+            W404,
             f"block '{block.name}' is never used",
             block.name_span,
             "call it from a model, or delete it",
@@ -170,7 +210,7 @@ def _check(source: str, file: str, max_params: int | None, max_macs: int | None)
     except RecursionError:
         result.diagnostics = [
             Diagnostic(
-                "E112",
+                E112,
                 "the file nests expressions too deeply to analyse",
                 Span(file, 1, 1, 1, 2),
                 "split long expressions; no model needs this",
@@ -180,18 +220,7 @@ def _check(source: str, file: str, max_params: int | None, max_macs: int | None)
     diagnostics.extend(expander.diagnostics)
     diagnostics.extend(unused_block_warnings(expander))
     for model in models:
-        errors = infer(model)
-        diagnostics.extend(errors)
+        diagnostics.extend(check_model(model, max_params, max_macs))
         result.models.append(model)
-        if errors:
-            continue
-        for rule in RULES:
-            diagnostics.extend(rule.check(model))
-        diagnostics.extend(check_expects(model))
-        diagnostics.extend(check_budgets(model, max_params, max_macs))
-    lines = source_lines(source)
-    unique = {(d.code, d.span, d.message): d for d in diagnostics}
-    result.diagnostics = sorted(
-        (d for d in unique.values() if not silenced(d, lines)), key=sort_key
-    )
+    result.diagnostics = settle(diagnostics, source)
     return result

@@ -116,7 +116,7 @@ def unseen_pixels(model: Model, node: Node, used: dict[int, Axes]) -> bool:
         return False
     box = [set(range(min(t), max(t) + 1)) for t in taps]
     others: Axes = (set(), set())
-    consumers = model.consumers()
+    consumers = _consumers(model)
     child, current = node, source
     while True:
         for index in consumers[current.index]:
@@ -140,3 +140,12 @@ def unseen_pixels(model: Model, node: Node, used: dict[int, Axes]) -> bool:
         or (skipped[0] and missed[1])
         or (missed[0] and skipped[1])
     )
+
+
+def _consumers(model: Model) -> dict[int, list[int]]:
+    """For each node, the nodes that take its output (the plan's consumers come later)."""
+    out: dict[int, list[int]] = {node.index: [] for node in model.nodes}
+    for node in model.nodes:
+        for i in node.inputs:
+            out[i].append(node.index)
+    return out

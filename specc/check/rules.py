@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from specc.check.coverage import unseen_pixels, used_pixels
+from specc.codes import W401, W402, W403, W405
 from specc.diagnostics import Diagnostic
 from specc.ir.graph import Model, Node
 from specc.ir.values import FnValue
@@ -38,7 +39,7 @@ class DenseOnFeatureMap(Rule):
     ``globalavgpool`` before it, or silence the line when per-pixel is intended.
     """
 
-    code = "W401"
+    code = W401
 
     def check(self, model: Model) -> Iterator[Diagnostic]:
         for node in model.nodes[1:]:
@@ -63,7 +64,7 @@ class ProbabilitiesIntoLogitsLoss(Rule):
     suffers. Fix: drop the final activation, or set ``from_logits=false``.
     """
 
-    code = "W402"
+    code = W402
 
     def check(self, model: Model) -> Iterator[Diagnostic]:
         if model.compile is None:
@@ -92,7 +93,7 @@ class StrideLargerThanKernel(Rule):
     most the kernel size, or enlarge the kernel.
     """
 
-    code = "W403"
+    code = W403
 
     def check(self, model: Model) -> Iterator[Diagnostic]:
         used = None
@@ -123,7 +124,7 @@ class SoftmaxOverOneUnit(Rule):
     give the layer one unit per class.
     """
 
-    code = "W405"
+    code = W405
 
     def check(self, model: Model) -> Iterator[Diagnostic]:
         for node in model.nodes[1:]:

@@ -35,6 +35,7 @@ from specc.codes.checks import (
     W404,
     W405,
 )
+from specc.codes.imports import E701, E702, E703, E704, E705, E706, E707
 from specc.codes.language import (
     E100,
     E101,
@@ -50,6 +51,7 @@ from specc.codes.language import (
     E111,
     E112,
     E113,
+    E114,
 )
 from specc.codes.targets import (
     E501,
@@ -68,7 +70,9 @@ from specc.codes.targets import (
     E612,
     E613,
     E614,
+    E615,
 )
+from specc.codes.training import E801, E802, E803, E804, E805, E806, E807
 
 __all__ = ["EXIT_SPEC", "EXIT_USAGE", "REGISTRY", "Code", "Severity", "exit_class", "lookup"]
 
@@ -77,10 +81,12 @@ REGISTRY: dict[str, Code] = {
     for c in sorted(
         (
             *(E100, E101, E102, E103, E104, E105, E106, E107, E108, E109, E110, E111, E112),
-            *(E113, E201, E202, E203, E204, E205, E206, E207, E301, E302, E303),
+            *(E113, E114, E201, E202, E203, E204, E205, E206, E207, E301, E302, E303),
             *(W401, W402, W403, W404, W405),
             *(E501, E502, E503, E504, E505, E601, E602, E603, E604, E605, E606, E607),
-            *(E611, E612, E613, E614),
+            *(E611, E612, E613, E614, E615),
+            *(E701, E702, E703, E704, E705, E706, E707),
+            *(E801, E802, E803, E804, E805, E806, E807),
         ),
         key=lambda c: c.code[1:],
     )

@@ -122,8 +122,18 @@ E112 = error(
 E113 = error(
     "E113",
     "invalid arithmetic",
-    doc="Arithmetic works on integers: `/` is refused (use `//`), as are division by zero, "
-    "results beyond 2**63, and operators applied to words or tuples.",
-    example="model m {\n  input 784\n  dense 64/2\n}\n",
-    fix="Use `//` for integer division, as in Python.",
+    doc="An expression has no value: a division by zero, a result beyond 2**63, or an "
+    "operator applied to words or tuples (`relu*2`).",
+    example="model m {\n  input 784\n  dense 64//0\n}\n",
+    fix="Divide by a number other than zero, and apply operators to numbers and the "
+    "parameters holding them.",
+)
+E114 = error(
+    "E114",
+    "the file defines no model",
+    doc="The file checks, but holds no `model` statement: it is empty, holds only comments, "
+    "or only defines blocks. Every command needs a model to summarize, emit or run, so "
+    "an empty spec is an error rather than a silent success.",
+    example="# layers to come\n",
+    fix="Add a `model NAME { input HxWxC ... }`, which may use the file's blocks.",
 )

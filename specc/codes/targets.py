@@ -190,3 +190,15 @@ E614 = error(
     command="specc diagram example.cnn -o model.xyz",
     fix="Use a suffix the help line lists, or the options it names.",
 )
+E615 = error(
+    "E615",
+    "output file cannot be written",
+    exit_class=EXIT_USAGE,
+    doc="The `-o` path cannot take a file: a folder on the way is a file, the folder is "
+    "read-only, or the path names a block device or socket. A symlink's target is written "
+    "and the link kept; a character device or FIFO (`/dev/null`, `/dev/stdout`) is written "
+    "straight through. Nothing is left half-written.",
+    example=_DENSE,
+    command="specc init example.cnn -o example.cnn/weights.npz",
+    fix="Choose a path in a folder you can write to.",
+)

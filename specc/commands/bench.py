@@ -10,13 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from specc.commands.common import (
-    EXIT_OK,
-    EXIT_USAGE,
-    add_model_arg,
-    positive_int,
-    report_late,
-)
+from specc.commands.common import UsageError, add_weights_arg, positive_int
+from specc.commands.progress import Steps, framework_logs_hidden
+from specc.commands.skeleton import Job, add_spec_args, run_spec
 
 CANDIDATES = ("numpy", "tensorflow", "onnxruntime", "keras")
 
@@ -34,7 +30,7 @@ def _seconds(text: str) -> float:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``bench`` parser."""
     p = sub.add_parser("bench", help="throughput and memory of each backend and Keras predict")
-    p.add_argument("file", metavar="FILE")
+    add_spec_args(p)
     p.add_argument("--batch-size", type=positive_int, default=256, metavar="N")
     p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     p.add_argument(
@@ -42,71 +38,70 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=",".join(CANDIDATES),
         help=f"comma-separated subset of {','.join(CANDIDATES)} (default: all)",
     )
-    p.add_argument("--weights", "-w", metavar="W.npz", help="weights (default: init, seed 0)")
+    add_weights_arg(p)
     p.add_argument("--seconds", type=_seconds, default=3.0, help="timing per backend (about)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory processes")
     p.add_argument("--format", choices=("text", "json"), default="text")
-    add_model_arg(p)
 
 
 def run(args: argparse.Namespace) -> int:
     """Measure, then print a table (or JSON)."""
+    return run_spec(args, _bench)
+
+
+def _bench(job: Job) -> None:
     import json
 
     import numpy as np
 
-    from specc.commands.common import load_model
     from specc.diagnostics import SpeccError
     from specc.runtime.measure import Measurement, build, peak_memory, throughput
 
+    args, model = job.args, job.model
     names = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = sorted(set(names) - set(CANDIDATES))
     if unknown or not names:
-        print(
-            f"specc bench: error: unknown backend(s) {', '.join(unknown) or '(none given)'}; "
-            f"choose from {', '.join(CANDIDATES)}",
-            file=sys.stderr,
+        raise UsageError(
+            f"unknown backend(s) {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(CANDIDATES)}"
         )
-        return EXIT_USAGE
-    model, status = load_model(args)
-    if model is None:
-        return status
-    try:
-        from specc.weights import init_weights, load_weights
-
-        weights = load_weights(args.weights, model) if args.weights else init_weights(model)
-    except SpeccError as exc:
-        report_late(args.file, exc)
-        return EXIT_USAGE
+    weights = job.weights()
     rng = np.random.default_rng(0)
     x = rng.standard_normal((args.batch_size, *(model.input.output_shape or ()))).astype(np.float32)
-    results: dict[str, Measurement] = {}
+    results = {name: Measurement(name, args.device, args.batch_size) for name in names}
     executors = {}
-    for name in names:
-        results[name] = Measurement(name, args.device, args.batch_size)
-        try:
-            executors[name] = build(model, weights, name, args.device)
-        except SpeccError as exc:
-            results[name].error = exc.diagnostics[0].message
-        except ImportError as exc:
-            results[name].error = f"not installed ({exc.name or exc})"
-    seconds = (
-        throughput(executors, x, min_seconds=args.seconds * len(executors)) if executors else {}
-    )
-    flops = 2 * model.total("macs") * args.batch_size
-    for name, t in seconds.items():
-        m = results[name]
-        m.seconds_per_batch = t
-        m.images_per_s = args.batch_size / t
-        m.gflops = flops / t / 1e9
-    best = max((m.images_per_s or 0.0 for m in results.values()), default=0.0)
-    for name, m in results.items():
-        if m.images_per_s:
-            m.ratio = m.images_per_s / best
-        if not args.no_memory and m.error is None:
-            m.peak_mb = peak_memory(
-                args.file, model.name, name, args.device, args.batch_size, args.weights
-            )
+    memory_runs = 0 if args.no_memory else len(names)
+    with (
+        framework_logs_hidden() as terminal,
+        Steps(terminal, len(names) + 1 + memory_runs, "specc bench") as steps,
+    ):
+        for name in names:
+            steps.start(f"preparing {name}")
+            try:
+                executors[name] = build(model, weights, name, args.device)
+            except SpeccError as exc:
+                results[name].error = exc.diagnostics[0].message
+            except ImportError as exc:
+                results[name].error = f"not installed ({exc.name or exc})"
+        total = args.seconds * len(executors)
+        steps.start(f"timing {', '.join(executors) or 'nothing'} for at least {total:g} s")
+        seconds = throughput(executors, x, min_seconds=total) if executors else {}
+        flops = 2 * model.total("macs") * args.batch_size
+        for name, t in seconds.items():
+            m = results[name]
+            m.seconds_per_batch = t
+            m.images_per_s = args.batch_size / t
+            m.gflops = flops / t / 1e9
+        best = max((m.images_per_s or 0.0 for m in results.values()), default=0.0)
+        for name, m in results.items():
+            if m.images_per_s:
+                m.ratio = m.images_per_s / best
+            if memory_runs:
+                steps.start(f"peak memory of {name}, in a fresh process")
+                if m.error is None:
+                    m.peak_mb = peak_memory(
+                        args.file, model.name, name, args.device, args.batch_size, args.weights
+                    )
     from specc.runtime.threads import blas_core, blas_note
 
     numpy_on_cpu = "numpy" in executors and args.device == "cpu"
@@ -122,16 +117,16 @@ def run(args: argparse.Namespace) -> int:
         if numpy_on_cpu:
             data["blas"] = {"core": blas_core(), "note": note}
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
-        return EXIT_OK
+        return
     _table(model, results, args)
     if note:
         print(f"note: {note}")
-    return EXIT_OK
 
 
 def _table(model, results, args: argparse.Namespace) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from specc.commands.common import wide_console
 
     def num(value: float | None, fmt: str) -> str:
         return "-" if value is None else format(value, fmt)
@@ -154,4 +149,4 @@ def _table(model, results, args: argparse.Namespace) -> None:
             num(m.peak_mb, ".0f"),
             num(m.ratio, ".2f") + "x" if m.ratio else "-",
         )
-    Console().print(table)
+    wide_console().print(table)

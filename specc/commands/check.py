@@ -6,7 +6,9 @@ import argparse
 import json
 import sys
 
-from specc.commands.common import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, parse_count, read_spec
+from specc.commands import check_cache
+from specc.commands.check_cache import FileReport
+from specc.commands.common import exit_status, parse_count, read_spec
 from specc.diagnostics import render_github, render_sarif, render_text
 
 
@@ -19,29 +21,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-macs", type=parse_count, metavar="N", help="fail above N MACs")
     p.add_argument("--strict", action="store_true", help="warnings fail the check too")
     p.add_argument("-q", "--quiet", action="store_true", help="no closing summary line")
+    p.add_argument(
+        "--no-cache", action="store_true", help="check again files checked before (see README)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Check every file; exit 0 clean, 1 errors (or warnings with --strict), 2 unreadable."""
     from specc import __version__
-    from specc.check import CheckResult, check_source
 
-    results: list[CheckResult] = []
-    sources: dict[str, str] = {}
-    unreadable = False
-    for path in args.files:
-        text, problem = read_spec(path)
-        if problem is not None:
-            unreadable = True
-            results.append(CheckResult(path, "", diagnostics=[problem]))
-            continue
-        sources[path] = text or ""
-        results.append(check_source(text or "", path, args.max_params, args.max_macs))
-    diagnostics = [d for r in results for d in r.diagnostics]
+    folder = None if args.no_cache else check_cache.cache_dir()
+    reports = [_check(path, args, folder) for path in args.files]
+    sources = {r.file: r.source for r in reports}
+    diagnostics = [d for r in reports for d in r.diagnostics]
     if args.format == "json":
-        from specc.report import results_json
+        from specc.report import files_json
 
-        sys.stdout.write(json.dumps(results_json(results), indent=2) + "\n")
+        data = files_json((r.file, r.models, r.diagnostics) for r in reports)
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
     elif args.format == "sarif":
         sys.stdout.write(render_sarif(diagnostics, __version__))
     elif args.format == "github":
@@ -52,13 +49,32 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             errors = sum(d.severity == "error" for d in diagnostics)
             warnings = len(diagnostics) - errors
-            models = sum(len(r.models) for r in results)
+            models = sum(len(r.models) for r in reports)
             print(
-                f"{len(results)} file(s), {models} model(s): "
+                f"{len(reports)} file(s), {models} model(s): "
                 f"{errors} error(s), {warnings} warning(s)",
                 file=sys.stderr,
             )
-    if unreadable:
-        return EXIT_USAGE
-    failed = any(d.severity == "error" or args.strict for d in diagnostics)
-    return EXIT_ERRORS if failed else EXIT_OK
+    return exit_status(diagnostics, args.strict)
+
+
+def _check(path: str, args: argparse.Namespace, folder) -> FileReport:
+    """One file's report: from the cache (:mod:`specc.commands.check_cache`), or checked."""
+    text, problem = read_spec(path)
+    if problem is not None:
+        return FileReport(path, "", [problem], [])
+    text = text or ""
+    key = None
+    if folder is not None:
+        key = check_cache.entry_key(path, text, args.max_params, args.max_macs)
+        cached = check_cache.recall(folder, key, path, text)
+        if cached is not None:
+            return cached
+    from specc.commands.skeleton import check_text
+    from specc.report import model_json
+
+    result = check_text(path, text, args.max_params, args.max_macs)
+    report = FileReport(path, text, result.diagnostics, [model_json(m) for m in result.models])
+    if key is not None:
+        check_cache.store(folder, key, report)
+    return report

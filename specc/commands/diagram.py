@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from specc.codes import E614
 from specc.commands.common import EXIT_OK, EXIT_USAGE, add_model_arg, cannot_write, report_late
 
 FORMATS = ("svg", "png", "pdf", "dot", "mmd")
@@ -39,7 +40,7 @@ def output_format(path: str) -> str:
         fmt = "mmd"
     if fmt not in FORMATS:
         raise error(
-            "E614",
+            E614,
             f"cannot tell the format of '{path}' from its suffix",
             file_span(path),
             "write OUT.svg, OUT.png, OUT.pdf, OUT.dot or OUT.mmd",
@@ -73,8 +74,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             data = render_dot(to_dot(diagram, args.rankdir), fmt, model.span)
         except SpeccError as exc:
-            report_late(args.file, exc)
-            return EXIT_USAGE
+            return report_late(args.file, exc)
     try:
         write_atomically(args.output, data)
     except OSError as exc:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 
+from specc.codes import E602, E612
 from specc.commands.common import (
     EXIT_OK,
-    EXIT_USAGE,
     add_model_arg,
     cannot_write,
     name_list,
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         nodes = feature_map_layers(model, args.layers)
         if not nodes:
             raise error(
-                "E612",
+                E612,
                 f"model '{model.name}' has no convolution to show",
                 model.span,
                 "name the layers with --layers",
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         batch = check_input(model, raw, span)
         if batch.shape[0] != 1:
             raise error(
-                "E602",
+                E602,
                 f"featuremaps shows one image; the input holds {batch.shape[0]} samples",
                 span,
                 "pass one image, or an array of the input shape",
@@ -82,8 +82,7 @@ def run(args: argparse.Namespace) -> int:
         _, taps = run_with_taps(model, weights, batch, nodes, 1)
         png = compose(feature_map_sections(nodes, taps, args.max_channels), colours)
     except SpeccError as exc:
-        report_late(args.file, exc)
-        return EXIT_USAGE
+        return report_late(args.file, exc)
     try:
         write_atomically(args.output, png)
     except OSError as exc:

@@ -12,7 +12,6 @@ import argparse
 
 from specc.commands.common import (
     EXIT_OK,
-    EXIT_USAGE,
     add_model_arg,
     cannot_write,
     positive_int,
@@ -61,8 +60,7 @@ def run(args: argparse.Namespace) -> int:
         section = kernel_tiles(model, node, weights, args.max_filters, args.max_channels)
         png = compose([section], colours)
     except SpeccError as exc:
-        report_late(args.file, exc)
-        return EXIT_USAGE
+        return report_late(args.file, exc)
     try:
         write_atomically(args.output, png)
     except OSError as exc:

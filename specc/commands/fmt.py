@@ -6,7 +6,13 @@ import argparse
 import difflib
 import sys
 
-from specc.commands.common import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, print_diagnostics, read_spec
+from specc.commands.common import (
+    EXIT_ERRORS,
+    EXIT_USAGE,
+    exit_status,
+    print_diagnostics,
+    read_spec,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,18 +47,20 @@ def run(args: argparse.Namespace) -> int:
     from specc.fmt import format_source
 
     changed = unchanged = failed = 0
-    unreadable = False
+    cannot_write = False
+    found = []
     for path in args.files:
         text, problem = read_spec(path)
         if problem is not None:
             print_diagnostics([problem], {})
-            unreadable = True
+            found.append(problem)
             continue
         source = text or ""
         try:
             formatted = format_source(source, path)
         except SpeccError as exc:
             print_diagnostics(exc.diagnostics, {path: source})
+            found.extend(exc.diagnostics)
             print(f"{path}: not formatted: fix the syntax error first", file=sys.stderr)
             failed += 1
             continue
@@ -68,15 +76,16 @@ def run(args: argparse.Namespace) -> int:
         if args.check:
             sys.stdout.write(diff(path, source, formatted))
         else:
-            write_atomically(path, formatted)
+            try:
+                write_atomically(path, formatted)
+            except OSError as exc:
+                print(f"{path}: error: cannot write: {exc.strerror or exc}", file=sys.stderr)
+                cannot_write = True
     if not args.quiet:
         verb = "would be reformatted" if args.check else "reformatted"
         parts = [f"{changed} file(s) {verb}", f"{unchanged} unchanged"]
         if failed:
             parts.append(f"{failed} with syntax errors")
         print(", ".join(parts), file=sys.stderr)
-    if unreadable:
-        return EXIT_USAGE
-    if failed or (args.check and changed):
-        return EXIT_ERRORS
-    return EXIT_OK
+    status = max(exit_status(found), EXIT_ERRORS if args.check and changed else 0)
+    return EXIT_USAGE if cannot_write else status

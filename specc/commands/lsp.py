@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from specc.commands.common import EXIT_OK, EXIT_USAGE, parse_count
+from specc.commands.common import EXIT_USAGE, parse_count
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,5 +29,4 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    main(args.max_params, args.max_macs)
-    return EXIT_OK
+    return main(args.max_params, args.max_macs)

@@ -2,23 +2,19 @@
 
 Exit status 0; 1 when the spec has errors; 2 for an input, weights file or
 backend that cannot be used (E5xx, E60x, each located), in which case no
-output file is written.
+output file is written (:mod:`specc.commands.skeleton`).
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+from typing import TextIO
 
-from specc.commands.common import (
-    EXIT_OK,
-    EXIT_USAGE,
-    add_model_arg,
-    cannot_write,
-    name_list,
-    positive_int,
-    report_late,
-)
+from specc.codes import E614
+from specc.commands.common import add_weights_arg, name_list, positive_int
+from specc.commands.progress import framework_logs_hidden
+from specc.commands.skeleton import Job, add_spec_args, run_spec
 
 BACKENDS = ("numpy", "tensorflow", "onnxruntime")
 PROGRESS_MIN_SAMPLES = 512  # a progress bar for inputs at least this large (and several chunks)
@@ -28,7 +24,7 @@ SHOWN_ROWS = 20  # top-k rows printed per run; the rest go to -o only
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``run`` parser."""
     p = sub.add_parser("run", help="run the model on an input (.npy, .npz or images)")
-    p.add_argument("file", metavar="FILE")
+    add_spec_args(p)
     p.add_argument(
         "--input",
         "-i",
@@ -37,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="X",
         help="a .npy/.npz array (one sample or a batch) or image files (PNG, JPEG)",
     )
-    p.add_argument("--weights", "-w", metavar="W.npz", help="weights (default: init, seed 0)")
+    add_weights_arg(p)
     p.add_argument("--backend", choices=BACKENDS, default="numpy")
     p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     p.add_argument("--batch-size", type=positive_int, metavar="N", help="samples per chunk")
@@ -54,33 +50,29 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="NAME[,NAME...]",
         help="write these layers' outputs (numpy backend) to -o TAPS.npz instead of the output",
     )
-    add_model_arg(p)
 
 
 def run(args: argparse.Namespace) -> int:
     """Check the spec, read weights and input, run the backend, report and write."""
+    return run_spec(args, _run)
+
+
+def _run(job: Job) -> None:
     import numpy as np
 
-    from specc.commands.common import load_model, write_atomically
-    from specc.diagnostics import SpeccError
     from specc.runtime import auto_batch_size, prepare, run_batches
     from specc.runtime.inputs import read_inputs
     from specc.runtime.validate import check_input
 
-    model, status = load_model(args)
-    if model is None:
-        return status
-    try:
-        weights = None
-        if args.weights:
-            from specc.weights import load_weights
-
-            weights = load_weights(args.weights, model)
-        taps = _taps(model, args)
-        raw, span = read_inputs(args.input, model, args.resize)
-        batch = check_input(model, raw, span, args.allow_nan)
-        size = args.batch_size or auto_batch_size(model)
-        with _Progress(batch.shape[0], size) as progress:
+    args, model = job.args, job.model
+    weights = job.weights() if args.weights else None
+    taps = _taps(model, args)
+    job.reading(*args.input)
+    raw, span = read_inputs(args.input, model, args.resize)
+    batch = check_input(model, raw, span, args.allow_nan)
+    size = args.batch_size or auto_batch_size(model)
+    with framework_logs_hidden() as terminal:
+        with _Progress(batch.shape[0], size, terminal) as progress:
             if taps:
                 from specc.runtime.taps import run_with_taps
 
@@ -90,9 +82,6 @@ def run(args: argparse.Namespace) -> int:
             else:
                 executor = prepare(model, weights, args.backend, args.device)
                 output = run_batches(executor, batch, size, progress)
-    except SpeccError as exc:
-        report_late(args.file, exc)
-        return EXIT_USAGE
     if args.output:
         buffer = io.BytesIO()
         if taps:
@@ -101,12 +90,8 @@ def run(args: argparse.Namespace) -> int:
             buffer.write(weights_bytes(tapped))
         else:
             np.save(buffer, output, allow_pickle=False)
-        try:
-            write_atomically(args.output, buffer.getvalue())
-        except OSError as exc:
-            return cannot_write(args.output, exc)
+        job.write(args.output, buffer.getvalue())
     _report(model, output, args)
-    return EXIT_OK
 
 
 def _taps(model, args: argparse.Namespace) -> list:
@@ -119,14 +104,14 @@ def _taps(model, args: argparse.Namespace) -> list:
     taps = find_layers(model, args.taps, "--taps")
     if args.backend != "numpy":
         raise error(
-            "E614",
+            E614,
             f"--taps reads the layers' outputs of the numpy runtime, not of {args.backend}",
             model.span,
             "drop --backend, or drop --taps",
         )
     if not args.output or not args.output.lower().endswith(".npz"):
         raise error(
-            "E614",
+            E614,
             "--taps writes one array per layer and needs -o TAPS.npz",
             model.span,
             f"add -o taps.npz: arrays named {', '.join(n.name for n in taps)}",
@@ -135,15 +120,15 @@ def _taps(model, args: argparse.Namespace) -> list:
 
 
 class _Progress:
-    """A rich progress bar on stderr for large inputs; a no-op callback otherwise."""
+    """A rich progress bar on ``stream`` (stderr) for large inputs; a no-op callback otherwise."""
 
-    def __init__(self, total: int, chunk: int) -> None:
+    def __init__(self, total: int, chunk: int, stream: TextIO) -> None:
         self.bar = None
         if total >= PROGRESS_MIN_SAMPLES and total > chunk:
             from rich.console import Console
             from rich.progress import Progress
 
-            self.bar = Progress(console=Console(stderr=True), transient=True)
+            self.bar = Progress(console=Console(file=stream), transient=True)
 
     def __enter__(self):
         if self.bar is None:
@@ -160,10 +145,12 @@ class _Progress:
 def _report(model, output, args: argparse.Namespace) -> None:
     """A top-k table per input for a classifier; shape and statistics otherwise."""
     import numpy as np
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    from specc.commands.common import wide_console
+    from specc.io import is_stdout
+
+    console = wide_console(stderr=bool(args.output) and is_stdout(args.output))
     n = output.shape[0]
     where = f" -> {args.output}" if args.output else ""
     console.print(

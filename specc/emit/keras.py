@@ -1,9 +1,12 @@
 """``specc keras``: the IR as a standalone Keras 3 Python module.
 
-:class:`KerasEmitter` has one method per layer kind (named after the kind, as
-sqlglot's generators do) returning the source of that layer's constructor; the
-module around the layers (``build_model``, ``compile_model``, ``train``,
-``load_weights``, ``__main__``) comes from ``templates/keras_module.py.j2``.
+:class:`KerasEmitter` writes every op of the model's plan
+(:func:`specc.lower.lower`) as one generic call, ``layers.<Keras class>(...)``
+with the parameters Keras needs, and :data:`OVERRIDES` rewrites them for the
+few kinds Keras spells otherwise (sqlglot's generators fall back the same
+way to ``function_fallback_sql``). The module around the layers
+(``build_model``, ``compile_model``, ``train``, ``load_weights``,
+``__main__``) comes from ``templates/keras_module.py.j2``.
 Every value is rendered by :mod:`specc.emit.keras_values` from validated
 Python values, never copied from the spec's text, and laid out by
 :mod:`specc.emit.keras_format` exactly as ``ruff format`` would.
@@ -12,9 +15,11 @@ Python values, never copied from the spec's text, and laid out by
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from specc.codes import E607
 from specc.diagnostics import error
 from specc.emit.keras_format import Doc, call, collection, comment_before, render
 from specc.emit.keras_values import (
@@ -27,7 +32,8 @@ from specc.emit.keras_values import (
     variable_names,
 )
 from specc.ir.graph import Model, Node, Settings
-from specc.ir.layers import KINDS, explicit_params
+from specc.ir.layers import KINDS
+from specc.lower import Op, lower
 
 TEMPLATE = "keras_module.py.j2"
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -36,6 +42,19 @@ _OBJECT_SUFFIXES = {
     "_regularizer": "regularizers",
     "_constraint": "constraints",
 }
+
+
+def short_padding(op: Op) -> dict[str, Any]:
+    """ZeroPadding2D's padding as short as Keras accepts it: ``1``, ``(1, 2)`` or in full."""
+    (top, bottom), (left, right) = op.layer.padding  # type: ignore[attr-defined]
+    padding: Any = ((top, bottom), (left, right))
+    if top == bottom and left == right:
+        padding = top if top == left else (top, left)
+    return {"padding": padding}
+
+
+OVERRIDES: dict[str, Callable[[Op], dict[str, Any]]] = {"zeropadding2d": short_padding}
+"""Layer kinds whose Keras call differs from the generic one: parameters rewritten."""
 
 
 def emit_keras(model: Model, source: str = "model.cnn") -> str:
@@ -50,135 +69,44 @@ class KerasEmitter:
         if not model.inferred:
             raise ValueError(f"model {model.name} has errors; only a checked model is emitted")
         self.model = model
+        self.plan = lower(model)
         self.source = "standard input" if source == "-" else (Path(source).name or source)
 
-    # -- layers: one method per kind ------------------------------------------------------
+    # -- layers: one generic call, overrides where Keras wants another spelling ---------
 
-    def handler(self, kind: str):
-        """The method that writes layers of ``kind``; AttributeError when there is none."""
+    def handler(self, kind: str) -> Callable[[Op], Doc]:
+        """The function that writes layers of ``kind``; AttributeError when there is none."""
         if kind not in KINDS:
             raise AttributeError(f"no Keras emitter for layer kind {kind!r}")
-        return getattr(self, kind, self.layer)  # most kinds need nothing but the generic call
+        override = OVERRIDES.get(kind)
+        if override is None:
+            return self.layer
+        return lambda op: self.layer(op, **override(op))
 
-    def conv2d(self, node: Node) -> Doc:
-        """``layers.Conv2D(filters, kernel_size, ...)``."""
-        return self.layer(node)
-
-    def depthwiseconv2d(self, node: Node) -> Doc:
-        """``layers.DepthwiseConv2D(kernel_size, ...)``."""
-        return self.layer(node)
-
-    def separableconv2d(self, node: Node) -> Doc:
-        """``layers.SeparableConv2D(filters, kernel_size, ...)``."""
-        return self.layer(node)
-
-    def conv2dtranspose(self, node: Node) -> Doc:
-        """``layers.Conv2DTranspose(filters, kernel_size, ...)``."""
-        return self.layer(node)
-
-    def maxpooling2d(self, node: Node) -> Doc:
-        """``layers.MaxPooling2D(pool_size, ...)``."""
-        return self.layer(node)
-
-    def averagepooling2d(self, node: Node) -> Doc:
-        """``layers.AveragePooling2D(pool_size, ...)``."""
-        return self.layer(node)
-
-    def globalaveragepooling2d(self, node: Node) -> Doc:
-        """``layers.GlobalAveragePooling2D()``."""
-        return self.layer(node)
-
-    def globalmaxpooling2d(self, node: Node) -> Doc:
-        """``layers.GlobalMaxPooling2D()``."""
-        return self.layer(node)
-
-    def dense(self, node: Node) -> Doc:
-        """``layers.Dense(units, ...)``."""
-        return self.layer(node)
-
-    def flatten(self, node: Node) -> Doc:
-        """``layers.Flatten()``."""
-        return self.layer(node)
-
-    def dropout(self, node: Node) -> Doc:
-        """``layers.Dropout(rate, ...)``."""
-        return self.layer(node)
-
-    def batchnormalization(self, node: Node) -> Doc:
-        """``layers.BatchNormalization(...)``."""
-        return self.layer(node)
-
-    def activation(self, node: Node) -> Doc:
-        """``layers.Activation(activation)``."""
-        return self.layer(node)
-
-    def zeropadding2d(self, node: Node) -> Doc:
-        """``layers.ZeroPadding2D(padding)``, padding as short as Keras accepts it."""
-        (top, bottom), (left, right) = node.layer.padding  # type: ignore[union-attr]
-        padding: Any = ((top, bottom), (left, right))
-        if top == bottom and left == right:
-            padding = top if top == left else (top, left)
-        return self.layer(node, padding=padding)
-
-    def upsampling2d(self, node: Node) -> Doc:
-        """``layers.UpSampling2D(size, ...)``."""
-        return self.layer(node)
-
-    def reshape(self, node: Node) -> Doc:
-        """``layers.Reshape(target_shape)``."""
-        return self.layer(node)
-
-    def add(self, node: Node) -> Doc:
-        """``layers.Add()``."""
-        return self.layer(node)
-
-    def subtract(self, node: Node) -> Doc:
-        """``layers.Subtract()``."""
-        return self.layer(node)
-
-    def multiply(self, node: Node) -> Doc:
-        """``layers.Multiply()``."""
-        return self.layer(node)
-
-    def average(self, node: Node) -> Doc:
-        """``layers.Average()``."""
-        return self.layer(node)
-
-    def maximum(self, node: Node) -> Doc:
-        """``layers.Maximum()``."""
-        return self.layer(node)
-
-    def minimum(self, node: Node) -> Doc:
-        """``layers.Minimum()``."""
-        return self.layer(node)
-
-    def concatenate(self, node: Node) -> Doc:
-        """``layers.Concatenate(axis=...)``."""
-        return self.layer(node)
-
-    def layer(self, node: Node, **overrides: Any) -> Doc:
+    def layer(self, op: Op, **overrides: Any) -> Doc:
         """``layers.Class(positional..., key=value..., trainable=False, name="...")``.
 
-        Only parameters that differ from Keras's defaults are written; Keras's
-        leading parameters are passed by position while none is skipped.
+        The class is the layer class's Keras class; only the parameters Keras
+        needs or whose value differs from Keras's default are written
+        (:attr:`Op.params`), Keras's leading parameters by position while none
+        is skipped.
         """
-        layer = node.layer
-        assert layer is not None
-        params = {**explicit_params(layer), **overrides}
+        cls = type(op.layer)
+        params = {**op.params, **overrides}
         trainable = params.pop("trainable", True)
         args: list[Doc] = []
         positional = True
-        for key in type(layer).positional:
+        for key in cls.positional:
             if positional and key in params:
-                args.append(self.param(node, key, params.pop(key)))
+                args.append(self.param(op.node, key, params.pop(key)))
             else:
                 positional = False
         for key, value in params.items():
-            args.append((f"{key}=", self.param(node, key, value)))
+            args.append((f"{key}=", self.param(op.node, key, value)))
         if trainable is False:
             args.append("trainable=False")
-        args.append(("name=", py_string(node.name)))
-        return call(f"layers.{type(layer).keras_class}", args)
+        args.append(("name=", py_string(op.name)))
+        return call(f"layers.{cls.keras_class}", args)
 
     def param(self, node: Node, key: str, value: Any) -> Doc:
         """The source of one parameter value (Keras objects for initializers and friends)."""
@@ -200,16 +128,12 @@ class KerasEmitter:
         args.append(("name=", py_string(node.name)))
         return call("keras.Input", args)
 
-    def reachable(self) -> list[Node]:
-        """Layer nodes Keras keeps (those the output depends on), in the order written."""
-        keep = {n.index for n in self.model.layers}
-        return [n for n in self.model.nodes[1:] if n.index in keep]
-
     def block_comments(self) -> dict[int, str]:
-        """A comment for the first node of each block call: ``residual (line 17)``."""
+        """A comment for the first layer of each block call: ``residual (line 17)``."""
         out: dict[int, str] = {}
         previous = None
-        for node in self.reachable():
+        for op in self.plan.ops:
+            node = op.node
             site = (node.block, node.call_site)
             if node.block is not None and site != previous:
                 line = f" (line {node.call_site.line})" if node.call_site else ""
@@ -222,35 +146,33 @@ class KerasEmitter:
         """``return keras.Sequential([...], name=...)``."""
         comments = self.block_comments()
         items: list[Doc] = [self.input_call()]
-        for node in self.reachable():
-            doc = self.handler(node.kind)(node)
-            items.append(
-                comment_before(comments[node.index], doc) if node.index in comments else doc
-            )
+        for op in self.plan.ops:
+            doc = self.handler(op.kind)(op)
+            items.append(comment_before(comments[op.index], doc) if op.index in comments else doc)
         args = [collection("[", items, "]", exploded=True), ("name=", py_string(self.model.name))]
         return render(("return ", call("keras.Sequential", args)), indent=1)
 
     def functional(self) -> str:
         """One assignment per layer, ``x`` for a tensor only the next layer uses."""
-        nodes = self.reachable()
-        consumers = self.model.consumers()
-        names = variable_names([n.name for n in nodes])
+        ops = self.plan.ops
+        consumers = self.plan.consumers()
+        names = variable_names([op.name for op in ops])
         var = {0: "inputs"}
-        for node in nodes:
-            if node.index == self.model.output:
-                var[node.index] = "outputs"
-            elif consumers[node.index] == [node.index + 1]:
-                var[node.index] = "x"
+        for op in ops:
+            if op.index == self.plan.output:
+                var[op.index] = "outputs"
+            elif consumers[op.index] == [op.index + 1]:
+                var[op.index] = "x"
             else:
-                var[node.index] = names[node.name]
+                var[op.index] = names[op.name]
         comments = self.block_comments()
         lines = [render(("inputs = ", self.input_call()), indent=1)]
-        for node in nodes:
-            ins = [var[i] for i in node.inputs]
-            arg = collection("[", ins, "]") if node.layer and node.layer.merge else ins[0]
-            doc: Doc = (f"{var[node.index]} = ", self.handler(node.kind)(node), call("", [arg]))
-            if node.index in comments:
-                lines.append(render(f"# {comments[node.index]}", indent=1))
+        for op in ops:
+            ins = [var[i] for i in op.inputs]
+            arg = collection("[", ins, "]") if op.layer.merge else ins[0]
+            doc: Doc = (f"{var[op.index]} = ", self.handler(op.kind)(op), call("", [arg]))
+            if op.index in comments:
+                lines.append(render(f"# {comments[op.index]}", indent=1))
             lines.append(render(doc, indent=1))
         model = call("keras.Model", ["inputs", "outputs", ("name=", py_string(self.model.name))])
         lines.append(render(("return ", model), indent=1))
@@ -267,7 +189,7 @@ class KerasEmitter:
         """One ``compile`` or ``fit`` value; optimizers, losses and metrics as Keras objects."""
         span = settings.spans.get(key, settings.span)
         if not is_identifier(key):
-            raise error("E607", f"{key!r} cannot be a Python keyword argument", span)
+            raise error(E607, f"{key!r} cannot be a Python keyword argument", span)
         if key == "optimizer":
             return keras_object(value, "optimizers", span, key)
         if key == "loss":
@@ -294,7 +216,7 @@ class KerasEmitter:
 
         model = self.model
         if not _WORD.match(model.name):
-            raise error("E607", f"model name {model.name!r} is not a word", model.span)
+            raise error(E607, f"model name {model.name!r} is not a word", model.span)
         env = Environment(
             loader=FileSystemLoader(str(resource_dir("templates"))),
             autoescape=False,

@@ -16,6 +16,7 @@ import keyword
 import math
 from typing import Any
 
+from specc.codes import E607
 from specc.diagnostics import Span, error
 from specc.emit.keras_format import Doc, call, collection
 from specc.ir.training import CALLBACK_REQUIRED, CALLBACKS, LOSSES, METRICS, OPTIMIZERS
@@ -141,7 +142,7 @@ def literal(value: Any, span: Span, what: str) -> Doc:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise error(
-                "E607",
+                E607,
                 f"{what} is {value!r}, which Keras cannot take",
                 span,
                 "write a finite number",
@@ -156,12 +157,12 @@ def literal(value: Any, span: Span, what: str) -> Doc:
         return collection("[", [literal(v, span, what) for v in value], "]")
     if isinstance(value, FnValue):
         raise error(
-            "E607",
+            E607,
             f"{what} cannot be a call such as {value.name}(...) in Keras code",
             span,
             "write a plain value",
         )
-    raise error("E607", f"{what} has a value Keras code cannot express: {value!r}", span)
+    raise error(E607, f"{what} has a value Keras code cannot express: {value!r}", span)
 
 
 def keras_object(value: Any, namespace: str, span: Span, what: str) -> Doc:
@@ -177,7 +178,7 @@ def keras_object(value: Any, namespace: str, span: Span, what: str) -> Doc:
     missing = [key for key in REQUIRED_ARGS.get((namespace, name), ()) if key not in given]
     if missing:
         raise error(
-            "E607",
+            E607,
             f"{what} {name} needs {', '.join(missing)} in Keras",
             span,
             f"write {name}({', '.join(f'{key}=...' for key in missing)})",
@@ -186,7 +187,7 @@ def keras_object(value: Any, namespace: str, span: Span, what: str) -> Doc:
     for key, arg in fn.kwargs:
         if not is_identifier(key):
             raise error(
-                "E607",
+                E607,
                 f"{name}() argument name {key!r} cannot be a Python keyword argument",
                 span,
             )

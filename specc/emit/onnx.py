@@ -1,4 +1,4 @@
-"""The ONNX emitter: a model's IR and its weights to an ``onnx.ModelProto``.
+"""The ONNX emitter: a model's plan and its weights to an ``onnx.ModelProto``.
 
 The graph's input and output keep Keras's layout (NHWC, batch first); inside,
 4-D tensors live in ONNX's NCHW where an operator needs it (Conv, pooling,
@@ -6,8 +6,9 @@ Resize, Pad, BatchNormalization) and go back to NHWC before anything that
 depends on the element order (Flatten, Reshape, Dense on a feature map), so
 Dense kernels are Keras's bytes unchanged. Transposes are created lazily, once
 per tensor and layout. Each layer kind has a method of the same name in
-:class:`~specc.emit.onnx_layers.LayerOps`; nodes and tensors are named after
-the spec's layers (``conv2d`` is the NHWC value of layer ``conv2d``,
+:class:`~specc.emit.onnx_layers.LayerOps`, given the op of the plan
+(:func:`specc.lower.lower`, no passes: every Keras layer is a node); nodes
+and tensors are named after the spec's layers (``conv2d`` is the NHWC value of layer ``conv2d``,
 ``conv2d/nchw`` its NCHW one, ``conv2d/kernel`` its weight in ONNX's layout).
 """
 
@@ -23,7 +24,8 @@ import numpy as np
 
 from specc.emit.onnx_layers import KERAS, NCHW, LayerOps
 from specc.emit.onnx_layers_extra import ExtraLayerOps
-from specc.ir.graph import Model, Node
+from specc.ir.graph import Model
+from specc.lower import Op, lower
 
 if TYPE_CHECKING:
     import onnx
@@ -52,6 +54,9 @@ class OnnxEmitter(LayerOps, ExtraLayerOps):
 
     def __init__(self, model: Model, weights: dict[str, np.ndarray], opset: int) -> None:
         self.model = model
+        self.plan = lower(model)
+        self.ops: dict[int, Op] = {op.index: op for op in self.plan.ops}
+        self.consumers = self.plan.consumers()
         self.weights = weights
         self.opset = opset
         self.nodes: list[Any] = []
@@ -139,20 +144,20 @@ class OnnxEmitter(LayerOps, ExtraLayerOps):
         value = self.values[index]
         return value.names[value.primary], value.primary
 
-    def finish(self, node: Node, name: str, layout: str) -> None:
-        """Record ``name`` (in ``layout``) as ``node``'s output, renamed canonically."""
+    def finish(self, op: Op, name: str, layout: str) -> None:
+        """Record ``name`` (in ``layout``) as ``op``'s output, renamed canonically."""
         from onnx import helper
 
-        rank = len(node.output_shape or ()) + 1
+        rank = len(op.output_shape) + 1
         layout = layout if rank == 4 else KERAS
-        canonical = node.name if layout == KERAS else f"{node.name}/nchw"
+        canonical = op.name if layout == KERAS else f"{op.name}/nchw"
         own = self.nodes[self.layer_start :]
         if own and own[-1].output[0] == name:
             own[-1].output[0] = canonical
         else:
-            node_name = self.unique(f"{node.name}/Identity") if self.main_named else node.name
+            node_name = self.unique(f"{op.name}/Identity") if self.main_named else op.name
             self.nodes.append(helper.make_node("Identity", [name], [canonical], name=node_name))
-        self.values[node.index] = Value(node.name, rank, layout, {layout: canonical})
+        self.values[op.index] = Value(op.name, rank, layout, {layout: canonical})
 
     # -- the graph ---------------------------------------------------------------
 
@@ -172,14 +177,11 @@ class OnnxEmitter(LayerOps, ExtraLayerOps):
             self.layer, self.layer_start = source.name, len(self.nodes)
             cast = self.op("Cast", [source.name], name=f"{source.name}/Cast", to=TensorProto.FLOAT)
             self.values[0].names[KERAS] = cast
-        reachable = {node.index for node in model.layers}  # what Keras's model holds
-        for node in model.nodes[1:]:
-            if node.index not in reachable:
-                continue
-            self.layer, self.layer_start = node.name, len(self.nodes)
+        for op in self.plan.ops:
+            self.layer, self.layer_start = op.name, len(self.nodes)
             self.main_named = False
-            name, layout = getattr(self, node.kind)(node)
-            self.finish(node, name, layout)
+            name, layout = getattr(self, op.kind)(op)
+            self.finish(op, self.activate(name, op.activation, layout), layout)
         out_node = model.nodes[model.output]
         self.layer, self.layer_start = out_node.name, len(self.nodes)
         output = self.get(model.output, KERAS)
@@ -264,15 +266,14 @@ def save_onnx(
     """
     import onnx
 
-    from specc.commands.common import write_atomically
+    from specc.io import prepare_output, write_atomically
 
-    target = Path(path)
     if initializer_bytes(proto) <= external_threshold:
         if check:
             onnx.checker.check_model(proto, full_check=True)
-        write_atomically(str(target), proto.SerializeToString())
-        return [str(target)]
-    target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(str(path), proto.SerializeToString())
+        return [str(path)]
+    target = Path(prepare_output(path))
     data_name = f"{target.name}.data"
     with tempfile.TemporaryDirectory(prefix=f".{target.name}.", dir=target.parent) as tmp:
         staged = Path(tmp) / target.name

@@ -1,7 +1,7 @@
 """ONNX operators for the activation, normalization and reshaping layers (a mixin).
 
 As in :mod:`specc.emit.onnx_layers`, each method is named after its kind,
-takes the IR node and returns ``(tensor name, layout)``. Elementwise layers
+takes the :class:`specc.lower.Op` and returns ``(tensor name, layout)``. Elementwise layers
 run in the layout their input is in (no transposes); axis arguments are
 mapped to NCHW where the input is a feature map held that way. Statistics
 are computed with ONNX's primitive ops in Keras's order (``moments``, then
@@ -17,7 +17,7 @@ import numpy as np
 
 from specc.emit.onnx_layers import KERAS, NCHW
 from specc.ir import shapes as sh
-from specc.ir.layers_norm import values_array
+from specc.lower import Op
 
 _NHWC_TO_NCHW_AXIS = (0, 3, 1, 2)  # where Keras axis a of a feature map sits in NCHW
 _TO_NHWC = (0, 2, 3, 1)
@@ -32,8 +32,8 @@ class ExtraLayerOps:
 
     # -- layouts and constants ------------------------------------------------------
 
-    def _input_shape(self, node: Any) -> tuple[int, ...]:
-        return tuple(self.model.nodes[node.inputs[0]].output_shape)
+    def _input_shape(self, op: Op) -> tuple[int, ...]:
+        return tuple(op.input_shapes[0])
 
     @staticmethod
     def _axes(axes: tuple[int, ...], layout: str) -> list[int]:
@@ -50,16 +50,12 @@ class ExtraLayerOps:
             return np.ascontiguousarray(array.transpose(0, 3, 1, 2))
         return array
 
-    def _values(self, suffix: str, values: Any, rank: int, axis: int, layout: str) -> str:
-        """A number, or one per position of Keras axis ``axis``, as a broadcastable constant."""
-        return self.const(suffix, self._laid_out(values_array(values, rank, axis), layout))
-
     # -- activations -----------------------------------------------------------------
 
-    def relu_layer(self, node: Any) -> tuple[str, str]:
+    def relu_layer(self, op: Op) -> tuple[str, str]:
         """Keras's relu: LeakyRelu, or ThresholdedRelu/Relu, Clip, minus slope x Relu(t - x)."""
-        layer = node.layer
-        x, layout = self.primary(node.inputs[0])
+        layer = op.layer
+        x, layout = self.primary(op.inputs[0])
         slope, top, threshold = layer.negative_slope, layer.max_value, layer.threshold
         if slope != 0 and top is None and threshold == 0:
             return self.op("LeakyRelu", [x], alpha=slope), layout
@@ -77,28 +73,28 @@ class ExtraLayerOps:
             y = self.op("Sub", [y, self.op("Mul", [negative, self.scalar("slope", slope)])])
         return y, layout
 
-    def leakyrelu(self, node: Any) -> tuple[str, str]:
+    def leakyrelu(self, op: Op) -> tuple[str, str]:
         """``LeakyRelu``."""
-        x, layout = self.primary(node.inputs[0])
-        return self.op("LeakyRelu", [x], alpha=node.layer.negative_slope), layout
+        x, layout = self.primary(op.inputs[0])
+        return self.op("LeakyRelu", [x], alpha=op.layer.negative_slope), layout
 
-    def prelu(self, node: Any) -> tuple[str, str]:
+    def prelu(self, op: Op) -> tuple[str, str]:
         """``PRelu`` with alpha in the input's layout."""
-        x, layout = self.primary(node.inputs[0])
+        x, layout = self.primary(op.inputs[0])
         alpha = self.weight("alpha")
         if layout == NCHW:
             alpha = alpha.transpose(2, 0, 1)
         return self.op("PRelu", [x, self.const("alpha", np.ascontiguousarray(alpha))]), layout
 
-    def elu_layer(self, node: Any) -> tuple[str, str]:
+    def elu_layer(self, op: Op) -> tuple[str, str]:
         """``Elu`` with Keras's ``alpha``."""
-        x, layout = self.primary(node.inputs[0])
-        return self.op("Elu", [x], alpha=node.layer.alpha), layout
+        x, layout = self.primary(op.inputs[0])
+        return self.op("Elu", [x], alpha=op.layer.alpha), layout
 
-    def softmax_layer(self, node: Any) -> tuple[str, str]:
+    def softmax_layer(self, op: Op) -> tuple[str, str]:
         """``Softmax`` on one axis; ``Exp(x - logsumexp(x))`` on several."""
-        x, layout = self.primary(node.inputs[0])
-        axes = self._axes(sh.normalized_axes(self._input_shape(node), node.layer.axis, ""), layout)
+        x, layout = self.primary(op.inputs[0])
+        axes = self._axes(sh.normalized_axes(self._input_shape(op), op.layer.axis, ""), layout)
         if len(axes) == 1:
             return self.op("Softmax", [x], axis=axes[0]), layout
         reduce = self.ints("axes", axes)
@@ -109,31 +105,23 @@ class ExtraLayerOps:
 
     # -- scaling and normalization -------------------------------------------------
 
-    def rescaling(self, node: Any) -> tuple[str, str]:
+    def rescaling(self, op: Op) -> tuple[str, str]:
         """``Mul`` by scale, ``Add`` offset."""
-        layer, x_rank = node.layer, len(self._input_shape(node)) + 1
-        x, layout = self.primary(node.inputs[0])
-        scale = self._values("scale", layer.scale, x_rank, x_rank - 1, layout)
-        offset = self._values("offset", layer.offset, x_rank, x_rank - 1, layout)
-        return self.op("Add", [self.op("Mul", [x, scale]), offset]), layout
+        x, layout = self.primary(op.inputs[0])
+        scale, offset = (
+            self._laid_out(a, layout) for a in op.layer.constants(self._input_shape(op))
+        )
+        product = self.op("Mul", [x, self.const("scale", scale)])
+        return self.op("Add", [product, self.const("offset", offset)]), layout
 
-    def normalization(self, node: Any) -> tuple[str, str]:
+    def normalization(self, op: Op) -> tuple[str, str]:
         """``(x - mean) / max(sqrt(variance), 1e-7)`` with both folded into constants."""
-        layer, shape = node.layer, self._input_shape(node)
-        kept = layer.kept_axes(shape)
-        broadcast = sh.statistics_shape(shape, kept)
-        if layer.mean is None:
-            mean = self.weight("mean").reshape(broadcast)
-            variance = self.weight("variance").reshape(broadcast)
-        else:
-            axis = kept[-1] if kept else 0
-            mean = values_array(layer.mean, len(broadcast), axis)
-            variance = values_array(layer.variance, len(broadcast), axis)
-        denominator = np.maximum(np.sqrt(variance.astype(np.float32)), np.float32(1e-7))
-        x, layout = self.primary(node.inputs[0])
+        weights = {n: self.weight(n) for n in ("mean", "variance") if op.layer.mean is None}
+        mean, denominator = op.layer.folded(self._input_shape(op), weights)
+        x, layout = self.primary(op.inputs[0])
         mean_name = self.const("mean", self._laid_out(mean, layout))
         denominator_name = self.const("denominator", self._laid_out(denominator, layout))
-        if layer.invert:
+        if op.layer.invert:
             return self.op("Add", [mean_name, self.op("Mul", [x, denominator_name])]), layout
         return self.op("Div", [self.op("Sub", [x, mean_name]), denominator_name]), layout
 
@@ -152,40 +140,32 @@ class ExtraLayerOps:
             res = self.op("Add", [res, self.const("beta", beta)])
         return self.op("Add", [self.op("Mul", [x, inv]), res])
 
-    def layernormalization(self, node: Any) -> tuple[str, str]:
+    def layernormalization(self, op: Op) -> tuple[str, str]:
         """Statistics over ``axis`` per sample, gamma and beta reshaped as Keras reshapes them."""
-        layer, shape = node.layer, self._input_shape(node)
-        x, layout = self.primary(node.inputs[0])
-        axes = sh.normalized_axes(shape, layer.axis, "layernormalization")
-        given = sorted((layer.axis,) if isinstance(layer.axis, int) else layer.axis)
-        broadcast = sh.statistics_shape(shape, given)
+        layer = op.layer
+        x, layout = self.primary(op.inputs[0])
+        axes, broadcast = layer.reduction(self._input_shape(op))
         gamma, beta = (
             self._laid_out(self.weight(n).reshape(broadcast), layout) if on else None
             for n, on in (("gamma", layer.scale), ("beta", layer.center))
         )
         return self._normalize(x, self._axes(axes, layout), layer.epsilon, gamma, beta), layout
 
-    def groupnormalization(self, node: Any) -> tuple[str, str]:
+    def groupnormalization(self, op: Op) -> tuple[str, str]:
         """Reshape into (groups, channels per group), normalize each group, reshape back."""
-        layer, shape = node.layer, self._input_shape(node)
-        (axis,) = sh.normalized_axes(shape, layer.axis, "groupnormalization")
-        groups = layer.group_count(shape)
-        grouped = [*shape]
-        grouped[axis - 1 : axis] = [groups, shape[axis - 1] // groups]
-        broadcast = [1] * (len(grouped) + 1)
-        broadcast[axis : axis + 2] = grouped[axis - 1 : axis + 1]
+        layer, shape = op.layer, self._input_shape(op)
+        grouped, reduce, broadcast = layer.grouping(shape)
         gamma = self.weight("gamma").reshape(broadcast) if layer.scale else None
         beta = self.weight("beta").reshape(broadcast) if layer.center else None
-        x = self.get(node.inputs[0], KERAS)
+        x = self.get(op.inputs[0], KERAS)
         x = self.op("Reshape", [x, self.ints("groups", [0, *grouped])])
-        reduce = [a for a in range(1, len(grouped) + 1) if a != axis]
-        y = self._normalize(x, reduce, layer.epsilon, gamma, beta)
+        y = self._normalize(x, list(reduce), layer.epsilon, gamma, beta)
         return self.op("Reshape", [y, self.ints("shape", [0, *shape])]), KERAS
 
-    def unitnormalization(self, node: Any) -> tuple[str, str]:
+    def unitnormalization(self, op: Op) -> tuple[str, str]:
         """``x * Min(1 / sqrt(ReduceSumSquare(x)), 1e12)``."""
-        x, layout = self.primary(node.inputs[0])
-        axes = sh.normalized_axes(self._input_shape(node), node.layer.axis, "unitnormalization")
+        x, layout = self.primary(op.inputs[0])
+        axes = sh.normalized_axes(self._input_shape(op), op.layer.axis, "unitnormalization")
         total = self.op("ReduceSumSquare", [x, self.ints("axes", self._axes(axes, layout))])
         inv = self.op("Reciprocal", [self.op("Sqrt", [total])])
         inv = self.op("Min", [inv, self.scalar("cap", 1.0 / 1e-12)])
@@ -193,34 +173,34 @@ class ExtraLayerOps:
 
     # -- reshaping -------------------------------------------------------------------
 
-    def cropping2d(self, node: Any) -> tuple[str, str]:
+    def cropping2d(self, op: Op) -> tuple[str, str]:
         """``Slice`` of height and width, in the input's layout."""
-        (top, bottom), (left, right) = node.layer.cropping
-        h, w, _ = self._input_shape(node)
-        x, layout = self.primary(node.inputs[0])
+        (top, bottom), (left, right) = op.layer.cropping
+        h, w, _ = self._input_shape(op)
+        x, layout = self.primary(op.inputs[0])
         axes = [2, 3] if layout == NCHW else [1, 2]
         starts, ends = self.ints("starts", [top, left]), self.ints("ends", [h - bottom, w - right])
         return self.op("Slice", [x, starts, ends, self.ints("axes", axes)]), layout
 
-    def spatialdropout2d(self, node: Any) -> tuple[str, str]:
+    def spatialdropout2d(self, op: Op) -> tuple[str, str]:
         """Identity at inference."""
-        x, layout = self.primary(node.inputs[0])
+        x, layout = self.primary(op.inputs[0])
         return self.op("Identity", [x]), layout
 
-    def identity(self, node: Any) -> tuple[str, str]:
+    def identity(self, op: Op) -> tuple[str, str]:
         """``Identity``."""
-        x, layout = self.primary(node.inputs[0])
+        x, layout = self.primary(op.inputs[0])
         return self.op("Identity", [x]), layout
 
-    def permute(self, node: Any) -> tuple[str, str]:
+    def permute(self, op: Op) -> tuple[str, str]:
         """One ``Transpose`` to Keras's permuted layout (from NCHW when the input is held so)."""
-        perm = [0, *node.layer.dims]
-        x, layout = self.primary(node.inputs[0])
+        perm = [0, *op.layer.dims]
+        x, layout = self.primary(op.inputs[0])
         if layout == NCHW:
             perm = [_TO_NHWC[p] for p in perm]
         return self.op("Transpose", [x], perm=perm), KERAS
 
-    def resizing(self, node: Any) -> tuple[str, str]:
+    def resizing(self, op: Op) -> tuple[str, str]:
         """Slice or Pad to the aspect ratio, then ``Resize``, or TensorFlow's resize as matrices.
 
         ONNX ``Resize`` computes nearest and bilinear (half-pixel) as TensorFlow
@@ -228,23 +208,15 @@ class ExtraLayerOps:
         area, Lanczos and antialiasing have no ONNX equivalent, so those are
         two ``MatMul`` with the matrices of :mod:`specc.ir.resampling`.
         """
-        layer = node.layer
-        h, w, _ = self._input_shape(node)
-        size = (layer.height, layer.width)
-        x = self.get(node.inputs[0], NCHW)
-        if layer.crop_to_aspect_ratio or layer.pad_to_aspect_ratio:
-            ch, cw = sh.resized_crop((h, w), size, layer.pad_to_aspect_ratio)
-            if layer.crop_to_aspect_ratio:
-                top, left = int((h - ch) / 2), int((w - cw) / 2)
-                starts = self.ints("starts", [top, left])
-                ends = self.ints("ends", [top + ch, left + cw])
-                x = self.op("Slice", [x, starts, ends, self.ints("axes", [2, 3])])
-                h, w = ch, cw
-            else:  # Keras pads by the start on both sides
-                top, left = int((ch - h) / 2), int((cw - w) / 2)
-                pads = self.ints("pads", [0, 0, top, left, 0, 0, top, left])
-                x = self.op("Pad", [x, pads, self.scalar("fill_value", layer.fill_value)])
-                h, w = h + 2 * top, w + 2 * left
+        layer = op.layer
+        (top, left), (h, w) = layer.aspect_window(self._input_shape(op))
+        x = self.get(op.inputs[0], NCHW)
+        if layer.crop_to_aspect_ratio:
+            starts, ends = self.ints("starts", [top, left]), self.ints("ends", [top + h, left + w])
+            x = self.op("Slice", [x, starts, ends, self.ints("axes", [2, 3])])
+        elif layer.pad_to_aspect_ratio:
+            pads = self.ints("pads", [0, 0, top, left, 0, 0, top, left])
+            x = self.op("Pad", [x, pads, self.scalar("fill_value", layer.fill_value)])
         method = layer.interpolation
         if method not in ("nearest", "bilinear") or layer.antialias:
             from specc.ir.resampling import resize_matrix

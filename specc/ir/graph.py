@@ -164,13 +164,16 @@ class Model(BaseModel):
                 return node
         raise KeyError(name)
 
-    def consumers(self) -> dict[int, list[int]]:
-        """For each node, the nodes that take its output."""
-        out: dict[int, list[int]] = {node.index: [] for node in self.nodes}
-        for node in self.nodes:
-            for i in node.inputs:
-                out[i].append(node.index)
-        return out
+    def reachable(self) -> set[int]:
+        """Indices of the nodes the output depends on (the input and the output included).
+
+        Keras keeps only these layers in the model; every target computes only these.
+        """
+        needed = {self.output}
+        for node in reversed(self.nodes):
+            if node.index in needed:
+                needed.update(node.inputs)
+        return needed
 
 
 def keras_order(model: Model) -> list[int]:
@@ -196,5 +199,5 @@ def keras_order(model: Model) -> list[int]:
             continue
         first_seen[index] = len(first_seen)
         stack.extend(reversed(model.nodes[index].inputs))
-    reachable = [i for i in first_seen if i != INPUT]
-    return sorted(reachable, key=lambda i: (-depth[i], first_seen[i]))
+    layers = [i for i in first_seen if i != INPUT]  # the DFS meets exactly the reachable nodes
+    return sorted(layers, key=lambda i: (-depth[i], first_seen[i]))

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from specc.diagnostics import Diagnostic
+from specc.codes import E202, E203, E206, E207
+from specc.diagnostics import Diagnostic, RelatedSpan
 from specc.ir.graph import Model, Node
 from specc.ir.shapes import MAX_DIM, ShapeError, check_size
 
 # Parameters whose span points at the likely culprit of a shape error.
 _CULPRIT = {
-    "E202": ("groups",),
-    "E203": ("dilation_rate", "strides"),
-    "E206": ("target_shape",),
+    E202: ("groups",),
+    E203: ("dilation_rate", "strides"),
+    E206: ("target_shape",),
 }
 
 
@@ -42,7 +43,7 @@ def infer_nodes(nodes: list[Node], start: int) -> list[Diagnostic]:
             for w in weights:
                 if w.size > MAX_DIM * 4:
                     raise ShapeError(
-                        "E207",
+                        E207,
                         f"{node.name}/{w.name} of shape {w.shape} has {w.size:,} "
                         "parameters, more than any backend can allocate",
                     )
@@ -59,11 +60,12 @@ def _located(node: Node, exc: ShapeError) -> Diagnostic:
     """The diagnostic at the parameter to blame, or at the block call that made the layer.
 
     A layer inside a block may be fine for one call and wrong for another, so
-    its error is reported where the model calls the block.
+    its error is reported where the model calls the block, the layer's own
+    statement given as a related span.
     """
     if node.call_site is not None:
-        message = f"{exc.message} (in block '{node.block}', line {node.span.line})"
-        return Diagnostic(exc.code, message, node.call_site, exc.help)
+        inside = RelatedSpan(node.span, f"the layer, in block '{node.block}'")
+        return Diagnostic(exc.code, exc.message, node.call_site, exc.help, related=(inside,))
     span = node.span
     for param in _CULPRIT.get(exc.code, ()):
         if param in node.arg_spans:

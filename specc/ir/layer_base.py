@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -14,6 +15,9 @@ from specc.ir.values import (
     Bool,
     FnValue,
 )
+
+Pair = tuple[int, int]
+Window = tuple[Pair, Pair, Pair, str]  # kernel, strides, dilation, padding
 
 
 @dataclass(frozen=True)
@@ -31,8 +35,20 @@ class Weight:
         return math.prod(self.shape)
 
 
+def snake_case(name: str) -> str:
+    """Keras's ``to_snake_case``: ``MaxPooling2D`` -> ``max_pooling2d`` (automatic layer names)."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
 class Layer(BaseModel):
-    """Base of every layer class; subclasses declare Keras's parameters as fields."""
+    """Base of every layer class; subclasses declare Keras's parameters as fields.
+
+    A class named after its Keras class needs no more: its ``keras_class`` is
+    its name, its ``kind`` that name in lower case, and its ``auto_name`` (the
+    name Keras gives an unnamed layer) the name in snake case. Classes whose
+    name starts with ``_`` are shared bases, not kinds.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
@@ -46,15 +62,31 @@ class Layer(BaseModel):
     input_rank: ClassVar[int | None] = None
     # Parameters Keras requires although specc gives them a default (always passed on).
     keras_required: ClassVar[tuple[str, ...]] = ()
+    # A transposed window op: its window scatters each input pixel (Conv2DTranspose).
+    transposed: ClassVar[bool] = False
+    # The output has the input's shape (dropout, activation): no shape rule of its own.
+    same_shape: ClassVar[bool] = False
 
     trainable: Bool = True
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: object) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if cls.__name__.startswith("_"):
+            return
+        own = cls.__dict__
+        cls.keras_class = own.get("keras_class", cls.__name__)
+        cls.kind = own.get("kind", cls.keras_class.lower())
+        cls.auto_name = own.get("auto_name", snake_case(cls.keras_class))
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         """The output shape for the given input shapes (batch axis left out).
 
-        The default is Keras's for shape-preserving layers (dropout, activation);
-        every other layer overrides it.
+        Every layer class overrides it, or declares ``same_shape`` (dropout,
+        activation); tests/test_completeness.py names a class that does neither.
         """
+        if not self.same_shape:
+            raise NotImplementedError(f"layer class {type(self).__name__} has no shape rule")
         return inputs[0]
 
     def weights(self, inputs: list[Shape]) -> list[Weight]:
@@ -64,6 +96,14 @@ class Layer(BaseModel):
     def macs(self, inputs: list[Shape], output: Shape) -> int:
         """Multiply-accumulates for one sample (only convolutions and dense count)."""
         return 0
+
+    def window(self) -> Window | None:
+        """(kernel, strides, dilation, padding) of a 2-D window op; None for other layers.
+
+        The lowering stage resolves them, with the input and output sizes, into
+        explicit pads once for every target (:class:`specc.lower.Window`).
+        """
+        return None
 
     def check_input(self, inputs: list[Shape]) -> None:
         """Refuse inputs of the wrong rank before the shape rule runs."""

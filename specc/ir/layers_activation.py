@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from specc.codes import E107
 from specc.ir import shapes as sh
 from specc.ir.layer_base import Layer, Weight
 from specc.ir.shapes import Shape, ShapeError
@@ -26,6 +27,7 @@ class ReLU(Layer):
     """
 
     kind: ClassVar[str] = "relu_layer"
+    same_shape: ClassVar[bool] = True
     keras_class: ClassVar[str] = "ReLU"
     auto_name: ClassVar[str] = "re_lu"
     positional: ClassVar[tuple[str, ...]] = ("max_value",)
@@ -39,6 +41,7 @@ class LeakyReLU(Layer):
     """Keras ``LeakyReLU``: ``x`` above zero, ``negative_slope * x`` below (slope 0.3)."""
 
     kind: ClassVar[str] = "leakyrelu"
+    same_shape: ClassVar[bool] = True
     keras_class: ClassVar[str] = "LeakyReLU"
     auto_name: ClassVar[str] = "leaky_re_lu"
     positional: ClassVar[tuple[str, ...]] = ("negative_slope",)
@@ -71,7 +74,7 @@ class PReLU(Layer):
         for axis in self.shared_axes or ():
             if axis > len(shape):
                 raise ShapeError(
-                    "E107",
+                    E107,
                     f"prelu shared_axes={self.shared_axes} is out of range for an input of "
                     f"shape {sh.fmt_shape(inputs[0])} (axes 1..{len(shape)})",
                 )
@@ -86,6 +89,7 @@ class ELU(Layer):
     """
 
     kind: ClassVar[str] = "elu_layer"
+    same_shape: ClassVar[bool] = True
     keras_class: ClassVar[str] = "ELU"
     auto_name: ClassVar[str] = "elu"
     positional: ClassVar[tuple[str, ...]] = ("alpha",)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
+from specc.codes import E107, E201, E202, E203
 from specc.ir import shapes as sh
-from specc.ir.layer_base import Layer, Weight, bias_weight
+from specc.ir.layer_base import Layer, Weight, Window, bias_weight
 from specc.ir.shapes import Shape, ShapeError
 from specc.ir.values import (
     Activation,
@@ -24,8 +25,13 @@ from specc.ir.values import (
 
 
 class _ConvBase(Layer):
+    """What convolutions share: a kernel window, strides, padding, dilation, bias, activation."""
+
     bare_words: ClassVar[bool] = True
     input_rank: ClassVar[int | None] = 3
+    # Keras 3 builds and runs depthwise and separable convolutions with strides and
+    # dilation together; Conv2D and Conv2DTranspose refuse the pair in their constructor.
+    strides_with_dilation: ClassVar[bool] = False
 
     kernel_size: Pair
     strides: Pair = (1, 1)
@@ -40,16 +46,20 @@ class _ConvBase(Layer):
     bias_constraint: Constraint = None
 
     def check_config(self) -> None:
-        """Keras's constructor refusals (strides with dilation; Conv2D and Conv2DTranspose only)."""
-        if self.kind in ("depthwiseconv2d", "separableconv2d"):
-            return  # Keras 3 builds and runs these with strides and dilation together
+        """Keras refuses strides > 1 with dilation > 1, unless the class allows the pair."""
+        if self.strides_with_dilation:
+            return
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ShapeError(
-                "E203",
+                E203,
                 f"{self.kind} does not support strides > 1 with dilation_rate > 1, received "
                 f"strides={self.strides} and dilation_rate={self.dilation_rate}",
                 "use strides=1 with the dilation, or dilation_rate=1 with the strides",
             )
+
+    def window(self) -> Window:
+        """The kernel window: (kernel_size, strides, dilation_rate, padding)."""
+        return self.kernel_size, self.strides, self.dilation_rate, self.padding
 
     def _spatial(self, shape: Shape) -> tuple[int, int]:
         self.check_config()
@@ -67,10 +77,9 @@ class _ConvBase(Layer):
 
 
 class Conv2D(_ConvBase):
-    kind: ClassVar[str] = "conv2d"
+    """Keras ``Conv2D``: ``filters`` kernels of ``kernel_size`` over all (or grouped) channels."""
+
     aliases: ClassVar[tuple[str, ...]] = ("conv",)
-    keras_class: ClassVar[str] = "Conv2D"
-    auto_name: ClassVar[str] = "conv2d"
     positional: ClassVar[tuple[str, ...]] = ("filters", "kernel_size")
 
     filters: PositiveInt
@@ -83,7 +92,7 @@ class Conv2D(_ConvBase):
         channels = inputs[0][2]
         if self.filters % self.groups or channels % self.groups:
             raise ShapeError(
-                "E202",
+                E202,
                 f"conv2d groups={self.groups} must divide both the input channels "
                 f"({channels}) and filters ({self.filters})",
                 "choose groups among the common divisors of both",
@@ -102,11 +111,11 @@ class Conv2D(_ConvBase):
 
 
 class DepthwiseConv2D(_ConvBase):
-    kind: ClassVar[str] = "depthwiseconv2d"
+    """Keras ``DepthwiseConv2D``: one kernel per input channel (``depth_multiplier`` of them)."""
+
     aliases: ClassVar[tuple[str, ...]] = ("dwconv",)
-    keras_class: ClassVar[str] = "DepthwiseConv2D"
-    auto_name: ClassVar[str] = "depthwise_conv2d"
     positional: ClassVar[tuple[str, ...]] = ("kernel_size",)
+    strides_with_dilation: ClassVar[bool] = True
 
     depth_multiplier: PositiveInt = 1
     depthwise_initializer: Initializer = FnValue("glorot_uniform")
@@ -129,11 +138,11 @@ class DepthwiseConv2D(_ConvBase):
 
 
 class SeparableConv2D(_ConvBase):
-    kind: ClassVar[str] = "separableconv2d"
+    """Keras ``SeparableConv2D``: a depthwise convolution, then a 1x1 one to ``filters``."""
+
     aliases: ClassVar[tuple[str, ...]] = ("sepconv",)
-    keras_class: ClassVar[str] = "SeparableConv2D"
-    auto_name: ClassVar[str] = "separable_conv2d"
     positional: ClassVar[tuple[str, ...]] = ("filters", "kernel_size")
+    strides_with_dilation: ClassVar[bool] = True
 
     filters: PositiveInt
     depth_multiplier: PositiveInt = 1
@@ -167,11 +176,11 @@ class SeparableConv2D(_ConvBase):
 
 
 class Conv2DTranspose(_ConvBase):
-    kind: ClassVar[str] = "conv2dtranspose"
+    """Keras ``Conv2DTranspose``: the gradient of a convolution, an upsampling with weights."""
+
     aliases: ClassVar[tuple[str, ...]] = ("convtranspose",)
-    keras_class: ClassVar[str] = "Conv2DTranspose"
-    auto_name: ClassVar[str] = "conv2d_transpose"
     positional: ClassVar[tuple[str, ...]] = ("filters", "kernel_size")
+    transposed: ClassVar[bool] = True
 
     filters: PositiveInt
     output_padding: OptionalPair = None
@@ -185,7 +194,7 @@ class Conv2DTranspose(_ConvBase):
             for op, s in zip(self.output_padding, self.strides, strict=True):
                 if op >= s:
                     raise ShapeError(
-                        "E107",
+                        E107,
                         f"conv2dtranspose output_padding must be smaller than strides, "
                         f"received output_padding={self.output_padding} and "
                         f"strides={self.strides}",
@@ -199,7 +208,7 @@ class Conv2DTranspose(_ConvBase):
         )
         if min(hw) <= 0:
             raise ShapeError(
-                "E201",
+                E201,
                 f"conv2dtranspose output would be empty ({sh.fmt_shape(hw)}) for the "
                 f"{sh.fmt_shape(inputs[0][:2])} input",
             )
@@ -218,6 +227,8 @@ class Conv2DTranspose(_ConvBase):
 
 
 class _Pool(Layer):
+    """What local poolings share: a window, strides (pool_size by default) and padding."""
+
     bare_words: ClassVar[bool] = True
     input_rank: ClassVar[int | None] = 3
     positional: ClassVar[tuple[str, ...]] = ("pool_size",)
@@ -232,11 +243,13 @@ class _Pool(Layer):
         """Keras: strides default to pool_size."""
         return self.strides or self.pool_size
 
+    def window(self) -> Window:
+        """The pooling window: (pool_size, effective strides, no dilation, padding)."""
+        return self.pool_size, self.effective_strides, (1, 1), self.padding
+
     def output_shape(self, inputs: list[Shape]) -> Shape:
         if self.strides is not None and min(self.strides) < 1:
-            raise ShapeError(
-                "E107", f"{self.kind} strides must be positive, received {self.strides}"
-            )
+            raise ShapeError(E107, f"{self.kind} strides must be positive, received {self.strides}")
         h, w, c = inputs[0]
         hw = sh.pool_output_shape(
             (h, w), self.pool_size, self.effective_strides, self.padding, self.kind
@@ -245,21 +258,21 @@ class _Pool(Layer):
 
 
 class MaxPooling2D(_Pool):
-    kind: ClassVar[str] = "maxpooling2d"
+    """Keras ``MaxPooling2D``: the largest value of each window (padded cells never win)."""
+
     aliases: ClassVar[tuple[str, ...]] = ("maxpool",)
-    keras_class: ClassVar[str] = "MaxPooling2D"
-    auto_name: ClassVar[str] = "max_pooling2d"
 
 
 class AveragePooling2D(_Pool):
-    kind: ClassVar[str] = "averagepooling2d"
+    """Keras ``AveragePooling2D``: the mean of each window's real (unpadded) cells."""
+
     aliases: ClassVar[tuple[str, ...]] = ("avgpool",)
-    keras_class: ClassVar[str] = "AveragePooling2D"
-    auto_name: ClassVar[str] = "average_pooling2d"
     keras_required: ClassVar[tuple[str, ...]] = ("pool_size",)  # no default in Keras
 
 
 class _GlobalPool(Layer):
+    """What global poolings share: one value per channel, optionally kept as 1x1."""
+
     input_rank: ClassVar[int | None] = 3
 
     data_format: DataFormat = None
@@ -271,14 +284,12 @@ class _GlobalPool(Layer):
 
 
 class GlobalAveragePooling2D(_GlobalPool):
-    kind: ClassVar[str] = "globalaveragepooling2d"
+    """Keras ``GlobalAveragePooling2D``: the mean of each channel over height and width."""
+
     aliases: ClassVar[tuple[str, ...]] = ("globalavgpool",)
-    keras_class: ClassVar[str] = "GlobalAveragePooling2D"
-    auto_name: ClassVar[str] = "global_average_pooling2d"
 
 
 class GlobalMaxPooling2D(_GlobalPool):
-    kind: ClassVar[str] = "globalmaxpooling2d"
+    """Keras ``GlobalMaxPooling2D``: the largest value of each channel."""
+
     aliases: ClassVar[tuple[str, ...]] = ("globalmaxpool",)
-    keras_class: ClassVar[str] = "GlobalMaxPooling2D"
-    auto_name: ClassVar[str] = "global_max_pooling2d"

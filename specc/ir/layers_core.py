@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
+from specc.codes import E107
 from specc.ir import shapes as sh
 from specc.ir.layer_base import Layer, Weight, bias_weight
 from specc.ir.shapes import Shape, ShapeError
@@ -30,9 +31,8 @@ from specc.ir.values import (
 
 
 class Dense(Layer):
-    kind: ClassVar[str] = "dense"
-    keras_class: ClassVar[str] = "Dense"
-    auto_name: ClassVar[str] = "dense"
+    """Keras ``Dense``: a matrix product on the last axis, plus bias and activation."""
+
     positional: ClassVar[tuple[str, ...]] = ("units",)
     bare_words: ClassVar[bool] = True
 
@@ -63,9 +63,7 @@ class Dense(Layer):
 
 
 class Flatten(Layer):
-    kind: ClassVar[str] = "flatten"
-    keras_class: ClassVar[str] = "Flatten"
-    auto_name: ClassVar[str] = "flatten"
+    """Keras ``Flatten``: every axis but the batch as one, in row-major (NHWC) order."""
 
     data_format: DataFormat = None
 
@@ -74,10 +72,10 @@ class Flatten(Layer):
 
 
 class Dropout(Layer):
-    kind: ClassVar[str] = "dropout"
-    keras_class: ClassVar[str] = "Dropout"
-    auto_name: ClassVar[str] = "dropout"
+    """Keras ``Dropout``: zeroes a ``rate`` of the values in training; the identity at inference."""
+
     positional: ClassVar[tuple[str, ...]] = ("rate",)
+    same_shape: ClassVar[bool] = True
 
     rate: Fraction
     noise_shape: NoiseShape = None
@@ -85,10 +83,9 @@ class Dropout(Layer):
 
 
 class BatchNormalization(Layer):
-    kind: ClassVar[str] = "batchnormalization"
+    """Keras ``BatchNormalization``: normalizes ``axis`` by moving statistics at inference."""
+
     aliases: ClassVar[tuple[str, ...]] = ("batchnorm", "bn")
-    keras_class: ClassVar[str] = "BatchNormalization"
-    auto_name: ClassVar[str] = "batch_normalization"
 
     axis: Axis = -1
     momentum: Fraction = 0.99
@@ -109,7 +106,7 @@ class BatchNormalization(Layer):
         rank = len(shape) + 1  # Keras counts the batch axis
         if not -rank <= self.axis < rank or self.axis in (0, -rank):
             raise ShapeError(
-                "E107",
+                E107,
                 f"batchnormalization axis={self.axis} is out of range for an input of "
                 f"shape {sh.fmt_shape(shape)}",
             )
@@ -132,19 +129,19 @@ class BatchNormalization(Layer):
 
 
 class ActivationLayer(Layer):
-    kind: ClassVar[str] = "activation"
+    """Keras ``Activation``: an activation function as a layer (``relu`` alone on a line)."""
+
     keras_class: ClassVar[str] = "Activation"
-    auto_name: ClassVar[str] = "activation"
     positional: ClassVar[tuple[str, ...]] = ("activation",)
+    same_shape: ClassVar[bool] = True
 
     activation: Activation
 
 
 class ZeroPadding2D(Layer):
-    kind: ClassVar[str] = "zeropadding2d"
+    """Keras ``ZeroPadding2D``: zeros added above, below, left and right of a feature map."""
+
     aliases: ClassVar[tuple[str, ...]] = ("zeropad",)
-    keras_class: ClassVar[str] = "ZeroPadding2D"
-    auto_name: ClassVar[str] = "zero_padding2d"
     positional: ClassVar[tuple[str, ...]] = ("padding",)
     input_rank: ClassVar[int | None] = 3
 
@@ -158,10 +155,9 @@ class ZeroPadding2D(Layer):
 
 
 class UpSampling2D(Layer):
-    kind: ClassVar[str] = "upsampling2d"
+    """Keras ``UpSampling2D``: height and width multiplied by ``size`` (repeat or resize)."""
+
     aliases: ClassVar[tuple[str, ...]] = ("upsample",)
-    keras_class: ClassVar[str] = "UpSampling2D"
-    auto_name: ClassVar[str] = "up_sampling2d"
     positional: ClassVar[tuple[str, ...]] = ("size",)
     input_rank: ClassVar[int | None] = 3
 
@@ -175,9 +171,8 @@ class UpSampling2D(Layer):
 
 
 class Reshape(Layer):
-    kind: ClassVar[str] = "reshape"
-    keras_class: ClassVar[str] = "Reshape"
-    auto_name: ClassVar[str] = "reshape"
+    """Keras ``Reshape``: the same values in ``target_shape`` (one -1 inferred)."""
+
     positional: ClassVar[tuple[str, ...]] = ("target_shape",)
 
     target_shape: TargetShape
@@ -187,6 +182,8 @@ class Reshape(Layer):
 
 
 class _Merge(Layer):
+    """What merges share: several inputs of broadcastable shapes, combined elementwise."""
+
     merge: ClassVar[bool] = True
     min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int | None] = None
@@ -196,46 +193,33 @@ class _Merge(Layer):
 
 
 class Add(_Merge):
-    kind: ClassVar[str] = "add"
-    keras_class: ClassVar[str] = "Add"
-    auto_name: ClassVar[str] = "add"
+    """Keras ``Add``: the sum of the inputs."""
 
 
 class Subtract(_Merge):
-    kind: ClassVar[str] = "subtract"
-    keras_class: ClassVar[str] = "Subtract"
-    auto_name: ClassVar[str] = "subtract"
+    """Keras ``Subtract``: the first input minus the second (exactly two inputs)."""
+
     max_inputs: ClassVar[int | None] = 2
 
 
 class Multiply(_Merge):
-    kind: ClassVar[str] = "multiply"
-    keras_class: ClassVar[str] = "Multiply"
-    auto_name: ClassVar[str] = "multiply"
+    """Keras ``Multiply``: the elementwise product of the inputs."""
 
 
 class Average(_Merge):
-    kind: ClassVar[str] = "average"
-    keras_class: ClassVar[str] = "Average"
-    auto_name: ClassVar[str] = "average"
+    """Keras ``Average``: the elementwise mean of the inputs."""
 
 
 class Maximum(_Merge):
-    kind: ClassVar[str] = "maximum"
-    keras_class: ClassVar[str] = "Maximum"
-    auto_name: ClassVar[str] = "maximum"
+    """Keras ``Maximum``: the elementwise largest of the inputs."""
 
 
 class Minimum(_Merge):
-    kind: ClassVar[str] = "minimum"
-    keras_class: ClassVar[str] = "Minimum"
-    auto_name: ClassVar[str] = "minimum"
+    """Keras ``Minimum``: the elementwise smallest of the inputs."""
 
 
 class Concatenate(_Merge):
-    kind: ClassVar[str] = "concatenate"
-    keras_class: ClassVar[str] = "Concatenate"
-    auto_name: ClassVar[str] = "concatenate"
+    """Keras ``Concatenate``: the inputs joined along ``axis`` (batch axis counted as 0)."""
 
     axis: Axis = -1
 

@@ -7,8 +7,10 @@ Applications), ``LayerNormalization``, ``GroupNormalization`` and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from specc.codes import E107, E202
 from specc.ir import shapes as sh
 from specc.ir.layer_base import Layer, Weight
 from specc.ir.shapes import Shape, ShapeError
@@ -53,6 +55,11 @@ class Rescaling(Layer):
         sh.check_channel_values(inputs[0], self.offset, "rescaling offset")
         return inputs[0]
 
+    def constants(self, shape: Shape) -> tuple[np.ndarray, np.ndarray]:
+        """``(scale, offset)`` as float32 arrays that broadcast on the input (batch included)."""
+        rank = len(shape) + 1
+        return values_array(self.scale, rank, -1), values_array(self.offset, rank, -1)
+
 
 class Normalization(Layer):
     """Keras ``Normalization``: ``(x - mean) / sqrt(variance)`` per position of ``axis``.
@@ -83,7 +90,7 @@ class Normalization(Layer):
         if (self.mean is None) != (self.variance is None):
             given, other = ("mean", "variance") if self.mean is not None else ("variance", "mean")
             raise ShapeError(
-                "E107",
+                E107,
                 f"normalization takes mean and variance together: {given} is given, {other} is not",
                 "give both, or neither (then they are weights, as adapt() fills them)",
             )
@@ -93,20 +100,40 @@ class Normalization(Layer):
             if isinstance(value, tuple) and len(value) > 1:
                 if not kept:
                     raise ShapeError(
-                        "E107",
+                        E107,
                         f"normalization {name} holds {len(value)} values, but axis=None keeps "
                         "one statistic for the whole input",
                         "give one value, or the axis the values belong to",
                     )
                 if inputs[0][kept[-1] - 1] != len(value):
                     raise ShapeError(
-                        "E107",
+                        E107,
                         f"normalization {name} holds {len(value)} values, but axis "
                         f"{kept[-1]} of the input {sh.fmt_shape(inputs[0])} has "
                         f"{inputs[0][kept[-1] - 1]}",
                         "give one value, or one per position of the last kept axis",
                     )
         return inputs[0]
+
+    def folded(self, shape: Shape, weights: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """``(mean, max(sqrt(variance), 1e-7))`` as float32 arrays that broadcast on the input.
+
+        From ``mean`` and ``variance`` when given, else from the weights, each
+        shaped as Keras shapes them (batch axis included); 1e-7 is
+        ``keras.backend.epsilon()``.
+        """
+        import numpy as np
+
+        kept = self.kept_axes(shape)
+        broadcast = sh.statistics_shape(shape, kept)
+        if self.mean is None:
+            mean = np.asarray(weights["mean"], np.float32).reshape(broadcast)
+            variance = np.asarray(weights["variance"], np.float32).reshape(broadcast)
+        else:
+            axis = kept[-1] if kept else 0
+            mean = values_array(self.mean, len(broadcast), axis)
+            variance = values_array(self.variance, len(broadcast), axis)  # type: ignore[arg-type]
+        return mean, np.maximum(np.sqrt(variance), np.float32(1e-7))
 
     def weights(self, inputs: list[Shape]) -> list[Weight]:
         if self.mean is not None:
@@ -160,11 +187,19 @@ class LayerNormalization(_ScaleShift):
         sh.normalized_axes(inputs[0], self.axis, "layernormalization")
         return inputs[0]
 
+    def sorted_axes(self) -> tuple[int, ...]:
+        """The axes as Keras's ``sorted(axis)`` orders them (as written: negatives first)."""
+        return tuple(sorted((self.axis,) if isinstance(self.axis, int) else self.axis))
+
+    def reduction(self, shape: Shape) -> tuple[tuple[int, ...], list[int]]:
+        """The axes the statistics reduce (>= 1), and the shape gamma and beta reshape to."""
+        axes = tuple(sorted(sh.normalized_axes(shape, self.axis, "layernormalization")))
+        return axes, sh.statistics_shape(shape, self.sorted_axes())
+
     def weights(self, inputs: list[Shape]) -> list[Weight]:
         rank = len(inputs[0]) + 1
-        given = sorted((self.axis,) if isinstance(self.axis, int) else self.axis)
-        sh.normalized_axes(inputs[0], tuple(given), "layernormalization")
-        return self._gamma_beta(tuple(inputs[0][a % rank - 1] for a in given))
+        sh.normalized_axes(inputs[0], self.sorted_axes(), "layernormalization")
+        return self._gamma_beta(tuple(inputs[0][a % rank - 1] for a in self.sorted_axes()))
 
 
 class GroupNormalization(_ScaleShift):
@@ -189,7 +224,7 @@ class GroupNormalization(_ScaleShift):
         groups = channels if self.groups == -1 else self.groups
         if channels < groups or channels % groups:
             raise ShapeError(
-                "E202",
+                E202,
                 f"groupnormalization groups={groups} must divide the {channels} channels of "
                 f"axis {self.axis}",
                 "choose groups among the divisors of the channel count, or -1",
@@ -199,6 +234,20 @@ class GroupNormalization(_ScaleShift):
     def output_shape(self, inputs: list[Shape]) -> Shape:
         self.group_count(inputs[0])
         return inputs[0]
+
+    def grouping(self, shape: Shape) -> tuple[list[int], tuple[int, ...], list[int]]:
+        """How Keras computes the groups: the input reshaped with ``axis`` split in
+        (groups, channels per group); the axes the statistics reduce (all but the batch
+        and the groups); and the shape gamma and beta reshape to.
+        """
+        (axis,) = sh.normalized_axes(shape, self.axis, "groupnormalization")
+        groups = self.group_count(shape)
+        grouped = [*shape]
+        grouped[axis - 1 : axis] = [groups, shape[axis - 1] // groups]
+        reduce = tuple(a for a in range(1, len(grouped) + 1) if a != axis)
+        broadcast = [1] * (len(grouped) + 1)
+        broadcast[axis : axis + 2] = grouped[axis - 1 : axis + 1]
+        return grouped, reduce, broadcast
 
     def weights(self, inputs: list[Shape]) -> list[Weight]:
         (axis,) = sh.normalized_axes(inputs[0], self.axis, "groupnormalization")

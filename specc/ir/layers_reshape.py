@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from specc.codes import E107
 from specc.ir import shapes as sh
 from specc.ir.layer_base import Layer
 from specc.ir.shapes import Shape, ShapeError
@@ -55,7 +56,7 @@ class SpatialDropout2D(Layer):
     def output_shape(self, inputs: list[Shape]) -> Shape:
         if not self.trainable:
             raise ShapeError(
-                "E107",
+                E107,
                 "spatialdropout2d takes no trainable argument (Keras's SpatialDropout2D "
                 "constructor refuses it); it has no weights to freeze",
                 "remove trainable=false",
@@ -105,16 +106,25 @@ class Resizing(Layer):
     def output_shape(self, inputs: list[Shape]) -> Shape:
         if self.crop_to_aspect_ratio and self.pad_to_aspect_ratio:
             raise ShapeError(
-                "E107",
+                E107,
                 "resizing takes crop_to_aspect_ratio or pad_to_aspect_ratio, not both",
                 "Keras refuses both at once; keep one",
             )
         return (self.height, self.width, inputs[0][2])
+
+    def aspect_window(self, shape: Shape) -> tuple[tuple[int, int], tuple[int, int]]:
+        """((top, left), (height, width)) of what is resized: the crop, the padded frame
+        (see :func:`specc.ir.shapes.aspect_window`), or the whole input."""
+        if not (self.crop_to_aspect_ratio or self.pad_to_aspect_ratio):
+            return (0, 0), (shape[0], shape[1])
+        size = (self.height, self.width)
+        return sh.aspect_window((shape[0], shape[1]), size, self.pad_to_aspect_ratio)
 
 
 class Identity(Layer):
     """Keras ``Identity``: the input unchanged (a named point in the graph)."""
 
     kind: ClassVar[str] = "identity"
+    same_shape: ClassVar[bool] = True
     keras_class: ClassVar[str] = "Identity"
     auto_name: ClassVar[str] = "identity"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from specc.codes import E107, E201, E204, E205, E206, E207
+
 Shape = tuple[int, ...]
 
 # Keras and every backend index tensors with 32-bit sizes somewhere; a spec
@@ -44,7 +46,7 @@ def require_rank(shape: Shape, rank: int, what: str) -> None:
                 f"(`input {with_channel}`, or `reshape ({shape[0]}, {shape[1]}, 1)` before it)"
             )
         raise ShapeError(
-            "E205",
+            E205,
             f"{what} expects an input of rank {rank} {layout}, received shape {fmt_shape(shape)}",
             hint,
         )
@@ -53,7 +55,7 @@ def require_rank(shape: Shape, rank: int, what: str) -> None:
 def check_size(shape: Shape) -> Shape:
     """Refuse shapes with more elements than any backend can index."""
     if any(d > MAX_DIM for d in shape) or math.prod(shape) > MAX_DIM * 8:
-        raise ShapeError("E207", f"output shape {fmt_shape(shape)} is too large to allocate")
+        raise ShapeError(E207, f"output shape {fmt_shape(shape)} is too large to allocate")
     return shape
 
 
@@ -72,9 +74,9 @@ def conv_output_shape(
     strides: tuple[int, int],
     padding: str,
     dilation: tuple[int, int],
-    what: str = "conv2d",
+    what: str,
 ) -> tuple[int, int]:
-    """Output height and width of a 2-D convolution; refuses an empty output (E201)."""
+    """Output height and width of a 2-D convolution ``what``; refuses an empty output (E201)."""
     out = tuple(
         conv_output_length(n, k, s, padding, d)
         for n, k, s, d in zip(hw, kernel, strides, dilation, strict=True)
@@ -83,7 +85,7 @@ def conv_output_shape(
         effective = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
         dil = f" (dilated to {fmt_shape(effective)})" if effective != kernel else ""
         raise ShapeError(
-            "E201",
+            E201,
             f"{what} kernel {fmt_shape(kernel)}{dil} does not fit the {fmt_shape(hw)} input "
             f"with padding={padding}",
             "use padding=same, a smaller kernel, or fewer pooling layers before it",
@@ -128,7 +130,7 @@ def pool_output_shape(
     )
     if min(out) <= 0:
         raise ShapeError(
-            "E201",
+            E201,
             f"{what} pool {fmt_shape(pool)} does not fit the {fmt_shape(hw)} input "
             f"with padding={padding}",
             "use padding=same, a smaller pool_size, or fewer pooling layers before it",
@@ -154,6 +156,23 @@ def conv_transpose_output_length(
     return (length - 1) * stride + kernel - 2 * pad + output_padding
 
 
+def conv_transpose_padding(
+    length: int, output: int, kernel: int, stride: int, padding: str, dilation: int = 1
+) -> tuple[int, int, int]:
+    """How a transposed convolution's full output becomes Keras's: (crop before, crop after, extra).
+
+    The full output (every input pixel's kernel window scattered, ``(length - 1) * stride
+    + dilated kernel`` long) is cropped where the forward 'same' convolution would have
+    padded, the odd pixel at the end (TensorFlow's ``conv2d_transpose`` is that
+    convolution's gradient); output padding may ask for ``extra`` zeros past its end.
+    These are ONNX ``ConvTranspose``'s ``pads`` and ``output_padding``.
+    """
+    full = (length - 1) * stride + dilation * (kernel - 1) + 1
+    before = max(full - output, 0) // 2 if padding == "same" else 0
+    after = full - before - output
+    return before, max(after, 0), max(-after, 0)
+
+
 def broadcast_shapes(shapes: Sequence[Shape], what: str) -> Shape:
     """Element-wise merge output (Keras ``Merge._compute_elemwise_op_output_shape``)."""
     out = shapes[0]
@@ -167,7 +186,7 @@ def broadcast_shapes(shapes: Sequence[Shape], what: str) -> Shape:
                 tail.append(i)
             else:
                 raise ShapeError(
-                    "E204",
+                    E204,
                     f"{what} expects inputs of the same shape, received "
                     + ", ".join(fmt_shape(s) for s in shapes),
                     "make the paths end with the same shape (a 1x1 conv2d or matching strides)",
@@ -181,13 +200,13 @@ def concat_shape(shapes: Sequence[Shape], axis: int) -> Shape:
     rank = len(shapes[0])
     if any(len(s) != rank for s in shapes):
         raise ShapeError(
-            "E204",
+            E204,
             "concatenate expects inputs of the same rank, received "
             + ", ".join(fmt_shape(s) for s in shapes),
         )
     if axis == 0 or not -rank - 1 <= axis <= rank:
         raise ShapeError(
-            "E204",
+            E204,
             f"concatenate axis={axis} is out of range for inputs of rank {rank} "
             f"(expected -{rank}..-1 or 1..{rank})",
         )
@@ -195,7 +214,7 @@ def concat_shape(shapes: Sequence[Shape], axis: int) -> Shape:
     for s in shapes[1:]:
         if s[:index] + s[index + 1 :] != shapes[0][:index] + shapes[0][index + 1 :]:
             raise ShapeError(
-                "E204",
+                E204,
                 "concatenate expects inputs whose shapes match except on the concatenation "
                 f"axis {axis}, received " + ", ".join(fmt_shape(s) for s in shapes),
                 "pool or resize one input so their heights and widths agree",
@@ -211,13 +230,13 @@ def reshape_shape(shape: Shape, target: Shape) -> Shape:
     if -1 in target:
         if known == 0 or total % known:
             raise ShapeError(
-                "E206",
+                E206,
                 f"cannot reshape {fmt_shape(shape)} ({total} elements) to {target}",
             )
         return tuple(total // known if d == -1 else d for d in target)
     if known != total:
         raise ShapeError(
-            "E206",
+            E206,
             f"reshape expects target_shape with {total} elements (the input is "
             f"{fmt_shape(shape)}), received {target} with {known}",
         )
@@ -236,13 +255,13 @@ def normalized_axes(shape: Shape, axes: int | Sequence[int], what: str) -> tuple
     for axis in given:
         if not -rank <= axis < rank or axis % rank == 0:
             raise ShapeError(
-                "E107",
+                E107,
                 f"{what} axis={axis} is out of range for an input of shape {fmt_shape(shape)} "
                 f"(expected -{rank - 1}..-1 or 1..{rank - 1}; axis 0 is the batch)",
             )
         out.append(axis % rank)
     if len(set(out)) != len(out):
-        raise ShapeError("E107", f"{what} axis={axes} names the same axis twice")
+        raise ShapeError(E107, f"{what} axis={axes} names the same axis twice")
     return tuple(out)
 
 
@@ -252,7 +271,7 @@ def cropped_shape(shape: Shape, cropping: tuple[tuple[int, int], tuple[int, int]
     h, w, c = shape
     if top + bottom >= h or left + right >= w:
         raise ShapeError(
-            "E201",
+            E201,
             f"cropping2d cropping={cropping} leaves nothing of the {fmt_shape((h, w))} input "
             "(Keras needs each crop smaller than its side)",
             "crop less, or crop before the poolings",
@@ -264,7 +283,7 @@ def permuted_shape(shape: Shape, dims: tuple[int, ...]) -> Shape:
     """Permute's output: the input's axes in the order ``dims`` (1-based; batch stays)."""
     if len(dims) != len(shape):
         raise ShapeError(
-            "E205",
+            E205,
             f"permute dims={dims} orders {len(dims)} axes, but the input {fmt_shape(shape)} "
             f"has {len(shape)}",
             f"give a permutation of 1..{len(shape)}",
@@ -283,7 +302,7 @@ def check_channel_values(shape: Shape, values: float | tuple[float, ...], what: 
     if not shape or shape[-1] != len(values):
         last = shape[-1] if shape else "no"
         raise ShapeError(
-            "E107",
+            E107,
             f"{what} holds {len(values)} values, but the input {fmt_shape(shape)} has {last} "
             "channels on its last axis",
             "give one value, or one per channel",
@@ -306,6 +325,23 @@ def resized_crop(hw: tuple[int, int], size: tuple[int, int], pad: bool) -> tuple
     if pad:
         return max(h, height), max(w, width)
     return max(min(h, height), 1), max(min(w, width), 1)
+
+
+def aspect_window(
+    hw: tuple[int, int], size: tuple[int, int], pad: bool
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """What Resizing does before it resizes: ((top, left), (height, width)).
+
+    Cropping (``pad`` false): the window of :func:`resized_crop` starting at
+    (top, left). Padding: ``top`` rows above and below, ``left`` columns on
+    each side, giving (height, width); Keras pads by the start offset on both
+    sides, so an odd difference loses a row or column to the target's ratio.
+    """
+    (h, w), (ch, cw) = hw, resized_crop(hw, size, pad)
+    if pad:
+        top, left = (ch - h) // 2, (cw - w) // 2
+        return (top, left), (h + 2 * top, w + 2 * left)
+    return ((h - ch) // 2, (w - cw) // 2), (ch, cw)
 
 
 def statistics_shape(shape: Shape, axes: int | Sequence[int]) -> list[int]:

@@ -1,5 +1,10 @@
 """The language server's check: :func:`specc.check.check_source`'s result, fast after an edit.
 
+It runs specc check's own steps (:func:`specc.check.check_model` on each
+model, :func:`specc.check.settle` on the file), remembering what an edit did
+not touch.
+
+
 An edit touches one top-level definition; re-checking a 1,000-line file from
 scratch costs far more than the 50 ms an editor can wait. :class:`Analyzer`
 splits the text into top-level pieces (a ``model`` or ``block`` and the lines
@@ -17,21 +22,20 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from specc.check import (
-    RULES,
     CheckResult,
-    check_expects,
+    check_model,
     check_source,
     gc_paused,
-    silenced,
+    settle,
     unused_block_warnings,
 )
-from specc.diagnostics import Diagnostic, Span, SpeccError, sort_key, source_lines
+from specc.codes import E101, E112
+from specc.diagnostics import Diagnostic, RelatedSpan, Span, SpeccError, sort_key
 from specc.ir.graph import Model
-from specc.ir.infer import infer
 from specc.syntax import tree as t
 from specc.syntax.expand import Expander
 from specc.syntax.parse import MAX_FILE_BYTES, parse
@@ -40,7 +44,7 @@ from specc.syntax.scope import MAX_STEPS
 # Line breaks that str.splitlines() sees and lark does not: such files are checked whole.
 _EXOTIC = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]|\r(?!\n)")
 _LEXEMES = re.compile(r"\"([^\"\\\n]|\\.)*\"|'([^'\\\n]|\\.)*'|#|[{}()\[\]]")
-_PARSE_PHASE = ("E101", "E112")  # raised while parsing; others while building the tree
+_PARSE_PHASE = (E101, E112)  # raised while parsing; others while building the tree
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,8 @@ def shift(obj: Any, lines: int) -> Any:
     if lines == 0:
         return obj
     if isinstance(obj, Diagnostic):
-        return dataclasses.replace(obj, span=_span(obj.span, lines))
+        related = tuple(RelatedSpan(_span(r.span, lines), r.message) for r in obj.related)
+        return dataclasses.replace(obj, span=_span(obj.span, lines), related=related)
     if isinstance(obj, list) and obj and isinstance(obj[0], Diagnostic):
         return [shift(d, lines) for d in obj]
     return _tree(obj, lines)
@@ -130,7 +135,20 @@ class _Entry:
     used: set[str]
     steps: int
     ranges: list[tuple[int, int, int]]  # (first line, last line, piece index) when computed
-    movable: bool = field(default=True)
+
+
+def _moved_diagnostic(d: Diagnostic, deltas: list[tuple[int, int, int]]) -> Diagnostic | None:
+    """``d`` with its span and related spans moved, or None where one cannot be."""
+    span = _moved(d.span, deltas)
+    related = []
+    for r in d.related:
+        moved = _moved(r.span, deltas)
+        if moved is None:
+            return None
+        related.append(RelatedSpan(moved, r.message))
+    if span is None:
+        return None
+    return dataclasses.replace(d, span=span, related=tuple(related))
 
 
 def _moved(span: Span, deltas: list[tuple[int, int, int]]) -> Span | None:
@@ -199,7 +217,7 @@ class _CachingExpander(Expander):
         index, position = self.origin[id(stmt)]
         used = [index]
         blocks = []
-        for name, block in self.blocks.items():
+        for name, block in [*self.blocks.items(), *self.functions.items()]:  # what it may call
             b_index, b_position = self.origin[id(self.analyzer.block_stmts[id(block.body)])]
             blocks.append((name, pieces[b_index].text, b_position))
             used.append(b_index)
@@ -216,7 +234,7 @@ class _CachingExpander(Expander):
             entry = None
         if entry is None:
             entry = self._compute(name, stmt, ranges)
-        if not any(d.code == "E112" for d in entry.diagnostics):  # step limits add up
+        if not any(d.code == E112 for d in entry.diagnostics):  # step limits add up
             self.analyzer.fresh_models[key] = entry
         self.diagnostics.extend(entry.diagnostics)
         self.used_blocks |= entry.used
@@ -228,20 +246,20 @@ class _CachingExpander(Expander):
     def _reuse(self, entry: _Entry, ranges: list[tuple[int, int, int]]) -> _Entry | None:
         if entry.ranges == ranges:
             return entry
-        if not entry.movable or len(entry.ranges) != len(ranges):
+        if len(entry.ranges) != len(ranges):
             return None
         deltas = [(a, b, new[0] - a) for (a, b, _), new in zip(entry.ranges, ranges, strict=True)]
         try:
             model = _relocate_model(entry.model, deltas) if entry.model is not None else None
             diagnostics = []
             for d in entry.diagnostics:
-                span = _moved(d.span, deltas)
-                if span is None:
+                moved = _moved_diagnostic(d, deltas)
+                if moved is None:
                     return None
-                diagnostics.append(dataclasses.replace(d, span=span))
+                diagnostics.append(moved)
         except _RelocationError:
             return None
-        return _Entry(model, diagnostics, entry.used, entry.steps, ranges, entry.movable)
+        return _Entry(model, diagnostics, entry.used, entry.steps, ranges)
 
     def _compute(self, name: str, stmt: t.Statement, ranges: list) -> _Entry:
         outer, outer_used, before = self.diagnostics, self.used_blocks, self.steps
@@ -252,24 +270,24 @@ class _CachingExpander(Expander):
         finally:
             self.diagnostics, self.used_blocks = outer, outer_used
         if model is not None:
-            errors = infer(model)
-            diagnostics.extend(errors)
-            if not errors:
-                for rule in RULES:
-                    diagnostics.extend(rule.check(model))
-                diagnostics.extend(check_expects(model))
-        # messages that quote a line number cannot simply move with their lines
-        movable = not any(re.search(r"\bline \d", d.message) for d in diagnostics)
+            analyzer = self.analyzer
+            diagnostics.extend(check_model(model, analyzer.max_params, analyzer.max_macs))
         steps = self.steps - before
         self.steps = before
-        return _Entry(model, diagnostics, used, steps, ranges, movable)
+        return _Entry(model, diagnostics, used, steps, ranges)
 
 
 class Analyzer:
-    """``check_source`` for one document, remembering what an edit did not touch."""
+    """``check_source`` for one document, remembering what an edit did not touch.
 
-    def __init__(self, file: str) -> None:
+    ``max_params`` and ``max_macs`` are the budgets of ``specc check --max-params/--max-macs``.
+    """
+
+    def __init__(
+        self, file: str, max_params: int | None = None, max_macs: int | None = None
+    ) -> None:
         self.file = file
+        self.max_params, self.max_macs = max_params, max_macs
         self.parsed: dict[tuple[str, bool], list[t.Statement] | SpeccError] = {}
         self.placed: dict[tuple[str, int], list[t.Statement]] = {}
         self.models: dict[tuple, _Entry] = {}
@@ -280,16 +298,16 @@ class Analyzer:
         self.statements: list[t.Statement] | None = None  # the last check's parse, if it parsed
 
     def check(self, text: str) -> CheckResult:
-        """The result ``check_source(text, file)`` gives, computed incrementally."""
+        """The result ``check_source(text, file, max_params, max_macs)`` gives, incrementally."""
         self.statements = None
         pieces = split_pieces(text)
         if pieces is None or len(text) > MAX_FILE_BYTES or _EXOTIC.search(text):
-            return check_source(text, self.file)
+            return check_source(text, self.file, self.max_params, self.max_macs)
         try:
             with gc_paused():
                 return self._check(text, pieces)
         except RecursionError:
-            return check_source(text, self.file)
+            return check_source(text, self.file, self.max_params, self.max_macs)
 
     def _parse_piece(self, piece: Piece) -> list[t.Statement] | SpeccError:
         """A piece's syntax tree, lines counted from the line before it.
@@ -360,9 +378,5 @@ class Analyzer:
         diagnostics = list(expander.diagnostics)
         diagnostics.extend(unused_block_warnings(expander))
         result.models = models
-        lines = source_lines(text)
-        unique = {(d.code, d.span, d.message): d for d in diagnostics}
-        result.diagnostics = sorted(
-            (d for d in unique.values() if not silenced(d, lines)), key=sort_key
-        )
+        result.diagnostics = settle(diagnostics, text)
         return result

@@ -32,6 +32,7 @@ _BLOCK = re.compile(r"(?m)^[ \t]*block[ \t]+([A-Za-z_]\w*)(?:[ \t]*\(([^)]*)\))?
 _MODEL = re.compile(r"\s*model\b", re.I)
 _NAMED = re.compile(r"\bname\s*=\s*[\"']?([A-Za-z_]\w*)", re.I)
 _MODEL_KEYWORDS = ("input", "repeat", "path", "compile", "fit", "expect")
+_CONTROL_KEYWORDS = ("if", "else", "let", "for", "return")
 _BOOLS = ("true", "false")
 _INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area")
 
@@ -60,8 +61,10 @@ def _blocks(doc: Document) -> dict[str, list[str]]:
 def _statement_start(doc: Document, line: int, prefix: str) -> list[lsp.CompletionItem]:
     if _depth(doc, line, prefix) <= 0:
         return [_item("model", Kind.Keyword, "model NAME { ... }"),
-                _item("block", Kind.Keyword, "block NAME(params) { ... }")]  # fmt: skip
+                _item("block", Kind.Keyword, "block NAME(params) { ... }"),
+                _item("def", Kind.Keyword, "def NAME(params) { ... return VALUE }")]  # fmt: skip
     items = [_item(k, Kind.Keyword) for k in _MODEL_KEYWORDS]
+    items += [_item(k, Kind.Keyword, "control flow") for k in _CONTROL_KEYWORDS]
     for kind in KINDS:
         items.append(_item(kind, Kind.Class, f"Keras {REGISTRY[kind].keras_class}"))
     for word, cls in REGISTRY.items():
@@ -91,6 +94,8 @@ def layer_values(cls: type[Layer], key: str) -> tuple[str, ...]:
         return ("channels_last",)
     if key == "interpolation":
         return _INTERPOLATIONS
+    if key == "fill_mode":
+        return ("constant",)
     if field.annotation is bool:
         return _BOOLS
     return ()

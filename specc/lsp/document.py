@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from lsprotocol import types as lsp
 
@@ -19,6 +20,8 @@ from specc.lsp.analysis import Analyzer
 from specc.syntax import tree as t
 
 WORD = re.compile(r"@?[A-Za-z_][A-Za-z0-9_]*")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def units(text: str, encoding: str) -> int:
@@ -28,6 +31,48 @@ def units(text: str, encoding: str) -> int:
     if encoding == "utf-8":
         return len(text.encode("utf-8"))
     return len(text.encode("utf-16-le")) // 2
+
+
+def column_index(line: str, character: int, encoding: str) -> int:
+    """The code point index in ``line`` of a client column, clamped to the line."""
+    if line.isascii() or encoding == "utf-32":
+        return min(character, len(line))
+    count = 0
+    for index, char in enumerate(line):
+        if count >= character:
+            return index
+        count += units(char, encoding)
+    return len(line)
+
+
+def without_lone_surrogates(text: str) -> str:
+    """``text`` with each unpaired UTF-16 surrogate (JSON allows ``"\\ud800"``) as U+FFFD.
+
+    Both count one UTF-16 unit, so the client's positions still hold; a lone
+    surrogate cannot be encoded, which stopped every later conversion.
+    """
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def apply_edit(text: str, edit: lsp.Range, new_text: str, encoding: str) -> str:
+    """``text`` with ``edit`` replaced by ``new_text``, counting lines as LSP does.
+
+    LSP lines end at ``\\r\\n``, ``\\r`` or ``\\n`` (not at form feeds or
+    U+2028, where ``str.splitlines`` also splits); positions past a line's end
+    or the text's end are clamped to them, as the protocol asks.
+    """
+    breaks = [match.end() for match in _LINE_BREAK.finditer(text)]
+
+    def offset(position: lsp.Position) -> int:
+        if position.line > len(breaks):
+            return len(text)
+        begin = breaks[position.line - 1] if position.line else 0
+        end = breaks[position.line] if position.line < len(breaks) else len(text)
+        line = text[begin:end].rstrip("\r\n")
+        return begin + column_index(line, position.character, encoding)
+
+    start, end = offset(edit.start), offset(edit.end)
+    return text[:start] + new_text + text[max(start, end) :]
 
 
 @dataclass
@@ -43,13 +88,15 @@ class Document:
     last_models: list[Model] = field(default_factory=list)  # the last models seen
     last_statements: list[t.Statement] = field(default_factory=list)  # the last good parse
     analyzer: Analyzer | None = None
+    max_params: int | None = None  # the budgets of specc check --max-params/--max-macs
+    max_macs: int | None = None
     _models_lines: int = -1
     _statements_lines: int = -1
 
     def update(self, text: str) -> CheckResult:
         """Check the new text; models and statements survive edits that break them."""
         if self.analyzer is None:
-            self.analyzer = Analyzer(self.path)
+            self.analyzer = Analyzer(self.path, self.max_params, self.max_macs)
         self.text = text
         self.lines = text.split("\n")
         self.result = self.analyzer.check(text)
@@ -100,14 +147,7 @@ class Document:
     def locate(self, position: lsp.Position) -> tuple[int, int]:
         """A client position as a 1-based (line, column) in code points."""
         text = self.line(position.line + 1)
-        if text.isascii() or self.encoding == "utf-32":
-            return position.line + 1, min(position.character, len(text)) + 1
-        count = 0
-        for index, char in enumerate(text):
-            if count >= position.character:
-                return position.line + 1, index + 1
-            count += units(char, self.encoding)
-        return position.line + 1, len(text) + 1
+        return position.line + 1, column_index(text, position.character, self.encoding) + 1
 
     def word_at(self, line: int, column: int) -> tuple[str, Span] | None:
         """The word (``@ref`` included) under a 1-based position, with its span."""
@@ -128,13 +168,27 @@ class Document:
             if d.severity == "error"
             else lsp.DiagnosticSeverity.Warning
         )
+        related = [
+            lsp.DiagnosticRelatedInformation(
+                location=lsp.Location(uri=self.uri_of(r.span.file), range=self.range(r.span)),
+                message=r.message,
+            )
+            for r in d.related
+        ]
         return lsp.Diagnostic(
             range=self.range(d.span),
             message=message,
             severity=severity,
             code=d.code,
             source="specc",
+            related_information=related or None,
         )
+
+    def uri_of(self, file: str) -> str:
+        """The URI of a span's file: this document's, or a ``file://`` URI of the path."""
+        if file == self.path:
+            return self.uri
+        return Path(file).absolute().as_uri()
 
     # -- the IR under a position ---------------------------------------------------
 

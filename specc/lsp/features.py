@@ -57,7 +57,10 @@ def _kind_lines(word: str) -> list[str] | None:
     cls = lookup(word)
     if cls is None:
         if word.lower() in ACTIVATIONS:
-            return [f"**{word.lower()}** · activation layer (Keras `Activation`)"]
+            lines = [f"**{word.lower()}** · activation layer (Keras `Activation`)"]
+            if (layer := lookup(f"{word}_layer")) is not None:  # relu, elu, softmax
+                lines.append(f"Keras's `{layer.keras_class}` layer class is `{layer.kind}`")
+            return lines
         return None
     aliases = ", ".join(a for a, c in REGISTRY.items() if c is cls and a != cls.kind)
     usage = " ".join((cls.kind, *cls.positional))

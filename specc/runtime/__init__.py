@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from specc.codes import E606
 from specc.diagnostics import Diagnostic, Span, SpeccError
 from specc.ir.graph import Model
 
@@ -65,7 +66,7 @@ def prepare(
         raise ValueError(f"unknown device {device!r}; expected cpu or gpu")
     if not model.inferred:
         raise SpeccError(
-            Diagnostic("E606", f"model '{model.name}' has errors and cannot run", model.span)
+            Diagnostic(E606, f"model '{model.name}' has errors and cannot run", model.span)
         )
     arrays = init_weights(model) if weights is None else check_weights(weights, model)
     if backend == "numpy":

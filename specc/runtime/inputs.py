@@ -11,13 +11,27 @@ model's channel count (1: grayscale, 3: RGB, 4: RGBA) as float32 values
 
 from __future__ import annotations
 
+import math
+import os
 from pathlib import Path
 
 import numpy as np
 
+from specc.codes import E601, E602, E603
 from specc.diagnostics import Diagnostic, Span, SpeccError
+from specc.io import NotRegularFileError, available_memory, open_regular
 from specc.ir.graph import Model
 from specc.ir.shapes import fmt_shape
+from specc.npz import (
+    NPY_MAGIC,
+    ZIP_MAGICS,
+    ArrayHeader,
+    NotAnArrayError,
+    NpzArchive,
+    read_data,
+    read_header,
+)
+from specc.runtime.validate import check_input_layout
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 _MODES = {1: "L", 3: "RGB", 4: "RGBA"}
@@ -33,51 +47,84 @@ def _fail(code: str, message: str, path: str, help: str | None = None) -> SpeccE
 
 
 def read_array(path: str, model: Model) -> np.ndarray:
-    """The array of a ``.npy``, or of a ``.npz``: its only array, ``x``, or the input's name."""
+    """The array of a ``.npy``, or of a ``.npz``: its only array, ``x``, or the input's name.
+
+    The ``.npy`` header is read first: an array whose dtype or shape cannot be
+    the model's input, or that would not fit in memory, is refused before its
+    data is read or decompressed.
+    """
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             magic = f.read(6)
-        if magic != b"\x93NUMPY" and magic[:4] not in (b"PK\x03\x04", b"PK\x05\x06"):
+            if magic == NPY_MAGIC:
+                f.seek(0)
+                header = read_header(f)
+                _admit(header, path, model, os.fstat(f.fileno()).st_size - f.tell())
+                return read_data(f, header)
+        if magic[:4] not in ZIP_MAGICS:
             raise _fail(
-                "E601",
+                E601,
                 "not a .npy or .npz file (nor an image: PNG, JPEG, ...)",
                 path,
                 "save arrays with numpy.save or numpy.savez",
             )
-        data = np.load(path, allow_pickle=False)
+        with NpzArchive.open(path) as archive:
+            key = _input_key(archive, path, model)
+            header = archive[key]
+            if isinstance(header, str):
+                raise _fail(E601, f"array '{key}' {header}", path)
+            _admit(header, path, model)
+            return archive.load(key)
     except SpeccError:
         raise
     except FileNotFoundError:
-        raise _fail("E601", "no such input file", path) from None
+        raise _fail(E601, "no such input file", path) from None
     except IsADirectoryError:
-        raise _fail("E601", "is a directory, not an input file", path) from None
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            raise _fail(
-                "E603", "input holds Python objects; expected a numeric array", path
-            ) from None
-        raise _fail("E601", f"cannot read input: {exc}", path) from None
+        raise _fail(E601, "is a directory, not an input file", path) from None
+    except NotRegularFileError as exc:
+        raise _fail(E601, f"is {exc.strerror}", path) from None
+    except NotAnArrayError as exc:
+        raise _fail(E601, f"cannot read input: {exc}", path) from None
     except Exception as exc:  # corrupt files fail in many ways (zip, format, EOF)
-        raise _fail("E601", f"cannot read input: {type(exc).__name__}: {exc}", path) from None
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        return np.asarray(data)
-    with data:
-        keys = list(data.files)
-        for key in (keys[0] if len(keys) == 1 else None, "x", model.input.name):
-            if key is not None and key in keys:
-                try:
-                    return np.asarray(data[key])
-                except ValueError as exc:
-                    raise _fail("E603", f"array '{key}' cannot be loaded: {exc}", path) from None
-                except Exception as exc:
-                    raise _fail("E601", f"cannot read array '{key}': {exc}", path) from None
+        raise _fail(E601, f"cannot read input: {type(exc).__name__}: {exc}", path) from None
+
+
+def _input_key(archive: NpzArchive, path: str, model: Model) -> str:
+    keys = list(archive)
+    for key in (keys[0] if len(keys) == 1 else None, "x", model.input.name):
+        if key is not None and key in keys:
+            return key
     listed = ", ".join(keys) or "no arrays"
     raise _fail(
-        "E601",
+        E601,
         f"cannot tell which array is the input: the archive holds {listed}",
         path,
         f"store one array, or name it 'x' or '{model.input.name}'",
     )
+
+
+def _admit(header: ArrayHeader, path: str, model: Model, stored: int | None = None) -> None:
+    """Refuse, from its header, an array that cannot be the input or cannot be held."""
+    if header.dtype.hasobject:
+        raise _fail(E603, "input holds Python objects; expected a numeric array", path)
+    check_input_layout(model, header.shape, header.dtype, file_span(path))
+    if stored is not None and stored < header.nbytes:
+        raise _fail(
+            E601,
+            f"file is truncated: its header promises {header.nbytes:,} bytes of data, "
+            f"it holds {stored:,}",
+            path,
+        )
+    needed = header.nbytes + math.prod(header.shape) * 4  # the array and its float32 copy
+    available = available_memory()
+    if available is not None and needed > available:
+        raise _fail(
+            E601,
+            f"input of shape {tuple(header.shape)} needs {needed / 2**30:.1f} GiB of memory, "
+            f"more than the {available / 2**30:.1f} GiB available",
+            path,
+            "run it in smaller batches (several files)",
+        )
 
 
 def read_image(path: str, model: Model, resize: bool = False) -> np.ndarray:
@@ -85,7 +132,7 @@ def read_image(path: str, model: Model, resize: bool = False) -> np.ndarray:
     shape = tuple(model.input.output_shape or ())
     if len(shape) != 3 or shape[2] not in _MODES:
         raise _fail(
-            "E602",
+            E602,
             f"model '{model.name}' takes input {fmt_shape(shape)}, not images "
             "(height x width x 1, 3 or 4 channels)",
             path,
@@ -95,28 +142,30 @@ def read_image(path: str, model: Model, resize: bool = False) -> np.ndarray:
         from PIL import Image
     except ImportError:
         raise _fail(
-            "E601", "reading images needs Pillow", path, "pip install 'specc[images]'"
+            E601, "reading images needs Pillow", path, "pip install 'specc[images]'"
         ) from None
     try:
-        with Image.open(path) as image:
+        with open_regular(path) as f, Image.open(f) as image:
+            if image.size != (shape[1], shape[0]) and not resize:  # from the header: no decoding
+                raise _fail(
+                    E602,
+                    f"image is {image.size[1]}x{image.size[0]} (height x width) but model "
+                    f"'{model.name}' takes {shape[0]}x{shape[1]}",
+                    path,
+                    "pass --resize to resize it (bilinear), or resize the image first",
+                )
             image = image.convert(_MODES[shape[2]])
             if image.size != (shape[1], shape[0]):
-                if not resize:
-                    raise _fail(
-                        "E602",
-                        f"image is {image.size[1]}x{image.size[0]} (height x width) but model "
-                        f"'{model.name}' takes {shape[0]}x{shape[1]}",
-                        path,
-                        "pass --resize to resize it (bilinear), or resize the image first",
-                    )
                 image = image.resize((shape[1], shape[0]), Image.Resampling.BILINEAR)
             pixels = np.asarray(image, dtype=np.float32)
     except SpeccError:
         raise
     except FileNotFoundError:
-        raise _fail("E601", "no such input file", path) from None
+        raise _fail(E601, "no such input file", path) from None
+    except NotRegularFileError as exc:
+        raise _fail(E601, f"is {exc.strerror}", path) from None
     except Exception as exc:  # PIL.UnidentifiedImageError, truncated files, ...
-        raise _fail("E601", f"cannot read image: {exc}", path) from None
+        raise _fail(E601, f"cannot read image: {exc}", path) from None
     return pixels.reshape(shape)
 
 
@@ -131,7 +180,7 @@ def read_inputs(paths: list[str], model: Model, resize: bool = False) -> tuple[n
         return np.stack([read_image(p, model, resize) for p in paths]), file_span(paths[0])
     if len(paths) != 1:
         raise _fail(
-            "E601",
+            E601,
             f"--input takes one .npy/.npz file or image files, received {len(paths)} files",
             paths[0],
         )

@@ -10,17 +10,20 @@ otherwise.
 
 Semantics follow Keras 3 (TensorFlow backend): 'same' padding puts the odd
 extra pixel at the end, max pooling ignores padded cells, average pooling
-divides by the number of real cells.
+divides by the number of real cells. Every window op takes its geometry
+(kernel, strides, dilation, explicit pads, output size) resolved once by the
+lowering stage (:class:`specc.lower.Window`); nothing here derives a size again.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from specc.ir.resampling import resize_matrix as resize_matrix  # used as nn.resize_matrix
-from specc.ir.shapes import window_padding
+if TYPE_CHECKING:
+    from specc.lower import Window
 
 Array = Any  # numpy.ndarray or cupy.ndarray
 
@@ -43,17 +46,6 @@ def _gpu_im2col_fits(x: Array, rows: int, cols: int, run: int) -> bool:
     from specc.runtime.cuda_kernels import fits
 
     return (run < GPU_KERNEL_MAX_RUN or rows * cols < GPU_KERNEL_MAX_SIZE) and fits(x, rows, cols)
-
-
-def window_pads(
-    shape: tuple[int, int],
-    kernel: tuple[int, int],
-    strides: tuple[int, int],
-    dilation: tuple[int, int],
-    padding: str,
-) -> tuple[tuple[int, int], tuple[int, int]]:
-    """((top, bottom), (left, right)) for a window op with Keras's ``padding``."""
-    return window_padding(shape, kernel, strides, padding, dilation)
 
 
 def pad_hw(xp: Any, x: Array, pads: tuple[tuple[int, int], tuple[int, int]], value=0.0) -> Array:
@@ -83,15 +75,8 @@ def _taps(kernel, strides, dilation, out_hw, origin=(0, 0), step=1):
             yield a, b, rows, cols
 
 
-def _out_hw(padded_hw, kernel, strides, dilation) -> tuple[int, int]:
-    return tuple(  # type: ignore[return-value]
-        (n - d * (k - 1) - 1) // s + 1
-        for n, k, s, d in zip(padded_hw, kernel, strides, dilation, strict=True)
-    )
-
-
 def im2col(
-    xp: Any, x: Array, kernel, strides, dilation, ones: bool = False, pooled: bool = False
+    xp: Any, x: Array, window: Window, ones: bool = False, pooled: bool = False
 ) -> tuple[Array, tuple[int, int]]:
     """Patches of padded ``x`` as rows (N*Ho*Wo, kh*kw*C [+1]) and the output size (Ho, Wo).
 
@@ -107,8 +92,9 @@ def im2col(
     returned. The pooling is then the maximum of the four blocks.
     """
     n, h, w, c = x.shape
+    kernel, strides, dilation = window.kernel, window.strides, window.dilation
     kh, kw = kernel
-    ho, wo = _out_hw((h, w), kernel, strides, dilation)
+    ho, wo = window.out_hw
     sh, sw = strides
     k = kh * kw * c
     if (kh, kw) == (1, 1) and not ones and not pooled:
@@ -171,9 +157,7 @@ def conv2d(
     xp: Any,
     x: Array,
     kernel: Array,
-    strides=(1, 1),
-    dilation=(1, 1),
-    pads=((0, 0), (0, 0)),
+    window: Window,
     groups: int = 1,
     matrix: Array | None = None,
     pooled: bool = False,
@@ -189,16 +173,17 @@ def conv2d(
     kh, kw, cg, f = kernel.shape
     n = x.shape[0]
     with_bias = groups == 1 and matrix is not None and matrix.shape[0] == kh * kw * cg + 1
-    padded_hw = (x.shape[1] + sum(pads[0]), x.shape[2] + sum(pads[1]))
-    ho, wo = _out_hw(padded_hw, (kh, kw), strides, dilation)
-    run = kw * cg if dilation[1] == 1 else cg
+    ho, wo = window.out_hw
+    run = kw * cg if window.dilation[1] == 1 else cg
     if on_gpu(xp) and not pooled and _gpu_im2col_fits(x, n * ho * wo, kh * kw * cg + 1, run):
         from specc.runtime.cuda_kernels import im2col_padded
 
-        cols = im2col_padded(x, (kh, kw), strides, dilation, pads, (ho, wo), with_bias)
+        cols = im2col_padded(
+            x, (kh, kw), window.strides, window.dilation, window.pads, (ho, wo), with_bias
+        )
     else:
-        x = pad_hw(xp, x, pads)
-        cols, (ho, wo) = im2col(xp, x, (kh, kw), strides, dilation, with_bias, pooled)
+        x = pad_hw(xp, x, window.pads)
+        cols, (ho, wo) = im2col(xp, x, window, with_bias, pooled)
     if groups == 1:
         mat = matrix if matrix is not None else kernel.reshape(kh * kw * cg, f)
         out = cols @ mat
@@ -221,52 +206,128 @@ def max_of(xp: Any, parts: list[Array]) -> Array:
     return out
 
 
+DEPTHWISE_BLOCK = 32768
+"""Output values per block of the CPU depthwise convolution: the block, its
+product buffer and the input rows they read stay in a core's cache over all
+the kernel taps (2.5x faster than whole-tensor passes on MobileNetV2's layers)."""
+
+
 def depthwise_conv2d(
-    xp: Any, x: Array, kernel: Array, strides=(1, 1), dilation=(1, 1), pads=((0, 0), (0, 0))
+    xp: Any, x: Array, kernel: Array, window: Window, finish: Callable | None = None
 ) -> Array:
-    """Keras DepthwiseConv2D (no bias): ``kernel`` (kh, kw, C, M); channel c*M+m out."""
+    """Keras DepthwiseConv2D (no bias): ``kernel`` (kh, kw, C, M); channel c*M+m out.
+
+    A multiply-add per kernel tap over strided views of the padded input (no
+    im2col). On the CPU the input is not padded (:func:`_depthwise_blocks`) and
+    the output is computed in blocks of rows of
+    :data:`DEPTHWISE_BLOCK` values, every tap accumulated into a block while it
+    is in cache, and ``finish`` (the bias and activation, in place; it returns
+    the finished block) applied to it there too. The sums run in the same
+    order either way.
+    """
     kh, kw, c, mult = kernel.shape
-    x = pad_hw(xp, x, pads)
+    if xp is not np:
+        x = pad_hw(xp, x, window.pads)
+        n, ho, wo = x.shape[0], *window.out_hw
+        out = xp.zeros((n, ho, wo, c, mult), dtype=x.dtype)
+        for a, b, rows, cols in _taps((kh, kw), window.strides, window.dilation, (ho, wo)):
+            out += x[:, rows, cols, :, None] * kernel[a, b]
+        out = out.reshape(n, ho, wo, c * mult)
+        return out if finish is None else finish(out)
+    return _depthwise_blocks(x, kernel, window, finish)
+
+
+def _covered(n_out: int, size: int, offset: int, stride: int) -> tuple[int, int]:
+    """The outputs ``[lo, hi)`` whose input ``o * stride + offset`` lies in ``[0, size)``."""
+    lo = min(n_out, max(0, -(offset // stride)))
+    return lo, max(lo, min(n_out, (size - 1 - offset) // stride + 1))
+
+
+def _depthwise_blocks(x: Array, kernel: Array, window: Window, finish: Callable | None) -> Array:
+    """The CPU depthwise convolution by blocks of rows, reading ``x`` unpadded.
+
+    Each tap adds to the outputs whose input it reads inside ``x`` (the
+    padding's zeros add nothing). The taps that reach every output go first,
+    the first of them writing the block; without one the block starts at zero.
+    """
+    kh, kw, c, mult = kernel.shape
     n, h, w, _ = x.shape
-    ho, wo = _out_hw((h, w), (kh, kw), strides, dilation)
-    shape = (n, ho, wo, c) if mult == 1 else (n, ho, wo, c, mult)
-    out = xp.zeros(shape, dtype=x.dtype)
-    for a, b, rows, cols in _taps((kh, kw), strides, dilation, (ho, wo)):
-        patch = x[:, rows, cols, :]
-        if mult == 1:
-            out += patch * kernel[a, b, :, 0]
-        else:
-            out += patch[..., None] * kernel[a, b]
+    ho, wo = window.out_hw
+    (sh, sw), (dh, dw) = window.strides, window.dilation
+    (top, _), (left, _) = window.pads
+    taps = []
+    for a in range(kh):
+        for b in range(kw):
+            rows = _covered(ho, h, a * dh - top, sh)
+            cols = _covered(wo, w, b * dw - left, sw)
+            if rows[0] < rows[1] and cols[0] < cols[1]:
+                full = rows == (0, ho) and cols == (0, wo)
+                taps.append((not full, kernel[a, b], a * dh - top, b * dw - left, rows, cols))
+    taps.sort(key=lambda tap: tap[0])  # stable: in kernel order within each group
+    out = np.empty((n, ho, wo, c, mult), dtype=x.dtype)
+    step = max(1, DEPTHWISE_BLOCK // (wo * c * mult))
+    scratch = np.empty((min(step, ho), wo, c, mult), dtype=x.dtype)
+    starts_full = bool(taps) and not taps[0][0]
+    for i in range(n):
+        for r0 in range(0, ho, step):
+            r1 = min(ho, r0 + step)
+            block = out[i, r0:r1]
+            if not starts_full:
+                block[...] = 0
+            for t, (_partial, k, dy, dx, (ylo, yhi), (xlo, xhi)) in enumerate(taps):
+                lo, hi = max(r0, ylo), min(r1, yhi)
+                if lo >= hi:
+                    continue
+                rows = slice(lo * sh + dy, (hi - 1) * sh + dy + 1, sh)
+                cols = slice(xlo * sw + dx, (xhi - 1) * sw + dx + 1, sw)
+                patch = x[i, rows, cols, :, None]
+                if t == 0 and starts_full:
+                    np.multiply(patch, k, out=block)
+                    continue
+                product = scratch[: hi - lo, : xhi - xlo]
+                np.multiply(patch, k, out=product)
+                block[lo - r0 : hi - r0, xlo:xhi] += product
+            if finish is not None:
+                flat = block.reshape(r1 - r0, wo, c * mult)
+                done = finish(flat)
+                if done is not flat:
+                    flat[...] = done
     return out.reshape(n, ho, wo, c * mult)
 
 
-def conv2d_transpose(
-    xp: Any,
-    x: Array,
-    kernel: Array,
-    out_hw: tuple[int, int],
-    strides=(1, 1),
-    dilation=(1, 1),
-    padding: str = "valid",
-) -> Array:
+def batchnorm_affine(
+    xp: Any, w: dict[str, Array], epsilon: float, prefix: str = ""
+) -> tuple[Array, Array]:
+    """BatchNormalization at inference as ``y * scale + offset``: (scale, offset) per channel.
+
+    ``w`` holds the layer's weights under ``prefix + name`` (``gamma`` and
+    ``beta`` only when the layer scales and centers), as
+    ``tf.nn.batch_normalization`` folds them.
+    """
+    inv = 1.0 / xp.sqrt(w[prefix + "moving_variance"] + np.float32(epsilon))
+    if prefix + "gamma" in w:
+        inv = inv * w[prefix + "gamma"]
+    shift = -w[prefix + "moving_mean"] * inv
+    if prefix + "beta" in w:
+        shift = shift + w[prefix + "beta"]
+    return inv.astype(np.float32), shift.astype(np.float32)
+
+
+def conv2d_transpose(xp: Any, x: Array, kernel: Array, window: Window) -> Array:
     """Keras Conv2DTranspose (no bias), as TensorFlow's gradient of a convolution.
 
     ``kernel`` is Keras's (kh, kw, F, C). One matrix product gives every tap's
-    contribution; a loop over the kh*kw taps scatters them (col2im), then the
-    result is cropped where the forward convolution would have padded.
+    contribution; a loop over the kh*kw taps scatters them (col2im) into the
+    full output, which is then cropped by ``window.pads``, where the forward
+    convolution would have padded (output padding past its end stays zero).
     """
     kh, kw, f, c = kernel.shape
     n, h, w, _ = x.shape
-    sh, sw = strides
-    dh, dw = dilation
-    ho, wo = out_hw
-    if padding == "same":
-        top = max((h - 1) * sh + dh * (kh - 1) + 1 - ho, 0) // 2
-        left = max((w - 1) * sw + dw * (kw - 1) + 1 - wo, 0) // 2
-    else:
-        top = left = 0
-    full_h = max((h - 1) * sh + dh * (kh - 1) + 1, top + ho)
-    full_w = max((w - 1) * sw + dw * (kw - 1) + 1, left + wo)
+    (sh, sw), (dh, dw) = window.strides, window.dilation
+    ho, wo = window.out_hw
+    (top, bottom), (left, right) = window.pads
+    # The full output, or Keras's size when output padding asks for more (zeros).
+    full_h, full_w = top + ho + bottom, left + wo + right
     kmat = kernel.transpose(3, 0, 1, 2).reshape(c, kh * kw * f)
     taps = (x.reshape(n * h * w, c) @ kmat).reshape(n, h, w, kh, kw, f)
     full = xp.zeros((n, full_h, full_w, f), dtype=x.dtype)
@@ -278,43 +339,38 @@ def conv2d_transpose(
     return full[:, top : top + ho, left : left + wo, :]
 
 
-def max_pool(xp: Any, x: Array, pool, strides, padding: str) -> Array:
+def max_pool(xp: Any, x: Array, window: Window) -> Array:
     """Keras MaxPooling2D: padded cells never win."""
-    n, h, w, c = x.shape
-    (ph, pw), (sh, sw) = pool, strides
-    if on_gpu(xp) and padding == "valid" and (ph, pw) == (sh, sw):
+    n, _, _, c = x.shape
+    (ph, pw), (sh, sw), (ho, wo) = window.kernel, window.strides, window.out_hw
+    if on_gpu(xp) and not window.padded and (ph, pw) == (sh, sw):
         # Tiling windows: one reduction kernel on a GPU (on a CPU, slices are faster).
-        ho, wo = h // ph, w // pw
         tiles = x[:, : ho * ph, : wo * pw, :].reshape(n, ho, ph, wo, pw, c)
         return tiles.max(axis=(2, 4))
-    pads = window_pads((h, w), pool, strides, (1, 1), padding)
-    x = pad_hw(xp, x, pads, value=-np.inf)
-    ho, wo = _out_hw(x.shape[1:3], pool, strides, (1, 1))
-    return _window_reduce(xp, xp.maximum, x, pool, strides, (ho, wo))
+    x = pad_hw(xp, x, window.pads, value=-np.inf)
+    return _window_reduce(xp, xp.maximum, x, window)
 
 
-def avg_pool(xp: Any, x: Array, pool, strides, padding: str) -> Array:
+def avg_pool(xp: Any, x: Array, window: Window) -> Array:
     """Keras AveragePooling2D: the sum of real cells over their count."""
     h, w = x.shape[1:3]
-    ph, pw = pool
-    pads = window_pads((h, w), pool, strides, (1, 1), padding)
-    x = pad_hw(xp, x, pads)
-    ho, wo = _out_hw(x.shape[1:3], pool, strides, (1, 1))
-    out = _window_reduce(xp, xp.add, x, pool, strides, (ho, wo))
-    if pads == ((0, 0), (0, 0)):
+    ph, pw = window.kernel
+    x = pad_hw(xp, x, window.pads)
+    out = _window_reduce(xp, xp.add, x, window)
+    if not window.padded:
         return out / np.float32(ph * pw)
-    ones = pad_hw(np, np.ones((1, h, w, 1), np.float32), pads)
-    counts = _window_reduce(np, np.add, ones, pool, strides, (ho, wo))
+    ones = pad_hw(np, np.ones((1, h, w, 1), np.float32), window.pads)
+    counts = _window_reduce(np, np.add, ones, window)
     return out / xp.asarray(counts)
 
 
-def _window_reduce(xp: Any, op, x: Array, pool, strides, out_hw) -> Array:
+def _window_reduce(xp: Any, op, x: Array, window: Window) -> Array:
     """``op`` (maximum or add) over pooling windows: rows first, then columns (separable).
 
     The first step combines two strided views into a new array; later taps
     accumulate into it in place. The result never aliases ``x``.
     """
-    (ph, pw), (sh, sw), (ho, wo) = pool, strides, out_hw
+    (ph, pw), (sh, sw), (ho, wo) = window.kernel, window.strides, window.out_hw
     rows = [x[:, a : a + (ho - 1) * sh + 1 : sh, :, :] for a in range(ph)]
     tall = rows[0] if ph == 1 else op(rows[0], rows[1])
     for part in rows[2:]:
@@ -324,20 +380,3 @@ def _window_reduce(xp: Any, op, x: Array, pool, strides, out_hw) -> Array:
     for part in cols[2:]:
         op(out, part, out=out)
     return out
-
-
-def upsample_nearest(xp: Any, x: Array, size: tuple[int, int]) -> Array:
-    """Each pixel repeated ``size`` times along height and width."""
-    n, h, w, c = x.shape
-    fh, fw = size
-    wide = xp.broadcast_to(x[:, :, None, :, None, :], (n, h, fh, w, fw, c))
-    return wide.reshape(n, h * fh, w * fw, c)
-
-
-def resize(xp: Any, x: Array, rows: Array, cols: Array) -> Array:
-    """``x`` (N, H, W, C) resized by per-axis matrices ``rows`` (Ho, H) and ``cols`` (Wo, W)."""
-    n, h, w, c = x.shape
-    ho, wo = rows.shape[0], cols.shape[0]
-    tall = xp.matmul(rows, x.reshape(n, h, w * c)).reshape(n * ho, w, c)
-    wide = xp.matmul(cols, tall)  # (n*ho, wo, c)
-    return wide.reshape(n, ho, wo, c)

@@ -1,6 +1,6 @@
 """The numpy runtime's activation, normalization and reshaping layers (a mixin).
 
-Each method is named after its kind, takes the node and its weights (on the
+Each method is named after its kind, takes the op (:class:`specc.lower.Op`) and its weights (on the
 device) and returns the function of the input arrays, as in
 :class:`specc.runtime.numpy_backend.NumpyBackend`. Every formula is Keras 3's
 own, in its order of operations (``keras/src/layers/...`` and the
@@ -16,30 +16,54 @@ from typing import Any
 import numpy as np
 
 from specc.ir import shapes as sh
-from specc.ir.layers_norm import values_array
-from specc.runtime import nn
+from specc.lower import Op
+from specc.runtime import nn, resize
 from specc.runtime.activations import activate
 
 Array = Any
 Fn = Callable[[list[Array]], Array]
-EPSILON = np.float32(1e-7)  # keras.backend.epsilon()
 
 
-class ExtraLayers:
+def _host(array: Array) -> np.ndarray:
+    """A numpy copy of a numpy or cupy array."""
+    return array.get() if hasattr(array, "get") else np.asarray(array)
+
+
+class SlicingLayers:
+    """The layers whose function is slicing, or nothing, at inference: the same code for
+    NumPy, CuPy and TensorFlow arrays."""
+
+    model: Any
+
+    def _input_shape(self, op: Op) -> tuple[int, ...]:
+        return tuple(op.input_shapes[0])
+
+    def cropping2d(self, op: Op, w: dict[str, Any]) -> Fn:
+        """Rows and columns sliced off."""
+        (top, bottom), (left, right) = op.layer.cropping
+        h, wd, _ = self._input_shape(op)
+        return lambda inputs: inputs[0][:, top : h - bottom, left : wd - right, :]
+
+    def spatialdropout2d(self, op: Op, w: dict[str, Any]) -> Fn:
+        """Identity at inference."""
+        return lambda inputs: inputs[0]
+
+    def identity(self, op: Op, w: dict[str, Any]) -> Fn:
+        """The input itself."""
+        return lambda inputs: inputs[0]
+
+
+class ExtraLayers(SlicingLayers):
     """Mixin of ``NumpyBackend``: the kinds of :mod:`specc.ir.layers_activation`,
     :mod:`~specc.ir.layers_norm` and :mod:`~specc.ir.layers_reshape`."""
 
     xp: Any
-    model: Any
-
-    def _input_shape(self, node: Any) -> tuple[int, ...]:
-        return tuple(self.model.nodes[node.inputs[0]].output_shape)
 
     # -- activations -----------------------------------------------------------------
 
-    def relu_layer(self, node: Any, w: dict[str, Array]) -> Fn:
+    def relu_layer(self, op: Op, w: dict[str, Array]) -> Fn:
         """Keras ``activations.relu`` with ``negative_slope``, ``max_value`` and ``threshold``."""
-        xp, layer = self.xp, node.layer
+        xp, layer = self.xp, op.layer
         slope, top = np.float32(layer.negative_slope), layer.max_value
         threshold = np.float32(layer.threshold)
 
@@ -60,19 +84,19 @@ class ExtraLayers:
 
         return fn
 
-    def leakyrelu(self, node: Any, w: dict[str, Array]) -> Fn:
+    def leakyrelu(self, op: Op, w: dict[str, Array]) -> Fn:
         """``x`` above zero, ``negative_slope * x`` elsewhere (``tf.nn.leaky_relu``)."""
-        xp, slope = self.xp, np.float32(node.layer.negative_slope)
+        xp, slope = self.xp, np.float32(op.layer.negative_slope)
         return lambda inputs: xp.where(inputs[0] > 0, inputs[0], inputs[0] * slope)
 
-    def prelu(self, node: Any, w: dict[str, Array]) -> Fn:
+    def prelu(self, op: Op, w: dict[str, Array]) -> Fn:
         """``relu(x) - alpha * relu(-x)``, ``alpha`` broadcast over the shared axes."""
         xp, alpha = self.xp, w["alpha"]
         return lambda inputs: xp.maximum(inputs[0], 0) + -alpha * xp.maximum(-inputs[0], 0)
 
-    def elu_layer(self, node: Any, w: dict[str, Array]) -> Fn:
+    def elu_layer(self, op: Op, w: dict[str, Array]) -> Fn:
         """``tf.nn.elu``, then ``alpha`` times its negative part (unless alpha is 1)."""
-        xp, alpha = self.xp, np.float32(node.layer.alpha)
+        xp, alpha = self.xp, np.float32(op.layer.alpha)
 
         def fn(inputs: list[Array]) -> Array:
             x = inputs[0]
@@ -81,10 +105,10 @@ class ExtraLayers:
 
         return fn
 
-    def softmax_layer(self, node: Any, w: dict[str, Array]) -> Fn:
+    def softmax_layer(self, op: Op, w: dict[str, Array]) -> Fn:
         """Softmax over one axis; over several, ``exp(x - logsumexp(x))`` as Keras computes it."""
         xp = self.xp
-        axes = sh.normalized_axes(self._input_shape(node), node.layer.axis, node.kind)
+        axes = sh.normalized_axes(self._input_shape(op), op.layer.axis, op.kind)
 
         def fn(inputs: list[Array]) -> Array:
             x = inputs[0]
@@ -98,28 +122,17 @@ class ExtraLayers:
 
     # -- scaling and normalization -------------------------------------------------
 
-    def rescaling(self, node: Any, w: dict[str, Array]) -> Fn:
+    def rescaling(self, op: Op, w: dict[str, Array]) -> Fn:
         """``x * scale + offset`` (float32 constants, broadcast on the last axis)."""
-        rank = len(self._input_shape(node)) + 1
-        scale = self.xp.asarray(values_array(node.layer.scale, rank, -1))
-        offset = self.xp.asarray(values_array(node.layer.offset, rank, -1))
+        scale, offset = (self.xp.asarray(a) for a in op.layer.constants(self._input_shape(op)))
         return lambda inputs: inputs[0] * scale + offset
 
-    def normalization(self, node: Any, w: dict[str, Array]) -> Fn:
+    def normalization(self, op: Op, w: dict[str, Array]) -> Fn:
         """``(x - mean) / max(sqrt(variance), epsilon)``, or its inverse."""
-        xp, layer = self.xp, node.layer
-        shape = self._input_shape(node)
-        kept = layer.kept_axes(shape)
-        broadcast = sh.statistics_shape(shape, kept)
-        if layer.mean is None:
-            mean = w["mean"].reshape(broadcast)
-            variance = w["variance"].reshape(broadcast)
-        else:
-            axis = kept[-1] if kept else 0
-            mean = xp.asarray(values_array(layer.mean, len(broadcast), axis))
-            variance = xp.asarray(values_array(layer.variance, len(broadcast), axis))
-        denominator = xp.maximum(xp.sqrt(variance), EPSILON)
-        if layer.invert:
+        xp = self.xp
+        arrays = {key: _host(value) for key, value in w.items()}
+        mean, denominator = (xp.asarray(a) for a in op.layer.folded(self._input_shape(op), arrays))
+        if op.layer.invert:
             return lambda inputs: mean + inputs[0] * denominator
         return lambda inputs: (inputs[0] - mean) / denominator
 
@@ -136,27 +149,18 @@ class ExtraLayers:
             res = res + beta
         return x * inv + res
 
-    def layernormalization(self, node: Any, w: dict[str, Array]) -> Fn:
+    def layernormalization(self, op: Op, w: dict[str, Array]) -> Fn:
         """Each sample normalized over ``axis``; gamma and beta reshaped as Keras reshapes them."""
-        layer, shape = node.layer, self._input_shape(node)
-        axes = tuple(sorted(sh.normalized_axes(shape, layer.axis, node.kind)))
-        given = sorted((layer.axis,) if isinstance(layer.axis, int) else layer.axis)
-        broadcast = sh.statistics_shape(shape, given)
+        layer = op.layer
+        axes, broadcast = layer.reduction(self._input_shape(op))
         gamma = w["gamma"].reshape(broadcast) if "gamma" in w else None
         beta = w["beta"].reshape(broadcast) if "beta" in w else None
         return lambda inputs: self._normalize(inputs[0], axes, layer.epsilon, gamma, beta)
 
-    def groupnormalization(self, node: Any, w: dict[str, Array]) -> Fn:
+    def groupnormalization(self, op: Op, w: dict[str, Array]) -> Fn:
         """The axis split into (groups, channels per group); each group normalized."""
-        layer, shape = node.layer, self._input_shape(node)
-        (axis,) = sh.normalized_axes(shape, layer.axis, node.kind)
-        groups = layer.group_count(shape)
-        grouped = [*shape]
-        grouped[axis - 1 : axis] = [groups, shape[axis - 1] // groups]
-        rank = len(grouped) + 1
-        reduce = tuple(a for a in range(1, rank) if a != axis)
-        broadcast = [1] * rank
-        broadcast[axis : axis + 2] = grouped[axis - 1 : axis + 1]
+        layer, shape = op.layer, self._input_shape(op)
+        grouped, reduce, broadcast = layer.grouping(shape)
         gamma = w["gamma"].reshape(broadcast) if "gamma" in w else None
         beta = w["beta"].reshape(broadcast) if "beta" in w else None
 
@@ -167,10 +171,10 @@ class ExtraLayers:
 
         return fn
 
-    def unitnormalization(self, node: Any, w: dict[str, Array]) -> Fn:
+    def unitnormalization(self, op: Op, w: dict[str, Array]) -> Fn:
         """``x * min(rsqrt(sum(x ** 2)), 1 / 1e-12)`` over ``axis`` (``ops.normalize``)."""
         xp = self.xp
-        axes = sh.normalized_axes(self._input_shape(node), node.layer.axis, node.kind)
+        axes = sh.normalized_axes(self._input_shape(op), op.layer.axis, op.kind)
         cap = np.float32(1.0 / 1e-12)
 
         def fn(inputs: list[Array]) -> Array:
@@ -184,53 +188,26 @@ class ExtraLayers:
 
     # -- reshaping -------------------------------------------------------------------
 
-    def cropping2d(self, node: Any, w: dict[str, Array]) -> Fn:
-        """Rows and columns sliced off."""
-        (top, bottom), (left, right) = node.layer.cropping
-        h, wd, _ = self._input_shape(node)
-        return lambda inputs: inputs[0][:, top : h - bottom, left : wd - right, :]
-
-    def spatialdropout2d(self, node: Any, w: dict[str, Array]) -> Fn:
-        """Identity at inference."""
-        return lambda inputs: inputs[0]
-
-    def identity(self, node: Any, w: dict[str, Array]) -> Fn:
-        """The input itself."""
-        return lambda inputs: inputs[0]
-
-    def permute(self, node: Any, w: dict[str, Array]) -> Fn:
+    def permute(self, op: Op, w: dict[str, Array]) -> Fn:
         """The axes reordered (made contiguous for the layers after it)."""
-        order = (0, *node.layer.dims)
+        order = (0, *op.layer.dims)
         return lambda inputs: self.xp.ascontiguousarray(inputs[0].transpose(order))
 
-    def resizing(self, node: Any, w: dict[str, Array]) -> Fn:
+    def resizing(self, op: Op, w: dict[str, Array]) -> Fn:
         """Crop or pad to the aspect ratio, then ``tf.image.resize`` as two matrices."""
-        xp, layer = self.xp, node.layer
-        h, wd, _ = self._input_shape(node)
-        size = (layer.height, layer.width)
-        crop = pads = None
-        if layer.crop_to_aspect_ratio or layer.pad_to_aspect_ratio:
-            ch, cw = sh.resized_crop((h, wd), size, layer.pad_to_aspect_ratio)
-            if layer.crop_to_aspect_ratio:
-                top, left = int((h - ch) / 2), int((wd - cw) / 2)
-                crop = (top, top + ch, left, left + cw)
-            else:
-                top, left = int((ch - h) / 2), int((cw - wd) / 2)
-                pads = ((top, top), (left, left))  # Keras pads by the start on both sides
-                h, wd = h + 2 * top, wd + 2 * left
-            if crop is not None:
-                h, wd = ch, cw
+        xp, layer = self.xp, op.layer
+        (top, left), (h, wd) = layer.aspect_window(self._input_shape(op))
         method, aa = layer.interpolation, layer.antialias
-        rows = xp.asarray(nn.resize_matrix(h, layer.height, method, aa))
-        cols = xp.asarray(nn.resize_matrix(wd, layer.width, method, aa))
-        fill = layer.fill_value
+        rows = xp.asarray(resize.resize_matrix(h, layer.height, method, aa))
+        cols = xp.asarray(resize.resize_matrix(wd, layer.width, method, aa))
+        pads = ((top, top), (left, left))
 
         def fn(inputs: list[Array]) -> Array:
             x = inputs[0]
-            if crop is not None:
-                x = x[:, crop[0] : crop[1], crop[2] : crop[3], :]
-            if pads is not None:
-                x = nn.pad_hw(xp, x, pads, fill)
-            return nn.resize(xp, xp.ascontiguousarray(x), rows, cols)
+            if layer.crop_to_aspect_ratio:
+                x = xp.ascontiguousarray(x[:, top : top + h, left : left + wd, :])
+            elif layer.pad_to_aspect_ratio:
+                x = nn.pad_hw(xp, x, pads, layer.fill_value)
+            return resize.resize(xp, x, rows, cols)
 
         return fn

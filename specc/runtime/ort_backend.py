@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from specc.codes import E605
 from specc.diagnostics import Diagnostic, SpeccError
 from specc.ir.graph import Model
 
 
 def _unavailable(model: Model, why: str, help: str | None = None) -> SpeccError:
-    return SpeccError(Diagnostic("E605", why, model.span, help))
+    return SpeccError(Diagnostic(E605, why, model.span, help))
 
 
 class OnnxRuntimeBackend:

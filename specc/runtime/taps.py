@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 
+from specc.codes import E611
 from specc.diagnostics import error
 from specc.ir.graph import Model, Node
 from specc.ir.values import suggest
@@ -26,7 +27,7 @@ def find_layers(model: Model, names: Iterable[str], option: str) -> list[Node]:
         if name not in known:
             shown = ", ".join(known[:SHOWN_NAMES]) + (", ..." if len(known) > SHOWN_NAMES else "")
             raise error(
-                "E611",
+                E611,
                 f"{option}: model '{model.name}' has no layer named '{name}'"
                 + suggest(name, known),
                 model.span,

@@ -1,9 +1,10 @@
-"""The TensorFlow backend: the IR as ``tf.nn`` operations inside one ``tf.function``.
+"""The TensorFlow backend: a model's plan as ``tf.nn`` operations inside one ``tf.function``.
 
-No Keras model is built: each layer kind has a method of the same name that
+No Keras model is built: each op kind has a method of the same name that
 returns a function of TensorFlow tensors, calling the same ``tf.nn`` kernels
-Keras 3's TensorFlow backend calls (so results agree to rounding). The graph
-is traced once for any batch size; weights are constants on the chosen device.
+Keras 3's TensorFlow backend calls (so results agree to rounding); the op's
+activation is applied after it. The graph is traced once for any batch size;
+weights are constants on the chosen device.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from typing import Any
 
 import numpy as np
 
+from specc.codes import E605
 from specc.diagnostics import Diagnostic, SpeccError
-from specc.ir.graph import Model, Node
-from specc.runtime import nn
-from specc.runtime.numpy_backend import needed_nodes
+from specc.ir.graph import Model
+from specc.lower import Op, lower
 from specc.runtime.tf_extra import ExtraLayers
 
 Tensor = Any
-Op = Callable[[list[Tensor]], Tensor]
+Fn = Callable[[list[Tensor]], Tensor]
 
 
 def _tf() -> Any:
@@ -71,7 +72,7 @@ class TensorFlowBackend(ExtraLayers):
         except ImportError as exc:
             raise SpeccError(
                 Diagnostic(
-                    "E605",
+                    E605,
                     f"the tensorflow backend needs TensorFlow: {exc}",
                     model.span,
                     "pip install 'specc[tensorflow]'",
@@ -80,7 +81,7 @@ class TensorFlowBackend(ExtraLayers):
         if device == "gpu" and not tf.config.list_physical_devices("GPU"):
             raise SpeccError(
                 Diagnostic(
-                    "E605",
+                    E605,
                     "TensorFlow sees no GPU here",
                     model.span,
                     "install TensorFlow with CUDA (tensorflow[and-cuda]), or use --device cpu",
@@ -88,23 +89,23 @@ class TensorFlowBackend(ExtraLayers):
             )
         self.tf, self.model = tf, model
         self.device_name = "/GPU:0" if device == "gpu" else "/CPU:0"
+        plan = lower(model)
         with tf.device(self.device_name):
-            plan = []
-            for node in needed_nodes(model):
+            steps = []
+            for op in plan.ops:
                 w = {
-                    wt.name: tf.constant(weights[f"{node.name}/{wt.name}"], dtype=tf.float32)
-                    for wt in node.weights
+                    name: tf.constant(weights[key], dtype=tf.float32) for name, key in op.weights()
                 }
-                plan.append((node, getattr(self, node.kind)(node, w)))
-        output = model.output
+                steps.append((op, getattr(self, op.kind)(op, w)))
         spec = tf.TensorSpec([None, *(model.input.output_shape or ())], tf.float32)
 
         @tf.function(input_signature=[spec], reduce_retracing=True)
         def forward(x: Tensor) -> Tensor:
             values = {0: x}
-            for node, op in plan:
-                values[node.index] = op([values[i] for i in node.inputs])
-            return values[output]
+            for op, fn in steps:
+                y = fn([values[i] for i in op.inputs])
+                values[op.index] = tf_activation(tf, y, op.activation)
+            return values[plan.output]
 
         self.forward = forward
 
@@ -119,24 +120,14 @@ class TensorFlowBackend(ExtraLayers):
 
     # helpers ---------------------------------------------------------------
 
-    def _finish(self, node: Node, y: Tensor, bias: Tensor | None) -> Tensor:
-        if bias is not None:
-            y = self.tf.nn.bias_add(y, bias)
-        return tf_activation(self.tf, y, getattr(node.layer, "activation", None))
-
-    def _explicit_pads(self, node: Node) -> list[list[int]]:
-        layer = node.layer
-        hw = self.model.nodes[node.inputs[0]].output_shape or (1, 1)
-        (t, b), (left, r) = nn.window_pads(
-            (hw[0], hw[1]), layer.kernel_size, layer.strides, layer.dilation_rate, layer.padding
-        )
-        return [[0, 0], [t, b], [left, r], [0, 0]]
+    def _biased(self, y: Tensor, bias: Tensor | None) -> Tensor:
+        return y if bias is None else self.tf.nn.bias_add(y, bias)
 
     # convolutions ------------------------------------------------------------
 
-    def conv2d(self, node: Node, w: dict[str, Tensor]) -> Op:
+    def conv2d(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """``tf.nn.convolution``; groups run as one convolution per group, concatenated."""
-        tf, layer = self.tf, node.layer
+        tf, layer = self.tf, op.layer
         kernel, bias = w["kernel"], w.get("bias")
         kernels = tf.split(kernel, layer.groups, axis=-1) if layer.groups > 1 else [kernel]
 
@@ -145,24 +136,25 @@ class TensorFlowBackend(ExtraLayers):
                 x, k, layer.strides, layer.padding.upper(), dilations=layer.dilation_rate
             )
 
-        def op(inputs: list[Tensor]) -> Tensor:
+        def op_fn(inputs: list[Tensor]) -> Tensor:
             x = inputs[0]
             if layer.groups == 1:
                 y = conv(x, kernel)
             else:
                 parts = tf.split(x, layer.groups, axis=-1)
                 y = tf.concat([conv(p, k) for p, k in zip(parts, kernels, strict=True)], -1)
-            return self._finish(node, y, bias)
+            return self._biased(y, bias)
 
-        return op
+        return op_fn
 
-    def _depthwise(self, node: Node, x: Tensor, depthwise: Tensor, pointwise=None) -> Tensor:
-        tf, layer = self.tf, node.layer
-        (sh, sw), dil = layer.strides, layer.dilation_rate
+    def _depthwise(self, op: Op, x: Tensor, depthwise: Tensor, pointwise=None) -> Tensor:
+        tf, layer, window = self.tf, op.layer, op.window
+        assert window is not None
+        (sh, sw), dil = window.strides, window.dilation
         if max(sh, sw) > 1 and max(dil) > 1:
             # TensorFlow refuses strides with dilation: dilated at stride 1, then
             # subsampled, as Keras 3 decomposes it.
-            x = tf.pad(x, self._explicit_pads(node))
+            x = tf.pad(x, [[0, 0], list(window.pads[0]), list(window.pads[1]), [0, 0]])
             y = tf.nn.depthwise_conv2d(x, depthwise, (1, 1, 1, 1), "VALID", dilations=dil)
             y = y[:, ::sh, ::sw, :]
             if pointwise is not None:
@@ -174,23 +166,23 @@ class TensorFlowBackend(ExtraLayers):
             return tf.nn.separable_conv2d(x, depthwise, pointwise, strides, padding, dilations=dil)
         return tf.nn.depthwise_conv2d(x, depthwise, strides, padding, dilations=dil)
 
-    def depthwiseconv2d(self, node: Node, w: dict[str, Tensor]) -> Op:
+    def depthwiseconv2d(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """``tf.nn.depthwise_conv2d``."""
         kernel, bias = w["kernel"], w.get("bias")
-        return lambda inputs: self._finish(node, self._depthwise(node, inputs[0], kernel), bias)
+        return lambda inputs: self._biased(self._depthwise(op, inputs[0], kernel), bias)
 
-    def separableconv2d(self, node: Node, w: dict[str, Tensor]) -> Op:
+    def separableconv2d(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """``tf.nn.separable_conv2d``."""
         dk, pk, bias = w["depthwise_kernel"], w["pointwise_kernel"], w.get("bias")
-        return lambda inputs: self._finish(node, self._depthwise(node, inputs[0], dk, pk), bias)
+        return lambda inputs: self._biased(self._depthwise(op, inputs[0], dk, pk), bias)
 
-    def conv2dtranspose(self, node: Node, w: dict[str, Tensor]) -> Op:
+    def conv2dtranspose(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """``tf.nn.conv_transpose`` to the inferred output size."""
-        tf, layer = self.tf, node.layer
+        tf, layer = self.tf, op.layer
         kernel, bias = w["kernel"], w.get("bias")
-        ho, wo, f = node.output_shape or (1, 1, 1)
+        ho, wo, f = op.output_shape
 
-        def op(inputs: list[Tensor]) -> Tensor:
+        def op_fn(inputs: list[Tensor]) -> Tensor:
             x = inputs[0]
             shape = tf.stack([tf.shape(x)[0], ho, wo, f])
             y = tf.nn.conv_transpose(
@@ -201,80 +193,78 @@ class TensorFlowBackend(ExtraLayers):
                 padding=layer.padding.upper(),
                 dilations=layer.dilation_rate,
             )
-            return self._finish(node, y, bias)
+            return self._biased(y, bias)
 
-        return op
+        return op_fn
 
-    def dense(self, node: Node, w: dict[str, Tensor]) -> Op:
+    def dense(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """``tf.matmul`` on the last axis."""
         tf = self.tf
         kernel, bias = w["kernel"], w.get("bias")
-        shape = tuple(node.output_shape or ())
+        shape = op.output_shape
 
-        def op(inputs: list[Tensor]) -> Tensor:
+        def op_fn(inputs: list[Tensor]) -> Tensor:
             x = inputs[0]
             if len(shape) == 1:
                 y = tf.matmul(x, kernel)
             else:
                 flat = tf.reshape(x, [-1, x.shape[-1]])
                 y = tf.reshape(tf.matmul(flat, kernel), [-1, *shape])
-            return self._finish(node, y, bias)
+            return self._biased(y, bias)
 
-        return op
+        return op_fn
 
     # pooling -----------------------------------------------------------------
 
-    def maxpooling2d(self, node: Node, w: dict[str, Tensor]) -> Op:
+    def maxpooling2d(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """``tf.nn.max_pool2d``."""
-        layer = node.layer
+        layer, window = op.layer, op.window
         return lambda inputs: self.tf.nn.max_pool2d(
-            inputs[0], layer.pool_size, layer.effective_strides, layer.padding.upper()
+            inputs[0], window.kernel, window.strides, layer.padding.upper()
         )
 
-    def averagepooling2d(self, node: Node, w: dict[str, Tensor]) -> Op:
+    def averagepooling2d(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """``tf.nn.avg_pool2d`` (padded cells not counted)."""
-        layer = node.layer
+        layer, window = op.layer, op.window
         return lambda inputs: self.tf.nn.avg_pool2d(
-            inputs[0], layer.pool_size, layer.effective_strides, layer.padding.upper()
+            inputs[0], window.kernel, window.strides, layer.padding.upper()
         )
 
-    def globalaveragepooling2d(self, node: Node, w: dict[str, Tensor]) -> Op:
+    def globalaveragepooling2d(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """Mean over height and width."""
-        keep = node.layer.keepdims
+        keep = op.layer.keepdims
         return lambda inputs: self.tf.reduce_mean(inputs[0], axis=[1, 2], keepdims=keep)
 
-    def globalmaxpooling2d(self, node: Node, w: dict[str, Tensor]) -> Op:
+    def globalmaxpooling2d(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """Max over height and width."""
-        keep = node.layer.keepdims
+        keep = op.layer.keepdims
         return lambda inputs: self.tf.reduce_max(inputs[0], axis=[1, 2], keepdims=keep)
 
     # shape and elementwise layers ---------------------------------------------
 
-    def flatten(self, node: Node, w: dict[str, Tensor]) -> Op:
+    def flatten(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """Row-major (NHWC) flattening."""
-        size = int(np.prod(node.output_shape or ()))
+        size = int(np.prod(op.output_shape))
         return lambda inputs: self.tf.reshape(inputs[0], [-1, size])
 
-    def reshape(self, node: Node, w: dict[str, Tensor]) -> Op:
+    def reshape(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """To the inferred target shape."""
-        shape = list(node.output_shape or ())
+        shape = list(op.output_shape)
         return lambda inputs: self.tf.reshape(inputs[0], [-1, *shape])
 
-    def dropout(self, node: Node, w: dict[str, Tensor]) -> Op:
+    def dropout(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """Identity at inference."""
         return lambda inputs: inputs[0]
 
-    def activation(self, node: Node, w: dict[str, Tensor]) -> Op:
-        """A Keras activation function."""
-        name = node.layer.activation
-        return lambda inputs: tf_activation(self.tf, inputs[0], name)
+    def activation(self, op: Op, w: dict[str, Tensor]) -> Fn:
+        """A Keras activation function (the op's activation, applied after every op)."""
+        return lambda inputs: inputs[0]
 
-    def batchnormalization(self, node: Node, w: dict[str, Tensor]) -> Op:
+    def batchnormalization(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """``tf.nn.batch_normalization`` with the moving statistics."""
-        tf, layer = self.tf, node.layer
-        shape = node.output_shape or ()
+        tf, layer = self.tf, op.layer
+        shape, axis = op.output_shape, op.axis
         rank = len(shape) + 1
-        axis = layer.axis % rank
         broadcast = [1] * rank
         broadcast[axis] = shape[axis - 1]
 
@@ -286,16 +276,16 @@ class TensorFlowBackend(ExtraLayers):
         eps = layer.epsilon
         return lambda inputs: tf.nn.batch_normalization(inputs[0], mean, var, beta, gamma, eps)
 
-    def zeropadding2d(self, node: Node, w: dict[str, Tensor]) -> Op:
+    def zeropadding2d(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """``tf.pad`` with zeros."""
-        (t, b), (left, r) = node.layer.padding
+        (t, b), (left, r) = op.layer.padding
         pads = [[0, 0], [t, b], [left, r], [0, 0]]
         return lambda inputs: self.tf.pad(inputs[0], pads)
 
-    def upsampling2d(self, node: Node, w: dict[str, Tensor]) -> Op:
+    def upsampling2d(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """``tf.repeat`` for nearest, ``tf.image.resize`` otherwise (as Keras 3)."""
-        tf, layer = self.tf, node.layer
-        (fh, fw), (ho, wo) = layer.size, (node.output_shape or (1, 1))[:2]
+        tf, layer = self.tf, op.layer
+        (fh, fw), (ho, wo) = layer.size, op.output_shape[:2]
         if layer.interpolation == "nearest":
             return lambda inputs: tf.repeat(tf.repeat(inputs[0], fh, axis=1), fw, axis=2)
         method = layer.interpolation
@@ -303,31 +293,30 @@ class TensorFlowBackend(ExtraLayers):
 
     # merges --------------------------------------------------------------------
 
-    def add(self, node: Node, w: dict[str, Tensor]) -> Op:
+    def add(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """Sum."""
         return lambda inputs: functools.reduce(self.tf.add, inputs)
 
-    def subtract(self, node: Node, w: dict[str, Tensor]) -> Op:
+    def subtract(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """Difference."""
         return lambda inputs: self.tf.subtract(inputs[0], inputs[1])
 
-    def multiply(self, node: Node, w: dict[str, Tensor]) -> Op:
+    def multiply(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """Product."""
         return lambda inputs: functools.reduce(self.tf.multiply, inputs)
 
-    def average(self, node: Node, w: dict[str, Tensor]) -> Op:
+    def average(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """Sum over count."""
         return lambda inputs: functools.reduce(self.tf.add, inputs) / float(len(inputs))
 
-    def maximum(self, node: Node, w: dict[str, Tensor]) -> Op:
+    def maximum(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """Elementwise maximum."""
         return lambda inputs: functools.reduce(self.tf.maximum, inputs)
 
-    def minimum(self, node: Node, w: dict[str, Tensor]) -> Op:
+    def minimum(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """Elementwise minimum."""
         return lambda inputs: functools.reduce(self.tf.minimum, inputs)
 
-    def concatenate(self, node: Node, w: dict[str, Tensor]) -> Op:
+    def concatenate(self, op: Op, w: dict[str, Tensor]) -> Fn:
         """``tf.concat`` on ``axis`` (batch axis counted)."""
-        axis = node.layer.axis
-        return lambda inputs: self.tf.concat(inputs, axis=axis)
+        return lambda inputs: self.tf.concat(inputs, axis=op.axis)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from specc.codes import E602, E603, E604
 from specc.diagnostics import Diagnostic, Span, SpeccError
 from specc.ir.graph import Model
 from specc.ir.shapes import fmt_shape
@@ -35,35 +36,13 @@ def check_input(
         try:
             x = np.asarray(x)
         except Exception as exc:  # ragged lists and the like
-            raise SpeccError(Diagnostic("E603", f"input is not an array: {exc}", span)) from None
+            raise SpeccError(Diagnostic(E603, f"input is not an array: {exc}", span)) from None
     assert isinstance(x, np.ndarray)
-    kind = x.dtype.kind
-    if kind not in "fiu":
-        raise SpeccError(
-            Diagnostic(
-                "E603",
-                f"input has dtype {x.dtype}; expected numbers (float or integer)",
-                span,
-                "convert it with x.astype('float32')",
-            )
-        )
+    check_input_layout(model, x.shape, x.dtype, span)
     if x.shape == expected:
         x = x[None]
-    if x.shape[1:] != expected or x.ndim != len(expected) + 1:
-        raise SpeccError(
-            Diagnostic(
-                "E602",
-                f"input of shape {_shape_text(x.shape)} does not fit model '{model.name}': "
-                f"expected (batch, {', '.join(map(str, expected))}) or {fmt_shape(expected)}, "
-                f"received {tuple(x.shape)}",
-                span,
-                "images of another size can be resized with --resize"
-                if len(expected) == 3
-                else None,
-            )
-        )
     if x.shape[0] == 0:
-        raise SpeccError(Diagnostic("E602", "input holds no samples (batch of 0)", span))
+        raise SpeccError(Diagnostic(E602, "input holds no samples (batch of 0)", span))
     with np.errstate(over="ignore", invalid="ignore"):
         x32 = np.ascontiguousarray(x, dtype=np.float32)
     if not allow_nan:
@@ -76,7 +55,7 @@ def check_input(
                 origin = f" (the value {x[tuple(bad)]!r} overflows float32)"
             raise SpeccError(
                 Diagnostic(
-                    "E604",
+                    E604,
                     f"input holds {int((~finite).sum())} non-finite value(s); the first is "
                     f"{value} at index {tuple(int(i) for i in bad)}{origin}",
                     span,
@@ -84,3 +63,35 @@ def check_input(
                 )
             )
     return x32
+
+
+def check_input_layout(
+    model: Model, shape: tuple[int, ...], dtype: np.dtype, span: Span | None = None
+) -> None:
+    """E603 unless ``dtype`` holds numbers, E602 unless ``shape`` is a sample or a batch.
+
+    Takes what a ``.npy`` header promises, so a file is judged before its data is read.
+    """
+    span = span or model.input.span
+    expected = tuple(model.input.output_shape or ())
+    kind = dtype.kind
+    if kind not in "fiu":
+        raise SpeccError(
+            Diagnostic(
+                E603,
+                f"input has dtype {dtype}; expected numbers (float or integer)",
+                span,
+                "convert it with x.astype('float32')",
+            )
+        )
+    batch = (1, *shape) if tuple(shape) == expected else tuple(shape)
+    if batch[1:] != expected or len(batch) != len(expected) + 1:
+        raise SpeccError(
+            Diagnostic(
+                E602,
+                f"input of shape {_shape_text(tuple(shape))} does not fit model '{model.name}': "
+                f"expected (batch, {', '.join(map(str, expected))}) or {fmt_shape(expected)}, "
+                f"received {tuple(shape)}",
+                span,
+            )
+        )

@@ -15,9 +15,12 @@ fewer, the 16 products are too thin for BLAS and im2col wins).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from specc.lower import Window
 
 MIN_CHANNELS = 16
 OUTPUT_CHUNK_BYTES = 2**20
@@ -44,8 +47,10 @@ def transform_kernel(kernel: np.ndarray, bias: np.ndarray | None = None) -> np.n
     return np.ascontiguousarray(u.reshape(16, *kernel.shape[2:]), dtype=np.float32)
 
 
-def conv3x3(xp: Any, x: Any, u: Any, pads, pooled: bool = False) -> Any:
+def conv3x3(xp: Any, x: Any, u: Any, window: Window, pooled: bool = False) -> Any:
     """The convolution of ``x`` (N, H, W, C) with transformed kernel ``u`` (16, C, F), no bias.
+
+    ``window`` is the convolution's, resolved by the lowering stage (pads and output size).
 
     With ``pooled`` it returns the 2x2, stride-2 max pooling (valid padding)
     of the convolution instead: each 2x2 output tile is one pooling window,
@@ -54,8 +59,8 @@ def conv3x3(xp: Any, x: Any, u: Any, pads, pooled: bool = False) -> Any:
     """
     n, h, w, c = x.shape
     f = u.shape[2]
-    (t, b), (left, r) = pads
-    ho, wo = h + t + b - 2, w + left + r - 2
+    t, left = window.pads[0][0], window.pads[1][0]
+    ho, wo = window.out_hw
     th, tw = (ho // 2, wo // 2) if pooled else ((ho + 1) // 2, (wo + 1) // 2)
     # The padded input, 2*th + 2 rows of 2*tw + 2 columns (extra zeros at the
     # end), with its columns split by parity: q[:, y, p, j] is padded column

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from specc.codes import E105, E107, E112, E113
 from specc.diagnostics import Span, error
 from specc.ir.values import FnValue
 
@@ -54,11 +55,11 @@ def describe(value: Any) -> str:
 def checked(value: Any, span: Span, what: str) -> Any:
     """``value`` when it is within bounds: a finite float, an int below 2**63, a short string."""
     if isinstance(value, float) and not math.isfinite(value):
-        raise error("E113", f"{what} is not a finite number", span)
+        raise error(E113, f"{what} is not a finite number", span)
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-        raise error("E113", f"{what} overflows (larger than 2**63)", span)
+        raise error(E113, f"{what} overflows (larger than 2**63)", span)
     if isinstance(value, str) and len(value) > MAX_STRING:
-        raise error("E112", f"{what} is longer than {MAX_STRING} characters", span)
+        raise error(E112, f"{what} is longer than {MAX_STRING} characters", span)
     return value
 
 
@@ -70,7 +71,7 @@ def arith(op: str, left: Any, right: Any, span: Span) -> int | float | str:
         if not is_number(side):
             also = ", or two strings" if op == "+" else ""
             raise error(
-                "E113",
+                E113,
                 f"'{op}' needs numbers{also}, received {describe(side)}",
                 span,
                 "write str(n) to join a number to a name: prefix + str(i)"
@@ -78,7 +79,7 @@ def arith(op: str, left: Any, right: Any, span: Span) -> int | float | str:
                 else "arithmetic works on numbers and the parameters holding them",
             )
     if op in ("/", "//", "%") and right == 0:
-        raise error("E113", "division by zero", span)
+        raise error(E113, "division by zero", span)
     try:
         if op == "+":
             result = left + right
@@ -93,7 +94,7 @@ def arith(op: str, left: Any, right: Any, span: Span) -> int | float | str:
         else:
             result = left // right
     except OverflowError:
-        raise error("E113", f"value {op} overflows", span) from None
+        raise error(E113, f"value {op} overflows", span) from None
     return checked(result, span, f"the value of '{op}'")
 
 
@@ -105,7 +106,7 @@ def compare(op: str, left: Any, right: Any, span: Span) -> bool:
         return not _same(left, right)
     for side in (left, right):
         if not is_number(side):
-            raise error("E113", f"'{op}' compares numbers, received {describe(side)}", span)
+            raise error(E113, f"'{op}' compares numbers, received {describe(side)}", span)
     return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
 
 
@@ -117,7 +118,7 @@ def _same(left: Any, right: Any) -> bool:
 
 def _number_arg(name: str, value: Any, span: Span) -> int | float:
     if not is_number(value):
-        raise error("E107", f"{name}() needs a number, received {describe(value)}", span)
+        raise error(E107, f"{name}() needs a number, received {describe(value)}", span)
     return value
 
 
@@ -126,7 +127,7 @@ def call_builtin(name: str, args: list[Any], span: Span) -> Any:
     low, high = BUILTINS[name]
     if len(args) < low or (high is not None and len(args) > high):
         want = f"{low}" if low == high else f"{low} to {high}" if high else f"at least {low}"
-        raise error("E105", f"{name}() takes {want} argument(s), received {len(args)}", span)
+        raise error(E105, f"{name}() takes {want} argument(s), received {len(args)}", span)
     if name == "str":
         value = args[0]
         if isinstance(value, str):
@@ -135,7 +136,7 @@ def call_builtin(name: str, args: list[Any], span: Span) -> Any:
     if name in ("min", "max"):
         items = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
         if not items:
-            raise error("E107", f"{name}() of nothing", span)
+            raise error(E107, f"{name}() of nothing", span)
         numbers = [_number_arg(name, v, span) for v in items]
         return min(numbers) if name == "min" else max(numbers)
     value = _number_arg(name, args[0], span)
@@ -149,7 +150,7 @@ def call_builtin(name: str, args: list[Any], span: Span) -> Any:
         digits = args[1]
         if isinstance(digits, bool) or not isinstance(digits, int) or abs(digits) > 20:
             raise error(
-                "E107",
+                E107,
                 f"round() digits must be an integer from -20 to 20, received {describe(digits)}",
                 span,
             )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from specc.codes import E101, E107, E108, E112
 from specc.diagnostics import Span, SpeccError, error
 from specc.syntax import tree as t
 from specc.syntax.builtins import describe
@@ -37,12 +38,12 @@ class Condition:
     def value(self) -> bool:
         """True or false; a located error for anything else."""
         if not self.items:
-            raise error("E108", "expected `if CONDITION { ... }`", self.span)
+            raise error(E108, "expected `if CONDITION { ... }`", self.span)
         result = self._or(True)
         if self.i < len(self.items):
             item = self.items[self.i]
             raise error(
-                "E101",
+                E101,
                 "unexpected item in the condition",
                 item.span,
                 "join comparisons with and, or, not: `if stride == 2 and filters > 64`",
@@ -83,7 +84,7 @@ class Condition:
         if not isinstance(item, t.Positional) or self._logic() is not None:
             span = item.span if item is not None else self.span
             hint = "compare with ==, not =" if isinstance(item, t.Keyword) else None
-            raise error("E101", "expected a value in the condition", span, hint)
+            raise error(E101, "expected a value in the condition", span, hint)
         self.i += 1
         return (evaluate(item.value, self.env) if live else None), item.span
 
@@ -94,7 +95,7 @@ class Condition:
         if not isinstance(self.items[self.i] if self.i < len(self.items) else None, t.Comparison):
             if live and not isinstance(left, bool):
                 raise error(
-                    "E107",
+                    E107,
                     f"a condition must be true or false, received {describe(left)}",
                     span,
                     "compare it: `if stride == 2 { ... }`",
@@ -126,12 +127,12 @@ class ControlStatements:
         items = stmt.items
         if stmt.body is None:
             raise error(
-                "E108", f"expected `{stmt.keyword} ... {{ ... }}`: the body is missing", stmt.span
+                E108, f"expected `{stmt.keyword} ... {{ ... }}`: the body is missing", stmt.span
             )
         if stmt.keyword == "else":
             if chain is None:
                 raise error(
-                    "E108",
+                    E108,
                     "`else` must follow the `}` of an `if` or `else if`",
                     stmt.head_span,
                 )
@@ -142,7 +143,7 @@ class ControlStatements:
                 return None
             if not (isinstance(word, t.Word) and word.name.lower() == "if"):
                 raise error(
-                    "E108", "expected `else { ... }` or `else if CONDITION { ... }`", items[0].span
+                    E108, "expected `else { ... }` or `else if CONDITION { ... }`", items[0].span
                 )
             if chain:
                 return True
@@ -159,11 +160,11 @@ class ControlStatements:
             or not isinstance(stmt.items[0], t.Keyword)
             or stmt.body is not None
         ):
-            raise error("E108", "expected `let NAME = VALUE`", stmt.span)
+            raise error(E108, "expected `let NAME = VALUE`", stmt.span)
         item = stmt.items[0]
         if item.name.lower() in _RESERVED_NAMES:
             raise error(
-                "E107", f"'{item.name}' is a word of the language, not a name", item.name_span
+                E107, f"'{item.name}' is a word of the language, not a name", item.name_span
             )
         scope.env[item.name] = evaluate(item.value, scope.env)
 
@@ -172,17 +173,17 @@ class ControlStatements:
         if scope.function is None:
             raise self._misplaced(stmt, "only appears in a `def` function")  # type: ignore[attr-defined]
         if len(stmt.items) != 1 or not isinstance(stmt.items[0], t.Positional) or stmt.body:
-            raise error("E108", "expected `return VALUE`", stmt.span)
+            raise error(E108, "expected `return VALUE`", stmt.span)
         raise Return(evaluate(stmt.items[0].value, scope.env))
 
     def stmt_repeat(self, stmt: t.Statement, scope: Scope) -> None:
         """``repeat N { ... }``: the body N times."""
         if len(stmt.items) != 1 or not isinstance(stmt.items[0], t.Positional) or stmt.body is None:
-            raise error("E108", "expected `repeat N { ... }`", stmt.span)
+            raise error(E108, "expected `repeat N { ... }`", stmt.span)
         count = evaluate(stmt.items[0].value, scope.env)
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise error(
-                "E107",
+                E107,
                 f"repeat count must be a whole number >= 0, received {count!r}",
                 stmt.items[0].span,
             )
@@ -201,11 +202,11 @@ class ControlStatements:
             or items[1].value.name.lower() != "in"  # type: ignore[union-attr]
             or stmt.body is None
         ):
-            raise error("E108", usage, stmt.span)
+            raise error(E108, usage, stmt.span)
         target = items[0].value  # type: ignore[union-attr]
         names = [target] if isinstance(target, t.Word) else getattr(target, "items", None)
         if not names or not all(isinstance(n, t.Word) for n in names):
-            raise error("E108", usage, target.span)
+            raise error(E108, usage, target.span)
         values = self._iterable(items[2].value, scope.env)  # type: ignore[union-attr]
         self._loop_guard(
             f"for over {len(values):,} values", len(values), stmt.body, scope, items[2].span
@@ -215,7 +216,7 @@ class ControlStatements:
                 scope.env[target.name] = value
             elif not isinstance(value, (list, tuple)) or len(value) != len(names):
                 raise error(
-                    "E107",
+                    E107,
                     f"for unpacks {len(names)} values, received {describe(value)}",
                     items[2].span,
                 )
@@ -232,14 +233,14 @@ class ControlStatements:
                 or not 1 <= len(args) <= 3
                 or not all(isinstance(a, int) and not isinstance(a, bool) for a in args)
             ):
-                raise error("E107", "range() takes 1 to 3 whole numbers, as in Python", expr.span)
+                raise error(E107, "range() takes 1 to 3 whole numbers, as in Python", expr.span)
             if len(args) == 3 and args[2] == 0:
-                raise error("E107", "range() step must not be zero", expr.span)
+                raise error(E107, "range() step must not be zero", expr.span)
             return range(*args)
         value = evaluate(expr, env)
         if not isinstance(value, (list, tuple)):
             raise error(
-                "E107",
+                E107,
                 f"for needs range(...) or a list, received {describe(value)}",
                 expr.span,
             )
@@ -253,14 +254,14 @@ class ControlStatements:
             return
         if count * len(body) + len(self.state.nodes) > MAX_NODES:
             raise error(
-                "E112",
+                E112,
                 f"{what} would expand to more than {MAX_NODES:,} layers",
                 span,
                 "no model needs this many layers; lower the count",
             )
         if count * self._cost(body, dict(scope.env)) + self.steps > MAX_STEPS:
             raise error(
-                "E112",
+                E112,
                 f"{what} would expand to more than {MAX_STEPS:,} statements",
                 span,
                 "no model needs this many layers; lower the count",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from specc.codes import E102, E103, E105, E106, E107, E113, E205
 from specc.diagnostics import Span, error
 from specc.ir.shapes import Shape
 from specc.ir.training import CALLBACK_POSITIONAL, CALLBACKS, LOSSES, METRICS, OPTIMIZERS
@@ -94,7 +95,7 @@ def evaluate(expr: t.Expr, env: dict[str, Any]) -> Any:
     if isinstance(expr, t.Neg):
         value = evaluate(expr.operand, env)
         if not is_number(value):
-            raise error("E113", f"cannot negate {describe(value)}", expr.span)
+            raise error(E113, f"cannot negate {describe(value)}", expr.span)
         return -value
     if isinstance(expr, t.BinOp):
         return arith(expr.op, evaluate(expr.left, env), evaluate(expr.right, env), expr.span)
@@ -102,7 +103,7 @@ def evaluate(expr: t.Expr, env: dict[str, Any]) -> Any:
         return evaluate_call(expr, env)
     if isinstance(expr, t.Ref):
         raise error(
-            "E107",
+            E107,
             f"@{expr.name} can only be an input of a merge layer, a path or channels()",
             expr.span,
             "write it after add, concatenate, multiply, ...: `concatenate @name`",
@@ -118,17 +119,17 @@ def evaluate_call(expr: t.Call, env: dict[str, Any]) -> Any:
     name = expr.name.lower()
     if name in BUILTINS or name in SHAPE_FUNCTIONS:
         if expr.kwargs:
-            raise error("E103", f"{name}() takes no key=value arguments", expr.kwargs[0].span)
+            raise error(E103, f"{name}() takes no key=value arguments", expr.kwargs[0].span)
         if name in BUILTINS:
             return call_builtin(name, [evaluate(a, env) for a in expr.args], expr.span)
         return _shape_function(name, expr, env, hooks)
     if name == "range":
-        raise error("E107", "range() only appears in `for NAME in range(...)`", expr.span)
+        raise error(E107, "range() only appears in `for NAME in range(...)`", expr.span)
     if name not in KERAS_FUNCTIONS:
         own = hooks.function_names() if hooks is not None else []
         known = [*own, *BUILTINS, *SHAPE_FUNCTIONS, *sorted(KERAS_FUNCTIONS)]
         raise error(
-            "E102",
+            E102,
             f"unknown function '{expr.name}'{suggest(expr.name, known)}",
             expr.span,
             "functions are int, round, min, max, ceil, floor, str, channels, height, width, "
@@ -139,7 +140,7 @@ def evaluate_call(expr: t.Call, env: dict[str, Any]) -> Any:
     if len(expr.args) > len(names):
         hint = f"{name}() takes {', '.join(names)}" if names else "write key=value arguments"
         raise error(
-            "E105",
+            E105,
             f"{name}() takes {len(names)} positional argument(s), received {len(expr.args)}",
             expr.span,
             hint,
@@ -149,7 +150,7 @@ def evaluate_call(expr: t.Call, env: dict[str, Any]) -> Any:
         kwargs[key] = evaluate(arg, env)
     for kw in expr.kwargs:
         if kw.name in kwargs:
-            raise error("E106", f"{name}() got '{kw.name}' twice", kw.span)
+            raise error(E106, f"{name}() got '{kw.name}' twice", kw.span)
         kwargs[kw.name] = evaluate(kw.value, env)
     return FnValue(name, tuple(kwargs.items()))
 
@@ -158,13 +159,13 @@ def _shape_function(name: str, expr: t.Call, env: dict[str, Any], hooks: Hooks |
     """``channels()``, ``height()``, ``width()``: of the current tensor or of ``@name``."""
     if len(expr.args) > 1 or (expr.args and not isinstance(expr.args[0], t.Ref)):
         raise error(
-            "E107",
+            E107,
             f"{name}() takes nothing or one @name",
             expr.span,
             f"write {name}() for the current tensor, {name}(@stem) for the layer named stem",
         )
     if hooks is None:
-        raise error("E107", f"{name}() only appears inside a model or block", expr.span)
+        raise error(E107, f"{name}() only appears inside a model or block", expr.span)
     ref = expr.args[0] if expr.args else None
     shape = hooks.tensor_shape(ref, env, expr.span)  # type: ignore[arg-type]
     if name == "channels":
@@ -172,7 +173,7 @@ def _shape_function(name: str, expr: t.Call, env: dict[str, Any], hooks: Hooks |
     if len(shape) != 3:
         what = f"@{ref.name}" if ref else "the current tensor"
         raise error(
-            "E205",
+            E205,
             f"{name}() needs a feature map (height, width, channels); {what} has shape "
             + "x".join(map(str, shape)),
             expr.span,

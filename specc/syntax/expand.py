@@ -1,14 +1,20 @@
-"""Syntax tree to IR: blocks inlined, repeats unrolled, paths merged, names given.
+"""Syntax tree to IR: blocks inlined, loops unrolled, branches chosen, paths merged.
 
 Statements dispatch by keyword to a method ``stmt_<keyword>`` (model-level
-keywords), else to a block call, a bare activation, or a layer of the table.
-Every problem becomes a located diagnostic; expansion goes on with the next
-statement so one run reports as much as it can.
+keywords, control flow), else to a block call, a bare activation, or a layer
+of the table; ``def`` functions are called from expressions through the
+:class:`~specc.syntax.evaluate.Hooks` this class implements. Every problem
+becomes a located diagnostic; expansion goes on with the next statement so
+one run reports as much as it can.
 """
 
 from __future__ import annotations
 
-from specc.diagnostics import Diagnostic, Span, SpeccError, error
+import functools
+from collections.abc import Callable
+
+from specc.codes import E102, E108, E111, E112
+from specc.diagnostics import Diagnostic, RelatedSpan, Span, SpeccError, error
 from specc.ir.graph import Model
 from specc.ir.layers import KINDS, REGISTRY, ActivationLayer, lookup
 from specc.ir.values import ACTIVATIONS, suggest
@@ -64,7 +70,7 @@ class Expander(
                     model_stmts.append((name, stmt))
                 else:
                     raise error(
-                        "E108",
+                        E108,
                         f"'{stmt.head}' cannot stand at the top level of a file",
                         stmt.head_span,
                         "a file holds `model NAME { ... }`, `block NAME(...) { ... }` and "
@@ -82,9 +88,10 @@ class Expander(
     def _unique_toplevel(self, name: str, stmt: t.Statement, seen: dict[str, Span]) -> None:
         if name in seen:
             raise error(
-                "E111",
-                f"'{name}' is already defined at line {seen[name].line}",
+                E111,
+                f"'{name}' is already defined",
                 stmt.items[0].span if stmt.items else stmt.span,
+                related=(RelatedSpan(seen[name], f"'{name}' is first defined here"),),
             )
         seen[name] = stmt.span
 
@@ -95,7 +102,7 @@ class Expander(
             or not isinstance(stmt.items[0].value, t.Word)
             or stmt.body is None
         ):
-            raise error("E108", "expected `model NAME { ... }`", stmt.span)
+            raise error(E108, "expected `model NAME { ... }`", stmt.span)
         return stmt.items[0].value.name
 
     def unused_blocks(self) -> list[BlockDef]:
@@ -112,7 +119,7 @@ class Expander(
             raise_at = first.span if first else stmt.span
             self.diagnostics.append(
                 Diagnostic(
-                    "E108",
+                    E108,
                     f"model '{name}' must start with `input SHAPE`",
                     raise_at,
                     "for example `input 32x32x3` (height x width x channels)",
@@ -130,7 +137,7 @@ class Expander(
             self.diagnostics.extend(dead)
             return None
         if len(st.nodes) == 1 and not st.broken:
-            self.diagnostics.append(Diagnostic("E108", f"model '{name}' has no layers", stmt.span))
+            self.diagnostics.append(Diagnostic(E108, f"model '{name}' has no layers", stmt.span))
             return None
         if st.broken:
             return None
@@ -148,16 +155,19 @@ class Expander(
     def _run(self, body: list[t.Statement], scope: Scope) -> None:
         chain: bool | None = None  # in an if-chain: whether a branch has run
         for stmt in body:
-            self._step(stmt.span)
+            self.steps += 1
+            if self.steps > MAX_STEPS:
+                self._step(stmt.span, 0)
             try:
-                if stmt.keyword in ("if", "else"):
+                keyword = stmt.keyword
+                if keyword == "if" or keyword == "else":
                     chain = self._branch(stmt, scope, chain)
                 else:
                     chain = None
                     self._statement(stmt, scope)
             except SpeccError as exc:
                 # A function's error belongs to the expression that called it.
-                if scope.function or any(d.code == "E112" for d in exc.diagnostics):
+                if scope.function or any(d.code == E112 for d in exc.diagnostics):
                     raise
                 self.diagnostics.extend(exc.diagnostics)
                 self.state.broken = True
@@ -167,7 +177,7 @@ class Expander(
         self.steps += n
         if self.steps > MAX_STEPS:
             raise error(
-                "E112",
+                E112,
                 f"the file expands to more than {MAX_STEPS:,} statements",
                 span,
                 "lower the repeat counts; no model needs this many",
@@ -176,15 +186,15 @@ class Expander(
     def _statement(self, stmt: t.Statement, scope: Scope) -> None:
         if scope.function and stmt.keyword not in FUNCTION_STATEMENTS:
             raise error(
-                "E108",
+                E108,
                 f"function '{scope.function}' computes a value: its body holds "
                 "let, if, else, for and return, never layers",
                 stmt.head_span,
                 "build layers in a `block`",
             )
-        method = getattr(self, f"stmt_{stmt.keyword}", None)
+        method = _statements(type(self)).get(stmt.keyword)
         if method is not None:
-            method(stmt, scope)
+            method(self, stmt, scope)
         elif stmt.head in self.blocks:
             self._call_block(stmt, scope)
         elif stmt.keyword in ACTIVATIONS:
@@ -193,7 +203,7 @@ class Expander(
             self._layer(stmt, cls, scope)
         elif (keras_name := unsupported_layer(stmt.head)) is not None:
             raise error(
-                "E102",
+                E102,
                 f"'{stmt.head}' is Keras's {keras_name} layer, which specc does not support",
                 stmt.head_span,
                 "specc's layers: " + ", ".join(KINDS),
@@ -201,7 +211,7 @@ class Expander(
         elif stmt.keyword in KERAS_ALIASES:
             kind = KERAS_ALIASES[stmt.keyword]
             raise error(
-                "E102",
+                E102,
                 f"'{stmt.head}' is Keras's other name for {lookup(kind).keras_class}; "
                 f"specc calls it {kind}",
                 stmt.head_span,
@@ -213,7 +223,7 @@ class Expander(
             if (keras_name := lacking_lookalike(stmt.head, choices)) is not None:
                 hint = f"; it looks like Keras's {keras_name}, which specc does not support"
             raise error(
-                "E102",
+                E102,
                 f"unknown layer or block '{stmt.head}'{hint}",
                 stmt.head_span,
                 "layers include conv2d, dense, maxpooling2d, batchnormalization, add, "
@@ -223,10 +233,20 @@ class Expander(
     # -- keywords --------------------------------------------------------------
 
     def _misplaced(self, stmt: t.Statement, where: str) -> SpeccError:
-        return error("E108", f"`{stmt.keyword}` {where}", stmt.head_span)
+        return error(E108, f"`{stmt.keyword}` {where}", stmt.head_span)
 
     def stmt_model(self, stmt: t.Statement, scope: Scope) -> None:
         """A model inside a model is an error."""
         raise self._misplaced(stmt, "cannot be nested; define models at the top level")
 
     stmt_block = stmt_model
+
+
+@functools.cache
+def _statements(cls: type) -> dict[str, Callable[..., None]]:
+    """keyword -> the class's ``stmt_<keyword>`` method (dispatch without a getattr each time)."""
+    return {
+        name.removeprefix("stmt_"): getattr(cls, name)
+        for name in dir(cls)
+        if name.startswith("stmt_") and callable(getattr(cls, name))
+    }

@@ -6,7 +6,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from specc.diagnostics import Diagnostic, Span, SpeccError, error
+from specc.codes import E101, E103, E104, E105, E106, E107, E108, E111, E112, E204
+from specc.diagnostics import Diagnostic, RelatedSpan, Span, SpeccError, error
 from specc.ir.graph import Node
 from specc.ir.layers import Layer
 from specc.ir.values import ACTIVATIONS, suggest
@@ -58,7 +59,7 @@ class LayerStatements:
 
         def put(key: str, value: Any, span: Span) -> None:
             if key in values:
-                raise error("E106", f"{cls.kind} {key} is given twice", span)
+                raise error(E106, f"{cls.kind} {key} is given twice", span)
             values[key] = value
             spans[key] = span
 
@@ -66,7 +67,7 @@ class LayerStatements:
             put("activation", stmt.keyword, stmt.head_span)
         for item in stmt.items:
             if isinstance(item, t.Comparison):
-                raise error("E101", f"unexpected '{item.op}'", item.span)
+                raise error(E101, f"unexpected '{item.op}'", item.span)
             if isinstance(item, t.Keyword):
                 key = item.name.lower()
                 if key == "name":
@@ -74,7 +75,7 @@ class LayerStatements:
                     continue
                 if key not in fields:
                     raise error(
-                        "E103",
+                        E103,
                         f"unknown parameter '{item.name}' for {cls.kind}"
                         + suggest(key, list(fields)),
                         item.name_span,
@@ -87,7 +88,7 @@ class LayerStatements:
                 continue
             if _ref_list(item.value):
                 if listed is not None:
-                    raise error("E106", f"{cls.kind} takes one list of inputs", item.span)
+                    raise error(E106, f"{cls.kind} takes one list of inputs", item.span)
                 listed = item.value.items  # type: ignore[union-attr]
                 continue
             value = evaluate(item.value, scope.env)
@@ -105,14 +106,14 @@ class LayerStatements:
             if isinstance(value, str):
                 words = [*ACTIVATIONS, "valid", "same"] if cls.bare_words else []
                 raise error(
-                    "E107",
+                    E107,
                     f"unexpected word '{value}' for {cls.kind}{suggest(value, words)}",
                     span,
                     "bare words set padding (valid, same) or the activation",
                 )
             expected = ", ".join(cls.positional) or "none"
             raise error(
-                "E105",
+                E105,
                 f"{cls.kind} takes {len(cls.positional)} positional argument(s) ({expected}), "
                 f"received {len(positionals)}",
                 span,
@@ -123,20 +124,20 @@ class LayerStatements:
         if listed is not None:
             if stmt.body is not None or refs:
                 raise error(
-                    "E108",
+                    E108,
                     f"{cls.kind} [@a, @b, ...] lists every input: add no paths or other @names",
                     stmt.span,
                 )
             refs = listed  # type: ignore[assignment]
         if refs and not cls.merge:
             raise error(
-                "E107",
+                E107,
                 f"{cls.kind} cannot take @{refs[0].name}: only merge layers take @references",
                 refs[0].span,
                 "merge with it: `concatenate @name`",
             )
         if stmt.body is not None and not cls.merge:
-            raise error("E108", f"{cls.kind} takes no {{ }} body", stmt.body_span or stmt.span)
+            raise error(E108, f"{cls.kind} takes no {{ }} body", stmt.body_span or stmt.span)
         layer = self._validate(cls, values, spans, stmt)
         inputs = (
             self._merge_inputs(stmt, cls, refs, scope, listed is not None)
@@ -164,7 +165,7 @@ class LayerStatements:
                     usage = " ".join([cls.kind, *cls.positional])
                     diagnostics.append(
                         Diagnostic(
-                            "E104",
+                            E104,
                             f"{cls.kind} needs {key}{where}",
                             stmt.span,
                             f"write `{usage}`",
@@ -174,7 +175,7 @@ class LayerStatements:
                     message = str(err["msg"]).removeprefix("Value error, ")
                     diagnostics.append(
                         Diagnostic(
-                            "E107",
+                            E107,
                             f"{cls.kind} {key}: {message}",
                             spans.get(key, stmt.span),
                         )
@@ -193,7 +194,7 @@ class LayerStatements:
             for sub in stmt.body:
                 if sub.keyword != "path" or sub.body is None:
                     raise error(
-                        "E108",
+                        E108,
                         f"inside {cls.kind} {{ }} only `path {{ ... }}` or `path @name {{ ... }}` "
                         "may appear",
                         sub.span,
@@ -211,7 +212,7 @@ class LayerStatements:
         if len(inputs) < low or (high is not None and len(inputs) > high):
             want = f"exactly {high}" if high == low else f"at least {low}"
             raise error(
-                "E204",
+                E204,
                 f"{cls.kind} needs {want} inputs, received {len(inputs)}",
                 stmt.span,
                 "give paths `{ path { } path { ... } }` or @references to merge",
@@ -233,7 +234,7 @@ class LayerStatements:
         st = self.state
         if len(st.nodes) >= MAX_NODES:
             raise error(
-                "E112",
+                E112,
                 f"model '{st.name}' expands to more than {MAX_NODES:,} layers",
                 stmt.span,
                 "no model needs this many layers; lower the repeat counts",
@@ -244,12 +245,13 @@ class LayerStatements:
                 n += 1
             st.counters[cls.auto_name] = n + 1
         elif name in st.names:
-            other = st.nodes[st.names[name]].span.line
+            first = RelatedSpan(st.nodes[st.names[name]].span, f"'{name}' is first used here")
             raise error(
-                "E111",
-                f"layer name '{name}' is already used at line {other}",
+                E111,
+                f"layer name '{name}' is already used",
                 name_span or stmt.span,
                 "layer names must be unique within a model (Keras refuses duplicates)",
+                related=(first,),
             )
         index = len(st.nodes)
         st.nodes.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from specc.codes import E103, E104, E105, E106, E107, E108
 from specc.diagnostics import Span, error
 from specc.ir.graph import QUANTITIES, Expect, Node, Settings
 from specc.ir.shapes import MAX_DIM, ShapeError, check_size
@@ -36,7 +37,7 @@ class ModelStatements:
         if "shape" in keywords:
             positional.append(t.Positional(keywords.pop("shape").value, stmt.span))
         if len(positional) != 1 or stmt.body is not None:
-            raise error("E104", "expected `input SHAPE`, such as `input 32x32x3`", stmt.span)
+            raise error(E104, "expected `input SHAPE`, such as `input 32x32x3`", stmt.span)
         value = evaluate(positional[0].value, scope.env)
         if isinstance(value, int) and not isinstance(value, bool):
             value = (value,)
@@ -47,7 +48,7 @@ class ModelStatements:
             or not all(1 <= d <= MAX_DIM for d in value)
         ):
             raise error(
-                "E107",
+                E107,
                 f"input shape must be positive integers such as 32x32x3, received {value!r}",
                 positional[0].span,
             )
@@ -65,14 +66,14 @@ class ModelStatements:
                 dtype = evaluate(item.value, scope.env)
                 if not isinstance(dtype, str) or dtype.lower() not in DTYPES:
                     raise error(
-                        "E107",
+                        E107,
                         f"input dtype must be one of {', '.join(DTYPES)}, received {dtype!r}",
                         item.value.span,
                     )
                 st.input_dtype = dtype.lower()
             else:
                 raise error(
-                    "E103",
+                    E103,
                     f"unknown parameter '{item.name}' for input{suggest(key, ('name', 'dtype'))}",
                     item.name_span,
                     "input takes SHAPE, name= and dtype=",
@@ -100,9 +101,9 @@ class ModelStatements:
         spans: dict[str, Span] = {}
         for item in stmt.items:
             if not isinstance(item, t.Keyword):
-                raise error("E105", f"`{stmt.keyword}` takes only key=value arguments", item.span)
+                raise error(E105, f"`{stmt.keyword}` takes only key=value arguments", item.span)
             if item.name in kwargs:
-                raise error("E106", f"'{item.name}' is given twice", item.span)
+                raise error(E106, f"'{item.name}' is given twice", item.span)
             kwargs[item.name] = evaluate(item.value, scope.env)
             spans[item.name] = item.span
         settings = Settings.model_construct(kwargs=kwargs, spans=spans, span=stmt.span)
@@ -120,11 +121,11 @@ class ModelStatements:
             or not isinstance(items[1], t.Comparison)
             or not isinstance(items[2], t.Positional)
         ):
-            raise error("E108", usage, stmt.span)
+            raise error(E108, usage, stmt.span)
         quantity = items[0].value.name.lower()
         if quantity not in QUANTITIES:
             raise error(
-                "E103",
+                E103,
                 f"unknown quantity '{items[0].value.name}'{suggest(quantity, QUANTITIES)}",
                 items[0].span,
                 "quantities: " + ", ".join(QUANTITIES),
@@ -140,7 +141,7 @@ class ModelStatements:
             pass
         else:
             raise error(
-                "E107",
+                E107,
                 f"expect {quantity} needs a whole number"
                 + (" or a shape such as 8x8x16" if quantity == "output" else "")
                 + f", received {value!r}",

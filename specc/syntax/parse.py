@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ast
+import contextlib
+import hashlib
 import os
+import sys
 from collections.abc import Iterator
 from functools import lru_cache
 
@@ -17,11 +20,12 @@ from lark.exceptions import (
     VisitError,
 )
 
+from specc.codes import E100, E101, E107, E112
 from specc.diagnostics import Span, SpeccError, error, source_lines
 from specc.resources import read_resource
+from specc.syntax import MAX_FILE_BYTES
 from specc.syntax import tree as t
 
-MAX_FILE_BYTES = 2 * 1024 * 1024  # 100,000 layers fit in far less; parsing is ~4 s per MiB
 MAX_NESTING = 100
 BOM = "\ufeff"
 # Operators in one statement: expression trees are walked recursively, so an
@@ -84,7 +88,7 @@ class _Brackets:
                 operators += 1
                 if operators > MAX_OPERATORS:
                     raise error(
-                        "E112",
+                        E112,
                         f"more than {MAX_OPERATORS} operators in one statement",
                         Span.of_token(self.file, tok),
                         "compute the value in fewer steps; no model needs this",
@@ -93,7 +97,7 @@ class _Brackets:
                 stack.append(tok)
                 if len(stack) > MAX_NESTING:
                     raise error(
-                        "E112",
+                        E112,
                         f"brackets nested more than {MAX_NESTING} deep",
                         Span.of_token(self.file, tok),
                         "flatten the structure; no model needs this depth",
@@ -105,15 +109,37 @@ class _Brackets:
             yield tok
 
 
-def _cache_path() -> str | bool:
-    """Where lark keeps the analysed grammar (it checks the grammar's hash on load)."""
+KEPT_CACHES = 8  # analysed grammars kept in the cache folder (other versions, other checkouts)
+
+
+def _cache_path(grammar: str) -> str | bool:
+    """Where lark keeps the analysed grammar: one file per grammar text, so that
+    checkouts or installs with different grammars do not overwrite each other's
+    (lark checks the full hash again on load)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     folder = os.path.join(base, "specc")
+    digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
+    version = f"lark{lark.__version__}-py{sys.version_info[0]}{sys.version_info[1]}"
+    path = os.path.join(folder, f"cnn-grammar-{digest}-{version}.cache")
     try:
         os.makedirs(folder, exist_ok=True)
+        if not os.path.exists(path):
+            _prune(folder)
     except OSError:
         return False
-    return os.path.join(folder, f"cnn-grammar-lark{lark.__version__}.cache")
+    return path
+
+
+def _prune(folder: str) -> None:
+    """Remove all but the newest analysed grammars before another is written."""
+    caches = sorted(
+        (entry for entry in os.scandir(folder) if entry.name.startswith("cnn-grammar-")),
+        key=lambda entry: entry.stat().st_mtime,
+        reverse=True,
+    )
+    for entry in caches[KEPT_CACHES - 1 :]:
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
 
 
 @lru_cache(maxsize=1)
@@ -127,7 +153,7 @@ def _parser() -> Lark:
     )
     grammar = read_resource("grammar", "cnn.lark")
     try:
-        return Lark(grammar, cache=_cache_path(), **options)
+        return Lark(grammar, cache=_cache_path(grammar), **options)
     except (OSError, EOFError, ValueError, TypeError):  # an unwritable or corrupt cache
         return Lark(grammar, **options)
 
@@ -231,7 +257,7 @@ class _Build(Transformer):
         denominator = 10 ** len(frac)
         value = numerator * scale
         if value % denominator:
-            raise error("E107", f"count {text} is not a whole number", self._s(tok))
+            raise error(E107, f"count {text} is not a whole number", self._s(tok))
         return t.Number(value // denominator, self._s(tok), text)
 
     def dims(self, children):
@@ -243,7 +269,7 @@ class _Build(Transformer):
         try:
             value = ast.literal_eval(str(tok))
         except (ValueError, SyntaxError) as exc:
-            raise error("E107", f"invalid string literal: {exc}", self._s(tok)) from None
+            raise error(E107, f"invalid string literal: {exc}", self._s(tok)) from None
         return t.String(value, self._s(tok))
 
     def word(self, children):
@@ -303,12 +329,12 @@ def _syntax_error(file: str, text: str, exc: UnexpectedInput) -> Exception:
         hint = None
         if char in "\"'":
             hint = "close the string on the same line"
-        return error("E101", f"unexpected character {char!r}", span, hint)
+        return error(E101, f"unexpected character {char!r}", span, hint)
     if isinstance(exc, UnexpectedEOF):
         lines = source_lines(text) or [""]
         span = Span(file, len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
         return error(
-            "E101",
+            E101,
             "unexpected end of file",
             span,
             f"expected {_expected(set(exc.expected))}; is a '}}' or ')' missing?",
@@ -327,14 +353,14 @@ def _syntax_error(file: str, text: str, exc: UnexpectedInput) -> Exception:
         hint = "this '}' closes nothing; remove it or open a block with '{'"
     elif tok.type == "SLASH":
         hint = "use '//' for integer division"
-    return error("E101", message, span, hint)
+    return error(E101, message, span, hint)
 
 
 def parse(text: str, file: str = "<input>") -> list[t.Statement]:
     """Parse ``.cnn`` text into top-level statements; raises SpeccError (E101) when malformed."""
     if len(text) > MAX_FILE_BYTES:
         raise error(
-            "E100",
+            E100,
             f"file is {len(text):,} characters, more than the limit of {MAX_FILE_BYTES:,}",
             Span(file, 1, 1, 1, 2),
             "a spec this large is not a model description; split it or generate less",

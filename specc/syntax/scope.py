@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from specc.codes import E107
 from specc.diagnostics import Span, error
 from specc.ir.graph import Expect, Node, Settings
 from specc.syntax import tree as t
@@ -70,7 +71,7 @@ def name_value(item: t.Keyword, env: Env) -> str:
     value = evaluate(item.value, env)
     if not isinstance(value, str) or not NAME_RE.match(value):
         raise error(
-            "E107",
+            E107,
             f"layer name must be a word of letters, digits and '_', received {value!r}",
             item.value.span,
             "names become Python and ONNX identifiers; write name=stem",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from specc.codes import E103, E104, E107
 from specc.diagnostics import Span, error
 from specc.ir.graph import Settings
 from specc.ir.training import (
@@ -37,15 +38,15 @@ def _named(
     name = value.name if isinstance(value, FnValue) else value
     if not isinstance(name, str):
         example = next(iter(table))
-        raise error("E107", f"{what} must be a name such as {example}, received {value!r}", span)
+        raise error(E107, f"{what} must be a name such as {example}, received {value!r}", span)
     if name.lower() not in table:
-        raise error("E107", f"unknown {what} '{name}'{suggest(name, table)}", span)
+        raise error(E107, f"unknown {what} '{name}'{suggest(name, table)}", span)
     if isinstance(value, FnValue):
         accepted = accepted_args(table, value.name)
         for key, _ in value.kwargs:
             if key not in accepted:
                 raise error(
-                    "E103",
+                    E103,
                     f"{what} {value.name}() takes no argument '{key}'{suggest(key, accepted)}",
                     span,
                     f"keras.{what}s.{table[value.name][0]} takes " + ", ".join(accepted),
@@ -59,7 +60,7 @@ def _required(value: Any, span: Span) -> None:
     missing = [key for key in CALLBACK_REQUIRED.get(name, ()) if key not in given]
     if missing:
         raise error(
-            "E104",
+            E104,
             f"callback {name} needs {', '.join(missing)}",
             span,
             f"write {name}({', '.join(f'{key}=...' for key in missing)})",
@@ -70,7 +71,7 @@ def _number(value: Any, span: Span, key: str, integer: bool = False) -> None:
     ok = isinstance(value, int if integer else (int, float)) and not isinstance(value, bool)
     if not ok or value < 0:
         kind = "a whole number" if integer else "a number"
-        raise error("E107", f"{key} must be {kind} >= 0, received {value!r}", span)
+        raise error(E107, f"{key} must be {kind} >= 0, received {value!r}", span)
 
 
 def check_settings(keyword: str, settings: Settings) -> None:
@@ -80,14 +81,14 @@ def check_settings(keyword: str, settings: Settings) -> None:
         span = settings.spans[key]
         if key in DATA_ARGS:
             raise error(
-                "E103",
+                E103,
                 f"{keyword} takes no data argument '{key}'",
                 span,
                 "data is passed to the generated train() function",
             )
         if key not in allowed:
             raise error(
-                "E103",
+                E103,
                 f"unknown {keyword} argument '{key}'{suggest(key, allowed)}",
                 span,
                 f"{keyword} takes " + ", ".join(allowed),
@@ -110,4 +111,4 @@ def check_settings(keyword: str, settings: Settings) -> None:
         elif key == "validation_split":
             _number(value, span, key)
             if value >= 1:
-                raise error("E107", f"validation_split must be below 1, received {value}", span)
+                raise error(E107, f"validation_split must be below 1, received {value}", span)

@@ -14,6 +14,7 @@ complete: the layers built so far are inferred on demand, each once.
 
 from __future__ import annotations
 
+from specc.codes import E107, E108, E110
 from specc.diagnostics import Diagnostic, SpeccError, error
 from specc.ir.infer import infer_nodes
 from specc.ir.shapes import Shape
@@ -37,7 +38,7 @@ class TensorStatements:
             value = env[name]
             if not isinstance(value, str):
                 raise error(
-                    "E107",
+                    E107,
                     f"@{name} needs a layer name, but {name} holds {describe(value)}",
                     ref.span,
                     f'pass the name of a layer as a string: {name}="stem"',
@@ -47,7 +48,7 @@ class TensorStatements:
             known = [n for n in st.names if not n.startswith("input_layer")] or list(st.names)
             shown = f"@{ref.name}" + (f" (= '{name}')" if name != ref.name else "")
             raise error(
-                "E110",
+                E110,
                 f"unknown {shown}{suggest(name, list(st.names))}",
                 ref.span,
                 "@NAME refers to an earlier layer's name=; named so far: " + ", ".join(known),
@@ -72,7 +73,7 @@ class TensorStatements:
         """``path [@name] { ... }`` outside a merge: a side path, used later by name."""
         st = self.state
         if stmt.body is None:
-            raise error("E108", "expected `path { ... }` or `path @name { ... }`", stmt.span)
+            raise error(E108, "expected `path { ... }` or `path @name { ... }`", stmt.span)
         saved = st.current
         st.current = self.path_start(stmt, scope)
         try:
@@ -92,7 +93,7 @@ class TensorStatements:
             and isinstance(item.value, t.Ref)
         ):
             return self.ref_index(item.value, scope.env)
-        raise error("E108", "a path starts from the current tensor or from one @name", item.span)
+        raise error(E108, "a path starts from the current tensor or from one @name", item.span)
 
     def unreachable(self) -> list[Diagnostic]:
         """E108 at the end of each path whose result never reaches the model's output."""
@@ -110,7 +111,7 @@ class TensorStatements:
             if node.index not in seen and node.index not in used:
                 out.append(
                     Diagnostic(
-                        "E108",
+                        E108,
                         f"layer '{node.name}' does not reach the model's output",
                         node.call_site or node.span,
                         f"its path's result is never used; merge it (`add [@{node.name}, ...]`) "

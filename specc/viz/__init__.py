@@ -1,4 +1,4 @@
-"""Pictures of models: rendered diagrams, feature maps and filters.
+"""Pictures of models and of training: rendered diagrams, feature maps, filters, curves.
 
 Everything here imports graphviz, Pillow or matplotlib inside the function
 that needs it (``pip install 'specc[viz]'``), so nothing on the ``specc

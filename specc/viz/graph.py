@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from specc.codes import E613
 from specc.diagnostics import Span, error
 
 RENDERED = ("svg", "png", "pdf")
@@ -17,7 +18,7 @@ def render_dot(dot: str, fmt: str, span: Span) -> bytes:
         import graphviz
     except ImportError:
         raise error(
-            "E613",
+            E613,
             f"writing .{fmt} needs the graphviz Python package",
             span,
             "pip install 'specc[viz]'; " + INSTALL_DOT,
@@ -26,7 +27,7 @@ def render_dot(dot: str, fmt: str, span: Span) -> bytes:
         return graphviz.Source(dot).pipe(format=fmt, engine="dot")
     except graphviz.ExecutableNotFound:
         raise error(
-            "E613",
+            E613,
             f"writing .{fmt} needs Graphviz's `dot` program, which is not on PATH",
             span,
             INSTALL_DOT,
@@ -34,7 +35,7 @@ def render_dot(dot: str, fmt: str, span: Span) -> bytes:
     except graphviz.CalledProcessError as exc:
         detail = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()
         raise error(
-            "E613",
+            E613,
             f"Graphviz's `dot` failed: {detail[-1] if detail else exc}",
             span,
             "write -o FILE.dot and run `dot` on it to see the whole message",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from specc.codes import E612
 from specc.diagnostics import error
 from specc.emit.diagram import keras_class, keras_shape
 from specc.ir.graph import INPUT, Model, Node
@@ -35,7 +36,7 @@ def feature_map_layers(model: Model, names: list[str] | None) -> list[Node]:
     for node in nodes:
         if len(node.output_shape or ()) != 3:
             raise error(
-                "E612",
+                E612,
                 f"--layers: '{node.name}' ({keras_class(node)}) outputs {keras_shape(node)}, "
                 "not a feature map (height x width x channels)",
                 node.span,
@@ -66,7 +67,7 @@ def require_kernels(node: Node) -> None:
     """E612 unless ``node`` is a convolution with spatial kernels."""
     if node.kind not in KERNELS:
         raise error(
-            "E612",
+            E612,
             f"--layer: '{node.name}' is a {keras_class(node)}, which has no convolution kernels",
             node.span,
             "name a Conv2D, DepthwiseConv2D, SeparableConv2D or Conv2DTranspose layer",

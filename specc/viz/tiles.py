@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from specc.codes import E613, E614
 from specc.diagnostics import Span, error
 
 MIN_TILE = 48  # pixels on a tile's larger side, at least
@@ -84,11 +85,11 @@ def colormap_table(name: str, span: Span) -> np.ndarray | None:
         import matplotlib
     except ImportError:
         raise error(
-            "E613", f"--colormap {name} needs matplotlib", span, "pip install 'specc[viz]'"
+            E613, f"--colormap {name} needs matplotlib", span, "pip install 'specc[viz]'"
         ) from None
     if name not in matplotlib.colormaps:
         raise error(
-            "E614",
+            E614,
             f"--colormap: matplotlib has no colormap '{name}'",
             span,
             "try gray (the default), viridis, magma, inferno or cividis",

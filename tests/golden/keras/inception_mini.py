@@ -3,7 +3,8 @@
 """The inception_mini model in Keras 3.
 
 Layer names are the spec's, so weights saved by specc (``.npz`` files with
-keys ``LAYER/WEIGHT``) load by name with ``load_weights``.
+keys ``LAYER/WEIGHT``) load by name with ``load_weights``, and ``save_weights``
+writes trained weights back in that format.
 """
 
 import keras
@@ -85,6 +86,21 @@ def load_weights(model: keras.Model, path: str) -> keras.Model:
         if hasattr(layer, "finalize_state"):  # Normalization copies its weights when loading
             layer.finalize_state()
     return model
+
+
+def save_weights(model: keras.Model, path: str) -> None:
+    """Write ``model``'s weights as a specc weights file (``.npz``) at ``path``.
+
+    Keys are ``LAYER/WEIGHT``, as ``load_weights`` reads them and as ``specc run``,
+    ``specc onnx`` and ``specc init`` write them.
+    """
+    arrays = {
+        f"{layer.name}/{weight.name}": keras.ops.convert_to_numpy(weight)
+        for layer in model.layers
+        for weight in layer.weights
+    }
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,12 @@
 """The mnist_cnn model in Keras 3.
 
 Layer names are the spec's, so weights saved by specc (``.npz`` files with
-keys ``LAYER/WEIGHT``) load by name with ``load_weights``.
+keys ``LAYER/WEIGHT``) load by name with ``load_weights``, and ``save_weights``
+writes trained weights back in that format.
 """
+
+import contextlib
+import os
 
 import keras
 import numpy as np
@@ -36,12 +40,45 @@ def compile_model(model: keras.Model) -> keras.Model:
     return model
 
 
-def train(model: keras.Model, x, y, **overrides) -> keras.callbacks.History:
+def data_parallel() -> contextlib.AbstractContextManager:
+    """A scope to build and fit models in, data-parallel over every device.
+
+    JAX: ``keras.distribution.DataParallel`` over every device of every process
+    (call ``keras.distribution.initialize`` first in each process; each process
+    then passes its own share of every batch). TensorFlow:
+    ``tf.distribute.MirroredStrategy`` over the local GPUs (else the logical
+    CPUs), ``MultiWorkerMirroredStrategy`` when ``TF_CONFIG`` is set.
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        return keras.distribution.DataParallel(auto_shard_dataset=False).scope()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        if os.environ.get("TF_CONFIG"):
+            return tf.distribute.MultiWorkerMirroredStrategy().scope()
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([d.name for d in devices]).scope()
+    raise ValueError(f"data-parallel training needs the jax or tensorflow backend, not {backend}")
+
+
+def train(model: keras.Model, x, y, distribute=False, **overrides) -> keras.callbacks.History:
     """Fit ``model`` on ``x`` and ``y`` with FIT_SETTINGS; keyword arguments override them.
 
     FIT_SETTINGS are the spec's ``fit`` settings (line 14).
     An uncompiled model is compiled first with ``compile_model``.
+    With ``distribute=True`` the fit is data-parallel (``data_parallel``): a copy
+    of ``model`` built in that scope is trained, then its weights are copied back.
     """
+    if distribute:
+        with data_parallel():
+            replica = build_model()
+            replica.set_weights(model.get_weights())
+            if model.compiled:
+                replica.compile_from_config(model.get_compile_config())
+            history = train(replica, x, y, **overrides)
+        model.set_weights(replica.get_weights())
+        return history
     if not model.compiled:
         compile_model(model)
     return model.fit(x, y, **{**FIT_SETTINGS, **overrides})
@@ -84,6 +121,21 @@ def load_weights(model: keras.Model, path: str) -> keras.Model:
         if hasattr(layer, "finalize_state"):  # Normalization copies its weights when loading
             layer.finalize_state()
     return model
+
+
+def save_weights(model: keras.Model, path: str) -> None:
+    """Write ``model``'s weights as a specc weights file (``.npz``) at ``path``.
+
+    Keys are ``LAYER/WEIGHT``, as ``load_weights`` reads them and as ``specc run``,
+    ``specc onnx`` and ``specc init`` write them.
+    """
+    arrays = {
+        f"{layer.name}/{weight.name}": keras.ops.convert_to_numpy(weight)
+        for layer in model.layers
+        for weight in layer.weights
+    }
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
 
 
 if __name__ == "__main__":

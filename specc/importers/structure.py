@@ -1,0 +1,189 @@
+"""A layer graph as the statements of a spec: chains, merges with paths, @references.
+
+In a spec, a layer reads the current tensor; a merge layer reads the ends of
+its paths, each path starting from the current tensor, followed by the
+tensors it names with ``@NAME``. Any series-parallel graph (ResNet, DenseNet,
+Inception, Xception) can be written so, as can skip connections to earlier
+tensors. The walk is pull-based, from the output back:
+
+- a plain layer is its input's statements, then itself;
+- a merge is written, where possible, as the statements of its first input
+  followed by ``merge @second @third`` when the other inputs are computed on
+  the way (a skip connection: ``concatenate @stem``);
+- otherwise as ``merge { path { ... } ... }`` from the nearest tensor that
+  dominates its inputs (every route from the model's input passes through
+  it): ResNet's residual ``add { path { } path { conv ... } }``.
+
+A graph that needs a layer to read a tensor other than the current one (a
+path starting at a named tensor) cannot be written yet: E705, naming the layer.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+from specc.codes import E701, E705
+from specc.diagnostics import SpeccError
+from specc.importers.graph import ImportedLayer, ImportedModel, import_error
+from specc.ir.layers import lookup
+
+
+@dataclass
+class Statement:
+    """One layer statement; a merge has ``paths`` (or None: no body) and ``refs``."""
+
+    layer: ImportedLayer
+    paths: list[list[Statement]] | None = None
+    refs: list[str] = field(default_factory=list)
+
+
+def structure(model: ImportedModel) -> list[Statement]:
+    """The statements that compute ``model``'s output from its input (E705 when none do)."""
+    walker = _Walker(model)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10 * len(model.layers) + 1000))
+    try:
+        return walker.emit(0, walker.index[model.output])
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+class _Walker:
+    def __init__(self, model: ImportedModel) -> None:
+        self.model = model
+        self.path = model.source
+        self.layers: list[ImportedLayer | None] = [None, *model.layers]
+        self.index = {model.input_name: 0}
+        for i, layer in enumerate(model.layers, 1):
+            if layer.name in self.index:
+                raise import_error(E705, self.path, f"two layers are called '{layer.name}'")
+            self.index[layer.name] = i
+        if model.output not in self.index:
+            raise import_error(E701, self.path, f"the output layer '{model.output}' is missing")
+        self.inputs: list[list[int]] = [[]]
+        for layer in model.layers:
+            missing = [n for n in layer.inputs if n not in self.index]
+            if missing:
+                raise import_error(
+                    E701, self.path, f"{layer.origin} reads '{missing[0]}', which no layer makes"
+                )
+            ins = [self.index[n] for n in layer.inputs]
+            if any(i >= self.index[layer.name] for i in ins):
+                raise import_error(
+                    E705, self.path, f"{layer.origin} reads a layer that comes after it (a cycle)"
+                )
+            self.inputs.append(ins)
+        self.merge = [False] + [_is_merge(layer) for layer in model.layers]
+        for layer, ins in zip(model.layers, self.inputs[1:], strict=True):
+            if not _is_merge(layer) and len(ins) != 1:
+                raise import_error(E705, self.path, f"{layer.origin} reads {len(ins)} tensors")
+        self.idom, self.depth = self._dominators()
+        self.ancestors = [0] * len(self.layers)  # bit u of ancestors[v]: u computes into v
+        for v in range(1, len(self.layers)):
+            for u in self.inputs[v]:
+                self.ancestors[v] |= self.ancestors[u] | (1 << u)
+        self.emitted = {0}
+
+    def _dominators(self) -> tuple[list[int], list[int]]:
+        """Immediate dominators from the input (layers are in topological order)."""
+        n = len(self.layers)
+        idom, depth = [0] * n, [0] * n
+        for v in range(1, n):
+            d = self.inputs[v][0]
+            for u in self.inputs[v][1:]:
+                d = self._lca(d, u, idom, depth)
+            idom[v], depth[v] = d, depth[d] + 1
+        return idom, depth
+
+    @staticmethod
+    def _lca(a: int, b: int, idom: list[int], depth: list[int]) -> int:
+        while a != b:
+            if depth[a] < depth[b]:
+                a, b = b, a
+            a = idom[a]
+        return a
+
+    def _name(self, i: int) -> str:
+        layer = self.layers[i]
+        return self.model.input_name if layer is None else layer.name
+
+    def _cannot(self, reader: int, tensor: int) -> SpeccError:
+        layer = self.layers[reader]
+        origin = layer.origin if layer is not None else "the input"
+        return import_error(
+            E705,
+            self.path,
+            f"{origin} reads '{self._name(tensor)}', which is not the current tensor where the "
+            "spec would compute it; a spec's paths start from the current tensor",
+            "paths from a named tensor come with the language's next version",
+        )
+
+    # -- the walk ----------------------------------------------------------------------
+
+    def emit(self, start: int, target: int, reader: int | None = None) -> list[Statement]:
+        """Statements that take the current tensor from ``start`` to ``target``.
+
+        ``reader`` is the layer that needs ``target`` (named when it cannot be had).
+        """
+        chain: list[int] = []
+        t, reader = target, target if reader is None else reader
+        while t != start:
+            if t in self.emitted:
+                raise self._cannot(reader, t)
+            if self.merge[t]:
+                break
+            chain.append(t)
+            reader, t = t, self.inputs[t][0]
+        out = [] if t == start else self._merge(start, t)
+        for i in reversed(chain):
+            out.append(Statement(self.layers[i]))  # type: ignore[arg-type]
+            self.emitted.add(i)
+        return out
+
+    def _merge(self, start: int, m: int) -> list[Statement]:
+        first, rest = self.inputs[m][0], self.inputs[m][1:]
+        if first == start or first not in self.emitted:
+            # Computing `first` computes all its ancestors: the others can be @references.
+            available = self.ancestors[first] | (1 << first)
+            if all(r in self.emitted or (available >> r) & 1 for r in rest):
+                prefix = self.emit(start, first, m)
+                self.emitted.add(m)
+                names = [self._name(r) for r in rest]
+                return [*prefix, Statement(self.layers[m], None, names)]  # type: ignore[arg-type]
+        return self._merge_paths(start, m)
+
+    def _merge_paths(self, start: int, m: int) -> list[Statement]:
+        ins = self.inputs[m]
+        pending = [i for i in ins if i == start or i not in self.emitted]
+        if not pending:
+            raise self._cannot(m, ins[0])
+        d = pending[0]
+        for i in pending[1:]:
+            d = self._lca(d, i, self.idom, self.depth)
+        if d != start and d in self.emitted:
+            raise self._cannot(m, d)
+        prefix = self.emit(start, d, m)
+        paths: list[list[Statement]] = []
+        refs: list[str] = []
+        for i in ins:
+            if i in pending:
+                if refs:
+                    raise import_error(
+                        E705,
+                        self.path,
+                        f"{self.layers[m].origin} reads '{self._name(i)}' after the named "  # type: ignore[union-attr]
+                        f"tensor '{refs[-1]}'; a spec's merge reads its paths before its "
+                        "@references",
+                        "paths from a named tensor come with the language's next version",
+                    )
+                paths.append([] if i == d else self.emit(d, i, m))
+            else:
+                refs.append(self._name(i))
+        self.emitted.add(m)
+        return [*prefix, Statement(self.layers[m], paths, refs)]  # type: ignore[arg-type]
+
+
+def _is_merge(layer: ImportedLayer) -> bool:
+    cls = lookup(layer.kind)
+    return bool(cls is not None and cls.merge)

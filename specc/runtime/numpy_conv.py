@@ -1,0 +1,139 @@
+"""The numpy runtime's window ops: convolutions (fused with a max pooling or not) and poolings.
+
+A mixin of :class:`specc.runtime.numpy_backend.NumpyBackend`: each method is
+named after an op kind, receives the :class:`~specc.lower.Op` (its window
+resolved by the lowering stage) and its weights on the device, and returns
+the function computing the op's output from its input arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from specc.lower import Op
+from specc.runtime import nn, winograd
+from specc.runtime.activations import activate, activate_inplace
+
+Array = Any
+Fn = Callable[[list[Array]], Array]
+
+
+class WindowOps:
+    """Convolutions and local poolings; the backend sets ``xp``, ``winograd`` and ``_bias_rows``."""
+
+    xp: Any
+    winograd: bool
+    _bias_rows: dict[tuple[int, int], Array]
+
+    def _finish(self, op: Op, y: Array, bias: Array | None) -> Array:
+        """A fresh output ``y`` with the bias added and the op's activation applied, in place."""
+        if bias is not None:
+            self._add_bias(op, y, bias)
+        return activate_inplace(self.xp, y, op.activation)
+
+    def _add_bias(self, op: Op, y: Array, bias: Array) -> None:
+        """``y += bias`` over the last axis, a whole row of pixels per NumPy inner loop.
+
+        Broadcasting a (F,) bias makes NumPy's inner loops F values long;
+        adding the bias tiled along the width runs about twice as fast.
+        """
+        width = y.shape[-2] if y.ndim >= 3 else 1
+        if not y.flags.c_contiguous or width == 1:
+            y += bias
+            return
+        key = (op.index, width)
+        row = self._bias_rows.get(key)
+        if row is None:
+            row = self._bias_rows[key] = self.xp.tile(bias, width)
+        rows = y.reshape(-1, row.shape[0])
+        rows += row
+
+    def _conv(self, op: Op, w: dict[str, Array], pooled: bool) -> Fn:
+        """Conv2D by Winograd, or im2col and one matrix product (per group)."""
+        layer, xp, window = op.layer, self.xp, op.window
+        assert window is not None
+        kernel, bias = w["kernel"], w.get("bias")
+        if self.winograd and winograd.applies(
+            kernel.shape, window.strides, window.dilation, layer.groups
+        ):
+            u = winograd.transform_kernel(kernel)
+
+            def fast(inputs: list[Array]) -> Array:
+                return self._finish(op, winograd.conv3x3(xp, inputs[0], u, window, pooled), bias)
+
+            return fast
+        matrix = None
+        if layer.groups == 1:
+            # The bias rides along in the matrix product (a column of ones in
+            # the im2col copy), unless the pooling leaves a quarter of the
+            # values to add it to, or a 1x1 kernel reads its input uncopied.
+            inline = not pooled and kernel.shape[:2] != (1, 1)
+            matrix = nn.kernel_matrix(kernel, bias if inline else None, xp)
+            bias = None if inline else bias
+
+        def op_fn(inputs: list[Array]) -> Array:
+            y = nn.conv2d(xp, inputs[0], kernel, window, layer.groups, matrix, pooled)
+            return self._finish(op, y, bias)
+
+        return op_fn
+
+    def conv2d(self, op: Op, w: dict[str, Array]) -> Fn:
+        """Keras Conv2D: Winograd, or im2col and one matrix product (per group)."""
+        return self._conv(op, w, pooled=False)
+
+    def conv2d_maxpool(self, op: Op, w: dict[str, Array]) -> Fn:
+        """A Conv2D with its 2x2 max pooling: only the four window corners are computed."""
+        return self._conv(op, w, pooled=True)
+
+    def depthwiseconv2d(self, op: Op, w: dict[str, Array]) -> Fn:
+        """Keras DepthwiseConv2D: a multiply-add per kernel tap over all channels."""
+        xp, window = self.xp, op.window
+        kernel, bias = w["kernel"], w.get("bias")
+
+        def finish(y: Array) -> Array:
+            return self._finish(op, y, bias)
+
+        def op_fn(inputs: list[Array]) -> Array:
+            return nn.depthwise_conv2d(xp, inputs[0], kernel, window, finish)
+
+        return op_fn
+
+    def separableconv2d(self, op: Op, w: dict[str, Array]) -> Fn:
+        """Keras SeparableConv2D: depthwise, then a 1x1 convolution, then bias."""
+        xp, window = self.xp, op.window
+        depthwise, bias = w["depthwise_kernel"], w.get("bias")
+        pointwise = w["pointwise_kernel"]
+        mid, filters = pointwise.shape[2], pointwise.shape[3]
+        pointwise = pointwise.reshape(mid, filters)
+
+        def op_fn(inputs: list[Array]) -> Array:
+            y = nn.depthwise_conv2d(xp, inputs[0], depthwise, window)
+            n, h, wd, _ = y.shape
+            y = (y.reshape(n * h * wd, mid) @ pointwise).reshape(n, h, wd, filters)
+            return self._finish(op, y, bias)
+
+        return op_fn
+
+    def conv2dtranspose(self, op: Op, w: dict[str, Array]) -> Fn:
+        """Keras Conv2DTranspose: one matrix product, then col2im over the kernel taps."""
+        xp, window = self.xp, op.window
+        kernel, bias = w["kernel"], w.get("bias")
+
+        def op_fn(inputs: list[Array]) -> Array:
+            y = nn.conv2d_transpose(xp, inputs[0], kernel, window)
+            if bias is not None:
+                y = y + bias
+            return activate(xp, y, op.activation)
+
+        return op_fn
+
+    def maxpooling2d(self, op: Op, w: dict[str, Array]) -> Fn:
+        """Keras MaxPooling2D (with the activation a pass deferred to it, if any)."""
+        xp, window = self.xp, op.window
+        return lambda inputs: self._finish(op, nn.max_pool(xp, inputs[0], window), None)
+
+    def averagepooling2d(self, op: Op, w: dict[str, Array]) -> Fn:
+        """Keras AveragePooling2D (padded cells not counted)."""
+        xp, window = self.xp, op.window
+        return lambda inputs: nn.avg_pool(xp, inputs[0], window)

@@ -1,0 +1,62 @@
+"""The CPU depthwise convolution by blocks of rows, against PyTorch's grouped convolution.
+
+Blocks of a few values put block edges inside every image, and the
+unpadded reads meet every border: each geometry (kernel, strides, dilation,
+asymmetric Keras 'same' pads, depth multiplier) against
+``torch.nn.functional.conv2d`` with ``groups=C`` on the explicitly padded input.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from conftest import require
+
+from specc.lower import window_of
+from specc.runtime import nn
+
+GEOMETRIES = [
+    (hw, kernel, strides, dilation, padding, mult)
+    for hw, kernel, strides, dilation, padding, mult in itertools.product(
+        [(1, 1), (5, 8), (9, 7)],
+        [(1, 1), (3, 3), (2, 5)],
+        [(1, 1), (2, 2), (3, 1)],
+        [(1, 1), (2, 2)],
+        ["same", "valid"],
+        [1, 2],
+    )
+    if (strides == (1, 1) or dilation == (1, 1))
+    and all(n >= (k - 1) * d + 1 for n, k, d in zip(hw, kernel, dilation, strict=True))
+]
+
+
+def _torch_depthwise(x: np.ndarray, kernel: np.ndarray, window) -> np.ndarray:
+    torch = require("torch")
+    padded = nn.pad_hw(np, x, window.pads)
+    kh, kw, c, mult = kernel.shape
+    weight = torch.from_numpy(kernel.transpose(2, 3, 0, 1).reshape(c * mult, 1, kh, kw).copy())
+    out = torch.nn.functional.conv2d(
+        torch.from_numpy(padded.transpose(0, 3, 1, 2).copy()).double(),
+        weight.double(),
+        stride=window.strides,
+        dilation=window.dilation,
+        groups=c,
+    )
+    return out.numpy().transpose(0, 2, 3, 1)
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, nn.DEPTHWISE_BLOCK])
+def test_blocks_and_borders_agree_with_torch(block, monkeypatch):
+    monkeypatch.setattr(nn, "DEPTHWISE_BLOCK", block)
+    rng = np.random.default_rng(block)
+    for hw, kernel, strides, dilation, padding, mult in GEOMETRIES:
+        window = window_of(hw, kernel, strides, padding, dilation)
+        x = rng.standard_normal((2, *hw, 3)).astype(np.float32)
+        k = rng.standard_normal((*kernel, 3, mult)).astype(np.float32)
+        got = nn.depthwise_conv2d(np, x, k, window, finish=lambda y: np.clip(y, 0, 6))
+        expected = np.clip(_torch_depthwise(x, k, window), 0, 6)
+        what = f"{hw} {kernel} s{strides} d{dilation} {padding} x{mult}"
+        np.testing.assert_allclose(got, expected, 1e-5, 1e-5, err_msg=what)
+    assert len(GEOMETRIES) > 100

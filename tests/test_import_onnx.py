@@ -1,0 +1,273 @@
+"""``specc import`` of ONNX models exported by torch: NCHW graphs in, NHWC specs out.
+
+Each model is a torch module (torchvision's, or a small one for an op's
+corner), exported with ``torch.onnx.export``, imported, and run through
+specc's numpy backend (and for torchvision, through the Keras module
+generated from the imported spec); both must equal torch's eval outputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import require
+from import_reference import assert_close_to_scale, export_onnx, nhwc, randomize_torch
+from test_keras_emit_common import emit_and_import
+
+import specc.runtime as runtime
+from specc.cli import main
+from specc.importers import import_model
+
+TORCHVISION = [
+    ("resnet18", 64),
+    ("mobilenet_v2", 64),
+    ("vgg11_bn", 224),  # its adaptive pooling to 7x7 exports only where the map is 7x7
+    ("densenet121", 64),
+    ("efficientnet_b0", 64),
+    ("googlenet", 64),
+    ("squeezenet1_1", 64),
+    ("regnet_x_400mf", 64),
+    ("regnet_y_400mf", 64),
+]
+
+
+def _imported(tmp_path, module, shape, seed: int = 0):
+    """(import result, input batch NCHW, torch's output) for an eval-mode torch module."""
+    torch = require("torch")
+    torch.manual_seed(seed)
+    module.eval()
+    randomize_torch(module, seed)
+    x = torch.randn(2, *shape)
+    path = export_onnx(module, x[:1], tmp_path / "m.onnx")
+    with torch.no_grad():
+        want = module(x).numpy()
+    return import_model(str(path)), x.numpy(), want
+
+
+def _check_numpy(result, x, want) -> None:
+    got = runtime.run(result.model, nhwc(x) if x.ndim == 4 else x, result.weights)
+    if want.ndim == 4:
+        want = nhwc(want)
+    assert_close_to_scale(got, want, 1e-4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "size"), TORCHVISION, ids=[t[0] for t in TORCHVISION])
+def test_torchvision_models_compute_what_torch_computes(tmp_path, name, size):
+    require("torch")
+    torchvision = require("torchvision")
+    require("tensorflow")
+    extra = {"aux_logits": False, "init_weights": True} if name == "googlenet" else {}
+    module = getattr(torchvision.models, name)(weights=None, **extra)
+    result, x, want = _imported(tmp_path, module, (3, size, size))
+    _check_numpy(result, x, want)
+    keras_module = emit_and_import(result.model, tmp_path, f"{name}.cnn")
+    keras_model = keras_module.build_model()
+    np.savez(tmp_path / "w.npz", **result.weights)
+    keras_module.load_weights(keras_model, str(tmp_path / "w.npz"))
+    assert_close_to_scale(keras_model.predict(nhwc(x), verbose=0), want, 1e-4)
+
+
+def _net(*layers):
+    torch = require("torch")
+    return torch.nn.Sequential(*layers)
+
+
+def _cases():
+    """(id, module factory, input shape): the corners of each op's translation."""
+    require("torch")
+    import torch
+    from torch import nn
+
+    class Flat(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+            self.fc = nn.Linear(4 * 5 * 6, 7)
+            self.w = nn.Parameter(torch.randn(7, 5))
+            self.b = nn.Parameter(torch.randn(5))
+            self.bn = nn.BatchNorm1d(5)
+
+        def forward(self, x):
+            y = self.fc(torch.flatten(self.conv(x), 1))  # rows permuted to NHWC order
+            return torch.log_softmax(self.bn(y @ self.w + self.b), dim=1)
+
+    class Merges(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = nn.Conv2d(4, 4, 1)
+            self.b = nn.Conv2d(4, 4, 3, padding=1)
+
+        def forward(self, x):
+            a, b = self.a(x), self.b(x)
+            z = torch.maximum(a - b, b)
+            y = torch.cat([z, z * torch.sigmoid(z)], dim=1)  # x * sigmoid(x) is silu
+            return nn.functional.pad(y, (1, 2, 0, 1))
+
+    return [
+        (
+            "conv_paddings",
+            lambda: _net(
+                nn.Conv2d(3, 8, 3, padding=2, dilation=2),
+                nn.LeakyReLU(0.2),
+                nn.Conv2d(8, 8, 3, padding=1, groups=4),
+                nn.ELU(),
+                nn.Conv2d(8, 16, 3, groups=8),
+                nn.Hardswish(),
+                nn.Conv2d(16, 16, 5, stride=2, padding=2),
+                nn.Hardsigmoid(),
+                nn.Conv2d(16, 8, (3, 5), padding=(1, 2)),
+                nn.ReLU6(),
+                nn.Conv2d(8, 8, 3, stride=2, padding=1),
+                nn.Tanh(),
+            ),
+            (3, 15, 15),
+        ),
+        (
+            "max_pool_zero_padded",
+            lambda: _net(
+                nn.Conv2d(3, 4, 3),
+                nn.ReLU(),
+                nn.MaxPool2d(3, 2, padding=1),
+            ),
+            (3, 12, 12),
+        ),
+        (
+            "max_pool_ceil",
+            lambda: _net(
+                nn.Conv2d(3, 4, 3),
+                nn.ReLU(),
+                nn.MaxPool2d(3, 2, ceil_mode=True),
+                nn.MaxPool2d(2, 2, ceil_mode=True),
+            ),
+            (3, 14, 14),
+        ),
+        (
+            "avg_pools",
+            lambda: _net(
+                nn.AvgPool2d(3, 2, padding=1),
+                nn.AvgPool2d(3, 1, padding=1, count_include_pad=False),
+                nn.AvgPool2d(2, ceil_mode=True),
+                nn.AdaptiveMaxPool2d(1),
+                nn.Flatten(),
+            ),
+            (3, 13, 13),
+        ),
+        (
+            "transposed",
+            lambda: _net(
+                nn.ConvTranspose2d(3, 4, 2, stride=2),
+                nn.ConvTranspose2d(4, 4, 4, stride=2, padding=1),
+                nn.ConvTranspose2d(4, 2, 3, stride=2, output_padding=1),
+            ),
+            (3, 5, 6),
+        ),
+        (
+            "resize",
+            lambda: _net(
+                nn.Conv2d(3, 4, 1),
+                nn.Upsample(scale_factor=2, mode="nearest"),
+                nn.Upsample(scale_factor=(2, 3), mode="bilinear", align_corners=False),
+            ),
+            (3, 4, 5),
+        ),
+        ("flatten_dense", Flat, (3, 7, 8)),
+        ("merges", Merges, (4, 6, 6)),
+    ]
+
+
+CASES = [
+    "conv_paddings",
+    "max_pool_zero_padded",
+    "max_pool_ceil",
+    "avg_pools",
+    "transposed",
+    "resize",
+    "flatten_dense",
+    "merges",
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_op_corners_compute_what_torch_computes(tmp_path, case):
+    factory, shape = {name: (f, s) for name, f, s in _cases()}[case]
+    result, x, want = _imported(tmp_path, factory(), shape)
+    _check_numpy(result, x, want)
+
+
+def _error(tmp_path, capsys, module, shape) -> str:
+    torch = require("torch")
+    export_onnx(module.eval(), torch.randn(1, *shape), tmp_path / "bad.onnx")
+    status = main(["import", str(tmp_path / "bad.onnx"), "-o", str(tmp_path / "bad.cnn")])
+    assert status == 1
+    assert not (tmp_path / "bad.cnn").exists() and not (tmp_path / "bad.npz").exists()
+    return capsys.readouterr().err
+
+
+def test_unsupported_op_names_the_node_and_its_op_type(tmp_path, capsys):
+    torch = require("torch")
+    module = _net(torch.nn.Conv2d(3, 4, 3), torch.nn.LayerNorm([4, 6, 6]))
+    err = _error(tmp_path, capsys, module, (3, 8, 8))
+    assert "error[E702]: node '/1/LayerNormalization' (LayerNormalization) is an operator" in err
+
+
+def test_padding_keras_cannot_express_is_refused_not_approximated(tmp_path, capsys):
+    torch = require("torch")
+    module = _net(torch.nn.Conv2d(3, 4, 3), torch.nn.MaxPool2d(3, 2, padding=1))
+    err = _error(tmp_path, capsys, module, (3, 10, 10))
+    assert "error[E704]: node '/1/MaxPool' (MaxPool) pads" in err and "may be negative" in err
+    crop = _net(torch.nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1))
+    err = _error(tmp_path, capsys, crop, (3, 5, 5))
+    assert "error[E704]: node '/0/ConvTranspose' (ConvTranspose) crops its output" in err
+
+
+def test_cli_import_then_run(tmp_path, capsys):
+    torch = require("torch")
+    module = _net(
+        torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(64, 3)
+    )
+    x = torch.randn(1, 3, 6, 6)
+    export_onnx(module, x, tmp_path / "m.onnx")
+    assert main(["import", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "m.cnn")]) == 0
+    np.save(tmp_path / "x.npy", nhwc(x.numpy()))
+    args = ["run", str(tmp_path / "m.cnn"), "-w", str(tmp_path / "m.npz")]
+    assert main([*args, "--input", str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.npy")]) == 0
+    with torch.no_grad():
+        assert_close_to_scale(np.load(tmp_path / "y.npy"), module(x).numpy(), 1e-4)
+    text = (tmp_path / "m.cnn").read_text()
+    assert (
+        "conv2d 4 3x3 relu name=conv_0" in text
+        and "# the input and output are in Keras's layout" in text
+    )
+
+
+def test_dynamic_batch_export_imports(tmp_path):
+    """``dynamic_axes`` on the batch: the flatten's shape is computed from it at run time."""
+    torch = require("torch")
+
+    class View(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 3)
+            self.fc = torch.nn.Linear(4 * 4 * 4, 2)
+
+        def forward(self, x):
+            y = torch.relu(self.conv(x))
+            return self.fc(y.view(y.size(0), -1))
+
+    module = View().eval()
+    x = torch.randn(3, 3, 6, 6)
+    path = tmp_path / "dyn.onnx"
+    torch.onnx.export(
+        module,
+        (x[:1],),
+        str(path),
+        dynamo=False,
+        opset_version=17,
+        input_names=["x"],
+        dynamic_axes={"x": {0: "batch"}},
+    )
+    result = import_model(str(path))
+    with torch.no_grad():
+        want = module(x).numpy()
+    assert_close_to_scale(runtime.run(result.model, nhwc(x.numpy()), result.weights), want, 1e-4)
