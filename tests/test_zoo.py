@@ -232,3 +232,12 @@ def test_readme_lists_the_zoo_with_its_counts():
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert readme.split(BEGIN + "\n", 1)[1].split(END, 1)[0] == zoo_table()
+
+
+def test_every_keras_application_is_in_the_zoo():
+    """Each model keras.applications exports has its spec (RegNet, gone from Keras 3,
+    is compared with torchvision in tests/test_zoo_torchvision.py)."""
+    keras = require("keras")
+    exported = {name for name in dir(keras.applications) if name[:1].isupper()}
+    assert exported == {entry.application for entry in APPLICATIONS}
+    assert all(entry.torchvision for entry in MODELS if entry.application is None)
