@@ -26,6 +26,7 @@ from __future__ import annotations
 import gc
 import re
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -95,6 +96,13 @@ def keras_output(module, model: Model, x: np.ndarray, path, rng, calibrated: boo
 def test_targets_agree_on_zoo_model(entry: ZooModel, tmp_path):
     require("tensorflow")
     require("onnxruntime")
+    check_targets(entry.model, tmp_path)
+
+
+def check_targets(name: str, folder: str | Path) -> None:
+    """The three targets agree on the zoo model ``name`` (files go in ``folder``)."""
+    (entry,) = [e for e in MODELS if e.model == name]
+    tmp_path = Path(folder)
     model = reduced_model(entry)
     rng = np.random.default_rng(zlib.crc32(entry.model.encode()))
     x = pixels(rng, (1, *model.input.output_shape))
