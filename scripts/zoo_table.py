@@ -1,8 +1,9 @@
 """The README's zoo table: every model of zoo/*.cnn with its input, params and MACs.
 
 Usage: ``python scripts/zoo_table.py`` prints the table; ``--write`` replaces the
-table between the README's ``<!-- zoo -->`` markers. tests/test_zoo.py checks
-that the README holds what this prints, so the table cannot drift.
+table between the ``<!-- zoo -->`` markers of the README and of docs/zoo.md.
+tests/test_zoo.py checks that both hold what this prints, so the table cannot
+drift.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ sys.path.insert(0, str(ROOT))
 import specc  # noqa: E402
 
 BEGIN, END = "<!-- zoo -->", "<!-- /zoo -->"
+PAGES = (ROOT / "README.md", ROOT / "docs" / "zoo.md")
 
 
 def zoo_table() -> str:
@@ -41,7 +43,8 @@ def readme_with_table(readme: str) -> str:
 
 if __name__ == "__main__":
     if "--write" in sys.argv:
-        path = ROOT / "README.md"
-        path.write_text(readme_with_table(path.read_text(encoding="utf-8")), encoding="utf-8")
+        for path in PAGES:
+            text = path.read_text(encoding="utf-8")
+            path.write_text(readme_with_table(text), encoding="utf-8")
     else:
         sys.stdout.write(zoo_table())

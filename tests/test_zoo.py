@@ -20,7 +20,7 @@ import sys
 
 import pytest
 from conftest import ROOT, require
-from zoo_reference import MODELS, ZOO, ZooModel
+from zoo_reference import APPLICATIONS, MODELS, ZOO, ZooModel, by_file
 
 import specc
 from specc.ir.graph import Model
@@ -190,7 +190,7 @@ def assert_matches_application(model: Model, application) -> None:
     assert list(application.outputs[0].shape[1:]) == summary["output_shape"]
 
 
-@pytest.mark.parametrize("entry", MODELS, ids=lambda e: e.id)
+@pytest.mark.parametrize("entry", APPLICATIONS, ids=lambda e: e.id)
 def test_zoo_model_matches_keras_applications(entry: ZooModel):
     require("tensorflow")
     model = zoo_model(entry)
@@ -214,10 +214,15 @@ def test_zoo_macs_match_the_paper(entry: ZooModel):
 
 
 def test_zoo_is_listed_and_states_its_counts():
-    """Every spec in zoo/ is in the table (and back), and each model states its params."""
+    """Every spec in zoo/ is in the table (and back), ``specc fmt``-canonical, and each
+    model states its params and MACs."""
+    from specc.fmt import format_source
+
     listed = {(entry.file, entry.model) for entry in MODELS}
     found = set()
     for path in sorted(ZOO.glob("*.cnn")):
+        text = path.read_text(encoding="utf-8")
+        assert format_source(text, path.name) == text, f"run specc fmt {path}"
         for name, model in zoo_models(path.stem).items():
             found.add((path.stem, name))
             kinds = {expect.quantity for expect in model.expects}
@@ -226,9 +231,37 @@ def test_zoo_is_listed_and_states_its_counts():
 
 
 def test_readme_lists_the_zoo_with_its_counts():
-    """The README's zoo table is what ``scripts/zoo_table.py`` prints (params and MACs)."""
+    """The zoo tables of the README and docs/zoo.md are what ``scripts/zoo_table.py``
+    prints (params and MACs)."""
     sys.path.insert(0, str(ROOT / "scripts"))
-    from zoo_table import BEGIN, END, zoo_table
+    from zoo_table import BEGIN, END, PAGES, zoo_table
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert readme.split(BEGIN + "\n", 1)[1].split(END, 1)[0] == zoo_table()
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        assert text.split(BEGIN + "\n", 1)[1].split(END, 1)[0] == zoo_table(), page.name
+
+
+def test_each_spec_is_shorter_than_the_keras_source_it_mirrors():
+    keras = require("keras")
+    import inspect
+
+    for file, entries in by_file().items():
+        modules = {
+            inspect.getmodule(getattr(keras.applications, e.application))
+            for e in entries
+            if e.application
+        }
+        if not modules:
+            continue  # RegNet: Keras 2's regnet.py (1,838 lines) is not installed
+        keras_lines = min(len(inspect.getsource(module).splitlines()) for module in modules)
+        spec_lines = len((ZOO / f"{file}.cnn").read_text(encoding="utf-8").splitlines())
+        assert spec_lines < keras_lines, (file, spec_lines, keras_lines)
+
+
+def test_every_keras_application_is_in_the_zoo():
+    """Each model keras.applications exports has its spec (RegNet, gone from Keras 3,
+    is compared with torchvision in tests/test_zoo_torchvision.py)."""
+    keras = require("keras")
+    exported = {name for name in dir(keras.applications) if name[:1].isupper()}
+    assert exported == {entry.application for entry in APPLICATIONS}
+    assert all(entry.torchvision for entry in MODELS if entry.application is None)

@@ -41,6 +41,10 @@ V2_PROFILER = (
     "from a convolution and dense count by up to 6% either way"
 )
 CONVNEXT = "Liu et al., A ConvNet for the 2020s (2022), Table 1 (ImageNet-1K at 224)"
+REGNET = (
+    "Radosavovic et al., Designing Network Design Spaces (2020), the model zoo of its "
+    "repository (github.com/facebookresearch/pycls, flops counting multiply-adds)"
+)
 NASNET = "Zoph et al., Learning Transferable Architectures for Scalable Image Recognition (2018), Tables 2 and 3"
 
 
@@ -50,13 +54,14 @@ class ZooModel:
 
     file: str  # zoo/<file>.cnn
     model: str  # the model's name in that file
-    application: str  # keras.applications.<application>(weights=None)
+    application: str | None  # keras.applications.<application>(weights=None), if Keras 3 has it
     paper_macs: float | None  # published multiply-accumulates (the papers' "FLOPs", mult-adds)
     paper_params: float | None  # published parameter count
     source: str  # where the figures are published (or why there are none)
     reduced: int = 32  # input side for the targets test (tests/test_zoo_targets.py)
     macs_tolerance: float = MACS_TOLERANCE
     heavy: bool = False  # the targets test marks it slow
+    torchvision: str | None = None  # torchvision.models.<torchvision>(), the same network
 
     @property
     def path(self) -> Path:
@@ -207,7 +212,13 @@ MODELS: tuple[ZooModel, ...] = (
     ZooModel(
         "convnext", "convnext_xlarge", "ConvNeXtXLarge", 60.9 * G, 350 * M, CONVNEXT, heavy=True
     ),
+    ZooModel("nasnet", "nasnet_mobile", "NASNetMobile", 564 * M, 5.3 * M, NASNET),
+    ZooModel("nasnet", "nasnet_large", "NASNetLarge", 23.8 * G, 88.9 * M, NASNET, heavy=True),
+    ZooModel("regnet", "regnetx008", None, 0.8 * G, 7.3 * M, REGNET, torchvision="regnet_x_800mf"),
+    ZooModel("regnet", "regnety004", None, 0.4 * G, 4.3 * M, REGNET, torchvision="regnet_y_400mf"),
 )
+
+APPLICATIONS = tuple(entry for entry in MODELS if entry.application)
 
 
 def by_file() -> dict[str, list[ZooModel]]:

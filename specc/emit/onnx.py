@@ -193,7 +193,6 @@ class OnnxEmitter(LayerOps, ExtraLayerOps):
             model.name,
             [graph_input],
             [graph_output],
-            initializer=self.initializers,
             value_info=self.value_info({source.name, output}),
             doc_string=f"Model '{model.name}' of {file}, compiled by specc {specc.__version__}",
         )
@@ -210,6 +209,11 @@ class OnnxEmitter(LayerOps, ExtraLayerOps):
             proto,
             {"specc.source": file, "specc.model": model.name, "specc.version": specc.__version__},
         )
+        # The weights go in last, one at a time, each freed once copied: a large
+        # model's weights are never held three times (tensors, graph, model).
+        self.initializers.reverse()
+        while self.initializers:
+            proto.graph.initializer.append(self.initializers.pop())
         return proto
 
     def value_info(self, skip: set[str]) -> list[Any]:

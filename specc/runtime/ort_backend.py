@@ -34,7 +34,9 @@ class OnnxRuntimeBackend:
             ) from None
         from specc.emit.onnx import emit_onnx
 
-        proto = emit_onnx(model, dict(weights))
+        # Only the serialized graph is kept: a large model's weights are then held
+        # twice at most, not three times (the proto, its bytes, the session).
+        serialized = emit_onnx(model, dict(weights)).SerializeToString()
         available = ort.get_available_providers()
         if device == "gpu":
             if "CUDAExecutionProvider" not in available:
@@ -50,9 +52,8 @@ class OnnxRuntimeBackend:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(
-            proto.SerializeToString(), sess_options=options, providers=providers
-        )
+        self.session = ort.InferenceSession(serialized, sess_options=options, providers=providers)
+        del serialized
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name
         self.device = device
