@@ -290,3 +290,22 @@ def test_cli_stdin_and_unreadable_file(tmp_path):
     assert proc.stdout == "model m {\n  input 8\n  dense 4\n}\n"
     proc = _specc("fmt", str(tmp_path / "missing.cnn"))
     assert proc.returncode == 2 and "E100" in proc.stderr
+
+
+def test_a_file_that_cannot_be_rewritten_gets_e615_and_exit_2(tmp_path, monkeypatch, capsys):
+    import errno
+
+    import specc.io
+    from specc.cli import main
+
+    spec = tmp_path / "m.cnn"
+    spec.write_text("model m {\n input 8\n   dense 4\n}\n")
+
+    def full_disk(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(specc.io, "write_atomically", full_disk)
+    assert main(["fmt", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert f"{spec}:1:1: error[E615]: cannot write: No space left on device" in err
+    assert spec.read_text() == "model m {\n input 8\n   dense 4\n}\n"

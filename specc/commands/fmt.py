@@ -9,6 +9,7 @@ import sys
 from specc.commands.common import (
     EXIT_ERRORS,
     EXIT_USAGE,
+    cannot_write_diagnostic,
     exit_status,
     print_diagnostics,
     read_spec,
@@ -42,9 +43,9 @@ def diff(path: str, before: str, after: str) -> str:
 def run(args: argparse.Namespace) -> int:
     """Format each file in place (or check it); 1 on syntax errors or, with --check,
     when a file would change; 2 when a file cannot be read."""
-    from specc.commands.common import write_atomically
     from specc.diagnostics import SpeccError
     from specc.fmt import format_source
+    from specc.io import write_atomically
 
     changed = unchanged = failed = 0
     cannot_write = False
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             try:
                 write_atomically(path, formatted)
             except OSError as exc:
-                print(f"{path}: error: cannot write: {exc.strerror or exc}", file=sys.stderr)
+                print_diagnostics([cannot_write_diagnostic(path, exc)], {})
                 cannot_write = True
     if not args.quiet:
         verb = "would be reformatted" if args.check else "reformatted"
