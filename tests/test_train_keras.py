@@ -451,3 +451,43 @@ def test_keras_still_cannot_fit_under_multiworker_mirrored_strategy(tmp_path):
     ]
     outs = [w.communicate(timeout=TIMEOUT)[0] for w in workers]
     assert all("refused: Attempt to convert a value (PerReplica" in out for out in outs), outs
+
+
+NORMALIZED_SPEC = """\
+model normalized {
+  input 8x8x1
+  normalization
+  flatten
+  dense 10 softmax
+  compile optimizer=adam loss=sparse_categorical_crossentropy metrics=[accuracy]
+}
+"""
+
+
+def test_evaluate_uses_the_normalization_weights_it_is_given(work, tmp_path, capsys):
+    # Keras's Normalization copies its mean and variance when it is built: weights
+    # assigned later count only after finalize_state, as the generated load_weights does.
+    metrics = require("sklearn.metrics")
+    spec = tmp_path / "normalized.cnn"
+    spec.write_text(NORMALIZED_SPEC)
+    weights = tmp_path / "w.npz"
+    assert main(["init", str(spec), "-o", str(weights), "--seed", "3"]) == 0
+    with np.load(weights) as npz:
+        arrays = dict(npz)
+    arrays["normalization/mean"] = np.full_like(arrays["normalization/mean"], 0.4)
+    arrays["normalization/variance"] = np.full_like(arrays["normalization/variance"], 0.09)
+    np.savez(weights, **arrays)
+    with np.load(work / "small.npz") as npz:
+        x, y = npz["x"], npz["y"]
+    np.save(tmp_path / "x.npy", x)
+    assert main(["run", str(spec), "-i", str(tmp_path / "x.npy"), "-w", str(weights),
+                 "-o", str(tmp_path / "p.npy")]) == 0  # fmt: skip
+    capsys.readouterr()
+    probabilities = np.load(tmp_path / "p.npy").astype(np.float64)
+    done = specc_cli(
+        "evaluate", str(spec), "--data", str(work / "small.npz"), "-w", str(weights),
+        "--backend", "jax", "--format", "json",
+    )  # fmt: skip
+    evaluation = json.loads(done.stdout)
+    expected = metrics.log_loss(y, probabilities, labels=list(range(10)))
+    assert evaluation["loss"] == pytest.approx(expected, rel=1e-4)

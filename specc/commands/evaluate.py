@@ -38,9 +38,10 @@ def run(args: argparse.Namespace) -> int:
     """Check the spec, weights and data; evaluate; print the metrics."""
     from specc.commands.common import load_model, report_late
     from specc.diagnostics import SpeccError
+    from specc.emit.keras import generated_module
     from specc.train.backend import import_keras
     from specc.train.data import read_data
-    from specc.train.keras_model import build, generated_module, training_loss
+    from specc.train.keras_model import build, training_loss
     from specc.weights import load_weights
 
     model, status = load_model(args)

@@ -15,8 +15,9 @@ Python values, never copied from the spec's text, and laid out by
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from specc.codes import E607
@@ -60,6 +61,25 @@ OVERRIDES: dict[str, Callable[[Op], dict[str, Any]]] = {"zeropadding2d": short_p
 def emit_keras(model: Model, source: str = "model.cnn") -> str:
     """The Python source of a Keras 3 module building ``model``; raises SpeccError (E607)."""
     return KerasEmitter(model, source).module()
+
+
+def generated_module(model: Model, source: str = "model.cnn") -> ModuleType:
+    """The module :func:`emit_keras` writes, imported under its own name (Keras is
+    imported only when this runs). Commands that run the model in Keras use this."""
+    module = ModuleType(f"specc_generated_{model.name}")
+    code = compile(emit_keras(model, source), f"<specc keras {model.name}>", "exec")
+    exec(code, module.__dict__)  # specc's own template; spec values are escaped literals
+    return module
+
+
+def assign_weights(keras_model: Any, weights: Mapping[str, Any]) -> None:
+    """Set every layer's weights from specc's ``LAYER/WEIGHT`` arrays (checked already),
+    as the generated module's ``load_weights`` does."""
+    for layer in keras_model.layers:
+        if layer.weights:
+            layer.set_weights([weights[f"{layer.name}/{w.name}"] for w in layer.weights])
+            if hasattr(layer, "finalize_state"):  # Normalization copies its weights
+                layer.finalize_state()
 
 
 class KerasEmitter:

@@ -59,17 +59,10 @@ class KerasPredict:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         import keras
 
-        from specc.emit.keras import emit_keras
+        from specc.emit.keras import assign_weights, generated_module
 
-        namespace: dict[str, object] = {"__name__": "specc_bench_model"}
-        exec(compile(emit_keras(model), "<specc keras>", "exec"), namespace)
-        self.keras_model = namespace["build_model"]()  # type: ignore[operator]
-        for layer in self.keras_model.layers:
-            arrays = [weights[f"{layer.name}/{w.name}"] for w in layer.weights]
-            if arrays:
-                layer.set_weights(arrays)
-                if hasattr(layer, "finalize_state"):  # Normalization copies its weights
-                    layer.finalize_state()
+        self.keras_model = generated_module(model).build_model()
+        assign_weights(self.keras_model, weights)
         self.device = "/GPU:0" if device == "gpu" else "/CPU:0"
         self.keras = keras
 

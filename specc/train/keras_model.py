@@ -1,6 +1,6 @@
 """The spec's Keras model in this process, built by the very module ``specc keras`` writes.
 
-The source comes from :func:`specc.emit.keras.emit_keras` and is executed as
+The source comes from :func:`specc.emit.keras.generated_module`, executed as
 a module of its own: it is specc's template with the spec's values rendered
 as escaped literals, so no spec text runs. ``build_model``, ``compile_model``,
 ``data_parallel`` and ``train`` are then the same functions a user of the
@@ -17,6 +17,7 @@ import numpy as np
 
 from specc.codes import E805
 from specc.diagnostics import Diagnostic, SpeccError
+from specc.emit.keras import assign_weights
 from specc.ir.graph import Model
 from specc.train.labels import Loss, loss_of
 from specc.weights import check_weights
@@ -48,17 +49,6 @@ def training_loss(model: Model) -> Loss:
     return loss
 
 
-def generated_module(model: Model, source: str) -> ModuleType:
-    """The ``specc keras`` module of ``model``, imported under its own name."""
-    from specc.emit.keras import emit_keras
-
-    name = f"specc_generated_{model.name}"
-    module = ModuleType(name)
-    code = compile(emit_keras(model, source), f"<specc keras {model.name}>", "exec")
-    exec(code, module.__dict__)  # specc's own template; spec values are escaped literals
-    return module
-
-
 def build(module: ModuleType, weights: Mapping[str, np.ndarray]) -> Any:
     """``build_model()`` with ``weights`` assigned, compiled with ``compile_model``.
 
@@ -70,13 +60,6 @@ def build(module: ModuleType, weights: Mapping[str, np.ndarray]) -> Any:
     module.compile_model(keras_model)
     keras_model.optimizer.build(keras_model.trainable_variables)
     return keras_model
-
-
-def assign_weights(keras_model: Any, weights: Mapping[str, np.ndarray]) -> None:
-    """Set every layer's weights from specc's ``LAYER/WEIGHT`` arrays (checked already)."""
-    for layer in keras_model.layers:
-        if layer.weights:
-            layer.set_weights([weights[f"{layer.name}/{w.name}"] for w in layer.weights])
 
 
 def read_weights(keras_model: Any, model: Model) -> dict[str, np.ndarray]:

@@ -20,11 +20,12 @@ import numpy as np
 
 from specc.codes import E806, E807
 from specc.diagnostics import Diagnostic, Span, SpeccError
+from specc.emit.keras import generated_module
 from specc.ir.graph import Model
 from specc.train.backend import Cluster, Topology, import_keras, start
 from specc.train.checkpoint import read_checkpoint, restore, save_checkpoint
 from specc.train.data import Data, read_data, split_validation
-from specc.train.keras_model import build, generated_module, read_weights, training_loss
+from specc.train.keras_model import build, read_weights, training_loss
 from specc.train.loop import Row, Schedule, left_out, run_epochs
 
 KERAS_BATCH_SIZE = 32  # model.fit's default
