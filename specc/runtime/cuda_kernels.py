@@ -1,11 +1,16 @@
 """CuPy kernels for the numpy runtime's hot spots on a GPU.
 
-On the GPU the generic im2col (a padded copy, then one strided copy per kernel
-row) spends more time moving memory than the matrix product computing. One
-elementwise kernel here reads each patch value straight from the unpadded
-input (zero outside it) into the im2col matrix, with the optional ones column
-of a folded bias. Only :mod:`specc.runtime.nn` calls it, and only when the
-array module is CuPy; CuPy is imported inside the functions.
+- im2col: on the GPU the generic im2col (a padded copy, then one strided copy
+  per kernel row) spends more time moving memory than the matrix product
+  computing. One elementwise kernel reads each patch value straight from the
+  unpadded input (zero outside it) into the im2col matrix, with the optional
+  ones column of a folded bias (:mod:`specc.runtime.nn`, when cuDNN is missing).
+- epilogue: bias, a residual and relu/relu6 added to a convolution's output
+  in one pass (:mod:`specc.runtime.cudnn`).
+- depthwise: DepthwiseConv2D with its bias and activation in one kernel
+  (:mod:`specc.runtime.cuda_ops`).
+
+CuPy is imported inside the functions.
 """
 
 from __future__ import annotations
@@ -70,3 +75,115 @@ def im2col_padded(
     cols = cupy.empty((n * ho * wo, k + int(ones)), dtype=x.dtype)
     _im2col_kernel()(x, h, w, c, kh, kw, ho, wo, sh, sw, dh, dw, pt, pl, k, k + int(ones), cols)
     return cols
+
+
+EPILOGUE_ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "relu6": 2}
+"""Activations the one-pass kernels below apply (NaN stays NaN, as numpy's maximum keeps it)."""
+
+_ACTIVATE = r"""
+if (act == 1) {
+    v = v < (T)0 ? (T)0 : v;
+} else if (act == 2) {
+    v = v < (T)0 ? (T)0 : (v > (T)6 ? (T)6 : v);
+}
+"""
+
+
+@lru_cache(maxsize=2)
+def _epilogue_kernel(residual: bool) -> Any:
+    import cupy
+
+    z = "T z, " if residual else ""
+    add = " + z" if residual else ""
+    return cupy.ElementwiseKernel(
+        f"{z}raw T bias, int32 f, int32 act",
+        "T y",
+        f"T v = y + bias[(int)i % f]{add};" + _ACTIVATE + "y = v;",
+        f"specc_epilogue{'_residual' if residual else ''}",
+    )
+
+
+def epilogue(y: Any, bias: Any, z: Any | None, activation: str | None) -> None:
+    """In place on ``y`` (N, ..., F): ``act(y + bias + z)`` in one pass (``z`` may be None)."""
+    import cupy
+
+    act = EPILOGUE_ACTIVATIONS[activation]
+    f = y.shape[-1]
+    if y.size > LIMIT:
+        y += bias
+        if z is not None:
+            y += z
+        if act:
+            cupy.maximum(y, 0, out=y)
+        if act == 2:
+            cupy.minimum(y, 6, out=y)
+        return
+    if z is None:
+        _epilogue_kernel(False)(bias, f, act, y)
+    else:
+        _epilogue_kernel(True)(z, bias, f, act, y)
+
+
+_DEPTHWISE = r"""
+const int e = (int)i;
+const int cm = c * m;
+const int o = e % cm;
+int r = e / cm;
+const int ox = r % wo;
+r /= wo;
+const int oy = r % ho;
+const int n = r / ho;
+const int ci = o / m;
+T v = (T)0;
+for (int a = 0; a < kh; ++a) {
+    const int iy = oy * sh + a * dh - pt;
+    if (iy < 0 || iy >= h) continue;
+    for (int b = 0; b < kw; ++b) {
+        const int ix = ox * sw + b * dw - pl;
+        if (ix < 0 || ix >= w) continue;
+        v += x[((n * h + iy) * w + ix) * c + ci] * k[(a * kw + b) * cm + o];
+    }
+}
+v += bias[o];
+"""
+
+
+@lru_cache(maxsize=1)
+def _depthwise_kernel() -> Any:
+    import cupy
+
+    return cupy.ElementwiseKernel(
+        "raw T x, raw T k, raw T bias, int32 h, int32 w, int32 c, int32 m, int32 kh, int32 kw, "
+        "int32 ho, int32 wo, int32 sh, int32 sw, int32 dh, int32 dw, int32 pt, int32 pl, "
+        "int32 act",
+        "T y",
+        _DEPTHWISE + _ACTIVATE + "y = v;",
+        "specc_depthwise",
+    )
+
+
+def depthwise_fits(x: Any, out_size: int) -> bool:
+    """True when the depthwise kernel's 32-bit indices address the input and the output."""
+    return x.size <= LIMIT and out_size <= LIMIT
+
+
+def depthwise_conv2d(x: Any, kernel: Any, bias: Any, window, activation: str | None) -> Any:
+    """Keras DepthwiseConv2D, NHWC, unpadded ``x``: ``act(conv + bias)`` in one kernel.
+
+    ``kernel`` is Keras's (kh, kw, C, M) and output channel ``c*M + m`` reads
+    input channel ``c``; cells outside the input (``window.pads``, any
+    sides) add nothing. One thread per output value, channels fastest.
+    """
+    import cupy
+
+    x = cupy.ascontiguousarray(x)
+    n, h, w, c = x.shape
+    kh, kw, _, m = kernel.shape
+    ho, wo = window.out_hw
+    (sh, sw), (dh, dw), ((pt, _), (pl, _)) = window.strides, window.dilation, window.pads
+    y = cupy.empty((n, ho, wo, c * m), dtype=x.dtype)
+    _depthwise_kernel()(
+        x, kernel, bias, h, w, c, m, kh, kw, ho, wo, sh, sw, dh, dw, pt, pl,
+        EPILOGUE_ACTIVATIONS[activation], y,
+    )  # fmt: skip
+    return y

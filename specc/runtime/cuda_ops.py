@@ -1,0 +1,125 @@
+"""The numpy runtime's convolutions on a GPU: cuDNN and one-kernel depthwise convolutions.
+
+:class:`CudaOps` builds, for the ops it knows, the function computing the op
+on CuPy arrays; :class:`specc.runtime.numpy_backend.NumpyBackend` asks it
+first on a GPU and falls back to its own (generic CuPy) functions for every
+other op. Convolutions (groups included) run on cuDNN with the bias of a
+folded normalization, a residual (:data:`specc.lower.fusions.CONV_ADD`) and
+relu/relu6 in the same call or one pass after it; depthwise convolutions run
+one CuPy kernel with their bias and activation. Everything runs on one
+stream of the backend's own, so that :mod:`specc.runtime.cuda_graphs` can
+capture the whole forward pass.
+
+CuPy is imported only inside functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from specc.lower import Op, Pass
+from specc.lower.fusions import CONV_ADD, CUDNN_PASSES
+from specc.runtime import cuda_kernels, cudnn, nn
+from specc.runtime.activations import activate
+
+Array = Any
+Fn = Callable[[list[Array]], Array]
+
+
+def gpu_passes() -> tuple[Pass, ...]:
+    """The plan rewrites for a GPU: :data:`CUDNN_PASSES` when cuDNN loads, else none."""
+    return CUDNN_PASSES if cudnn.library() is not None else ()
+
+
+def _split(activation: str | None) -> tuple[str | None, str | None]:
+    """(what the fused epilogue applies, what is applied after it) of an activation."""
+    if activation in cuda_kernels.EPILOGUE_ACTIVATIONS:
+        return (None if activation == "linear" else activation), None
+    return None, activation
+
+
+class CudaOps:
+    """Builders of the ops cuDNN and :mod:`specc.runtime.cuda_kernels` run, on one stream.
+
+    ``generic(op, w)`` builds the backend's own function for an op: the
+    fallback where cuDNN refuses a shape. :attr:`used` counts the calls each
+    path served, by name (``cudnn``, ``depthwise``, ``generic``).
+    """
+
+    def __init__(self, generic: Callable[[Op, dict[str, Array]], Fn]) -> None:
+        import cupy
+
+        self.generic = generic
+        self.stream = cupy.cuda.Stream(non_blocking=True)
+        self.space = cudnn.Workspace()
+        self.has_cudnn = cudnn.library() is not None
+        self.used: dict[str, int] = {"cudnn": 0, "depthwise": 0, "generic": 0}
+
+    def build(self, op: Op, w: dict[str, Array]) -> Fn | None:
+        """The op's function on the GPU, or None where the backend's own one runs."""
+        if op.kind in ("conv2d", CONV_ADD) and self.has_cudnn:
+            return self._conv(op, w)
+        if op.kind == "depthwiseconv2d":
+            return self._depthwise(op, w)
+        return None
+
+    def _conv(self, op: Op, w: dict[str, Array]) -> Fn:
+        """Conv2D (or Conv2D + residual Add) on cuDNN, the generic path where it refuses."""
+        import cupy
+
+        window = op.window
+        assert window is not None
+        (t, b), (left, r) = window.pads
+        sym = (min(t, b), min(left, r))
+        extra = ((t - sym[0], b - sym[0]), (left - sym[1], r - sym[1]))
+        conv = cudnn.Convolution(
+            w["kernel"], w.get("bias"), window.strides, window.dilation, sym, op.layer.groups
+        )
+        fused, after = _split(op.activation)
+        residual = op.kind == CONV_ADD
+        plain = replace(op, kind="conv2d", activation=None) if residual else op
+        fallback = self.generic(plain, w)
+        refused: set[tuple[int, ...]] = set()
+
+        def op_fn(inputs: list[Array]) -> Array:
+            x = inputs[0]
+            z = inputs[1] if residual else None
+            if x.shape not in refused:
+                try:
+                    y = conv(nn.pad_hw(cupy, x, extra), z, fused, self.stream, self.space)
+                    self.used["cudnn"] += 1
+                    return activate(cupy, y, after) if after else y
+                except cudnn.CudnnError:
+                    refused.add(x.shape)
+            self.used["generic"] += 1
+            y = fallback([x])
+            return activate(cupy, y + z, op.activation) if residual else y
+
+        return op_fn
+
+    def _depthwise(self, op: Op, w: dict[str, Array]) -> Fn:
+        """DepthwiseConv2D with its bias and activation in one kernel."""
+        import cupy
+
+        window = op.window
+        assert window is not None
+        kernel = cupy.ascontiguousarray(w["kernel"])
+        channels = kernel.shape[2] * kernel.shape[3]
+        bias = w.get("bias")
+        bias = cupy.zeros(channels, dtype=cupy.float32) if bias is None else bias
+        fused, after = _split(op.activation)
+        fallback = self.generic(op, w)
+        out_size = channels * window.out_hw[0] * window.out_hw[1]
+
+        def op_fn(inputs: list[Array]) -> Array:
+            x = inputs[0]
+            if not cuda_kernels.depthwise_fits(x, x.shape[0] * out_size):
+                self.used["generic"] += 1
+                return fallback(inputs)
+            self.used["depthwise"] += 1
+            y = cuda_kernels.depthwise_conv2d(x, kernel, bias, window, fused)
+            return activate(cupy, y, after) if after else y
+
+        return op_fn
