@@ -189,12 +189,19 @@ def test_gpu_taps_are_the_layers_outputs():
 
 
 def test_gpu_runs_the_random_specs_like_the_cpu():
+    """Eager first, then replayed; ops that call cuBLAS (a transposed convolution, a
+    resize) keep their model eager, since CuPy refuses cuBLAS inside a capture."""
     _gpu()
     rng = np.random.default_rng(4)
+    captured = 0
     for name, model in models()[:60]:
         weights = _weights(model, rng)
         x = rng.standard_normal((3, *model.input.output_shape)).astype(np.float32)
         gpu = NumpyBackend(model, weights, device="gpu")
-        gpu(x)
-        _close(gpu(x), NumpyBackend(model, weights, passes=())(x), name)
-        assert gpu._graphs.failure is None, (name, gpu._graphs.failure)
+        expected = NumpyBackend(model, weights, passes=())(x)
+        _close(gpu(x), expected, name)
+        _close(gpu(x), expected, name)
+        failure = gpu._graphs.failure
+        assert failure is None or "cuBLAS" in failure, (name, failure)
+        captured += failure is None
+    assert captured >= 40, f"only {captured} of 60 models ran as CUDA graphs"

@@ -105,6 +105,7 @@ def fuse_conv_add(plan: Plan) -> Plan:
                 or conv.index in plan.keep
                 or consumers[conv.index] != [add.index]
                 or conv.output_shape != add.output_shape
+                or add.input_shapes[1 - position] != add.output_shape  # no broadcast
             ):
                 continue
             other = add.inputs[1 - position]

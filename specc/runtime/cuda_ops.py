@@ -5,8 +5,10 @@ on CuPy arrays; :class:`specc.runtime.numpy_backend.NumpyBackend` asks it
 first on a GPU and falls back to its own (generic CuPy) functions for every
 other op. Convolutions (groups included) run on cuDNN with the bias of a
 folded normalization, a residual (:data:`specc.lower.fusions.CONV_ADD`) and
-relu/relu6 in the same call or one pass after it; depthwise convolutions run
-one CuPy kernel with their bias and activation. Everything runs on one
+relu/relu6 in the same call or one pass after it; Dense layers and the
+pointwise half of separable convolutions as 1x1 convolutions on cuDNN (CuPy
+refuses cuBLAS calls inside a CUDA graph); depthwise convolutions run one
+kernel of :mod:`specc.runtime.cuda_kernels` with their bias and activation. Everything runs on one
 stream of the backend's own, so that :mod:`specc.runtime.cuda_graphs` can
 capture the whole forward pass.
 
@@ -61,9 +63,71 @@ class CudaOps:
         """The op's function on the GPU, or None where the backend's own one runs."""
         if op.kind in ("conv2d", CONV_ADD) and self.has_cudnn:
             return self._conv(op, w)
+        if op.kind == "dense" and self.has_cudnn:
+            return self._dense(op, w)
+        if op.kind == "separableconv2d" and self.has_cudnn:
+            return self._separable(op, w)
         if op.kind == "depthwiseconv2d":
             return self._depthwise(op, w)
         return None
+
+    def _pointwise(self, kernel: Array, bias: Array | None) -> cudnn.Convolution:
+        """A 1x1 convolution of a (C, F) matrix (Dense; a separable convolution's second half)."""
+        c, f = kernel.shape
+        return cudnn.Convolution(kernel.reshape(1, 1, c, f), bias, (1, 1), (1, 1), (0, 0), 1)
+
+    def _dense(self, op: Op, w: dict[str, Array]) -> Fn:
+        """Keras Dense as a 1x1 convolution on cuDNN (CuPy refuses cuBLAS inside a graph)."""
+        import cupy
+
+        conv = self._pointwise(w["kernel"], w.get("bias"))
+        fused, after = _split(op.activation)
+        fallback = self.generic(op, w)
+
+        def op_fn(inputs: list[Array]) -> Array:
+            x = inputs[0]
+            flat = x.reshape(-1, 1, 1, x.shape[-1])
+            try:
+                y = conv(flat, None, fused, self.stream, self.space)
+            except cudnn.CudnnError:
+                self.used["generic"] += 1
+                return fallback(inputs)
+            self.used["cudnn"] += 1
+            y = y.reshape(*x.shape[:-1], conv.filters)
+            return activate(cupy, y, after) if after else y
+
+        op_fn.cudnn = conv  # type: ignore[attr-defined]  # benchmarks read its plans
+        return op_fn
+
+    def _separable(self, op: Op, w: dict[str, Array]) -> Fn:
+        """SeparableConv2D: the depthwise kernel, then a 1x1 convolution with the epilogue."""
+        import cupy
+
+        window = op.window
+        assert window is not None
+        depthwise = cupy.ascontiguousarray(w["depthwise_kernel"])
+        zeros = cupy.zeros(depthwise.shape[2] * depthwise.shape[3], dtype=cupy.float32)
+        pointwise = w["pointwise_kernel"]
+        conv = self._pointwise(pointwise.reshape(pointwise.shape[2:]), w.get("bias"))
+        fused, after = _split(op.activation)
+        fallback = self.generic(op, w)
+
+        def op_fn(inputs: list[Array]) -> Array:
+            x = inputs[0]
+            mid = window.out_hw[0] * window.out_hw[1] * zeros.size * x.shape[0]
+            if not cuda_kernels.depthwise_fits(x, mid):
+                self.used["generic"] += 1
+                return fallback(inputs)
+            y = cuda_kernels.depthwise_conv2d(x, depthwise, zeros, window, None)
+            try:
+                y = conv(y, None, fused, self.stream, self.space)
+            except cudnn.CudnnError:
+                self.used["generic"] += 1
+                return fallback(inputs)
+            self.used["cudnn"] += 1
+            return activate(cupy, y, after) if after else y
+
+        return op_fn
 
     def _conv(self, op: Op, w: dict[str, Array]) -> Fn:
         """Conv2D (or Conv2D + residual Add) on cuDNN, the generic path where it refuses."""
@@ -97,6 +161,7 @@ class CudaOps:
             y = fallback([x])
             return activate(cupy, y + z, op.activation) if residual else y
 
+        op_fn.cudnn = conv  # type: ignore[attr-defined]  # benchmarks read its plans
         return op_fn
 
     def _depthwise(self, op: Op, w: dict[str, Array]) -> Fn:

@@ -190,7 +190,8 @@ class Convolution:
             _call("cudnnSetActivationDescriptor", act, mode, PROPAGATE_NAN, ctypes.c_double(0))
             self.activations[mode] = act
         # per input shape: (x desc, y desc, output shape, algo, workspace bytes, fused)
-        self.plans: dict[tuple[int, ...], tuple] = {}
+        self.plans: dict[tuple, tuple] = {}
+        self.searched: dict[tuple, list[tuple[int, int, float]]] = {}  # what cuDNN timed
 
     def output_shape(self, x_desc: ctypes.c_void_p) -> tuple[int, int, int, int]:
         """(N, Ho, Wo, F) for an input of descriptor ``x_desc``."""
@@ -238,6 +239,7 @@ class Convolution:
             _ptr(scratch),
             ctypes.c_size_t(FIND_WORKSPACE),
         )
+        self.searched[key] = [(p.algo, p.status, p.time) for p in perf[: count.value]]
         found = [p for p in perf[: count.value] if p.status == 0 and p.algo in EXACT_ALGOS]
         if not found:
             raise CudnnError("no exact convolution algorithm for this shape")
