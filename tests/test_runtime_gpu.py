@@ -152,7 +152,8 @@ def test_gpu_paths_agree_with_the_cpu_runtime():
         _close(gpu(x), cpu(x), f"batch {batch}")
     assert gpu._graphs.failure is None
     assert set(gpu._graphs.captured) == {(1, 17, 15, 3), (2, 17, 15, 3), (3, 17, 15, 3)}
-    assert gpu._gpu.used["cudnn"] >= 5 and gpu._gpu.used["depthwise"] >= 1
+    used = gpu._gpu.used
+    assert used["cudnn"] >= 4 and used["cublas"] >= 2 and used["depthwise"] >= 1
     assert gpu._gpu.used["generic"] == 0
 
 
@@ -189,8 +190,9 @@ def test_gpu_taps_are_the_layers_outputs():
 
 
 def test_gpu_runs_the_random_specs_like_the_cpu():
-    """Eager first, then replayed; ops that call cuBLAS (a transposed convolution, a
-    resize) keep their model eager, since CuPy refuses cuBLAS inside a capture."""
+    """Eager first, then replayed. Ops that call CuPy's cuBLAS (a transposed
+    convolution, a resize) or copy from the host (a padded average pooling's
+    counts) keep their model eager: CuPy refuses both inside a capture."""
     _gpu()
     rng = np.random.default_rng(4)
     captured = 0
@@ -202,6 +204,7 @@ def test_gpu_runs_the_random_specs_like_the_cpu():
         _close(gpu(x), expected, name)
         _close(gpu(x), expected, name)
         failure = gpu._graphs.failure
-        assert failure is None or "cuBLAS" in failure, (name, failure)
+        refused = ("cuBLAS API during stream capture", "stream is capturing")
+        assert failure is None or any(r in failure for r in refused), (name, failure)
         captured += failure is None
     assert captured >= 40, f"only {captured} of 60 models ran as CUDA graphs"
