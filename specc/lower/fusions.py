@@ -14,7 +14,6 @@ from dataclasses import replace
 
 from specc.lower.passes import (
     Pass,
-    _sole_reader,
     fold_batchnorm,
     fold_zero_padding,
     fuse_activation,
@@ -55,28 +54,7 @@ def fold_zero_padding_conv(plan: Plan) -> Plan:
     :func:`fold_zero_padding` does this for depthwise convolutions; ResNets
     pad before their 7x7 stem. The convolution pads with zeros itself.
     """
-    ops = {op.index: op for op in plan.ops}
-    consumers = plan.consumers()
-    folded: dict[int, Op] = {}
-    gone: set[int] = set()
-    for op in plan.ops:
-        if op.kind != "zeropadding2d":
-            continue
-        conv = _sole_reader(plan, op, ops, consumers)
-        if conv is None or conv.kind != "conv2d" or conv.window is None:
-            continue
-        (t, b), (left, r) = op.layer.padding
-        ((ct, cb), (cl, cr)) = conv.window.pads
-        window = replace(
-            conv.window,
-            pads=((t + ct, b + cb), (left + cl, r + cr)),
-            in_hw=(op.input_shapes[0][0], op.input_shapes[0][1]),
-        )
-        folded[conv.index] = replace(
-            conv, inputs=op.inputs, input_shapes=op.input_shapes, window=window
-        )
-        gone.add(op.index)
-    return plan.with_ops([folded.get(op.index, op) for op in plan.ops if op.index not in gone])
+    return fold_zero_padding(plan, ("conv2d",))
 
 
 def fuse_conv_add(plan: Plan) -> Plan:

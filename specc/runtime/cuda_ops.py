@@ -80,8 +80,6 @@ class CudaOps:
             return self._conv(op, w)
         if op.kind == "dense" and self.has_cublas:
             return self._gemm(op, w)
-        if op.kind == "dense" and self.has_cudnn:
-            return self._dense(op, w)
         if op.kind == "separableconv2d" and self.has_cudnn:
             return self._separable(op, w)
         if op.kind == "depthwiseconv2d":
@@ -118,32 +116,9 @@ class CudaOps:
         return op_fn
 
     def _pointwise(self, kernel: Array, bias: Array | None) -> cudnn.Convolution:
-        """A 1x1 convolution of a (C, F) matrix (Dense; a separable convolution's second half)."""
+        """A 1x1 convolution of a (C, F) matrix (a separable convolution's second half)."""
         c, f = kernel.shape
         return cudnn.Convolution(kernel.reshape(1, 1, c, f), bias, (1, 1), (1, 1), (0, 0), 1)
-
-    def _dense(self, op: Op, w: dict[str, Array]) -> Fn:
-        """Keras Dense as a 1x1 convolution on cuDNN (CuPy refuses cuBLAS inside a graph)."""
-        import cupy
-
-        conv = self._pointwise(w["kernel"], w.get("bias"))
-        fused, after = _split(op.activation)
-        fallback = self.generic(op, w)
-
-        def op_fn(inputs: list[Array]) -> Array:
-            x = inputs[0]
-            flat = x.reshape(-1, 1, 1, x.shape[-1])
-            try:
-                y = conv(flat, None, fused, self.stream, self.space)
-            except cudnn.CudnnError:
-                self.used["generic"] += 1
-                return fallback(inputs)
-            self.used["cudnn"] += 1
-            y = y.reshape(*x.shape[:-1], conv.filters)
-            return activate(cupy, y, after) if after else y
-
-        op_fn.cudnn = conv  # type: ignore[attr-defined]  # benchmarks read its plans
-        return op_fn
 
     def _separable(self, op: Op, w: dict[str, Array]) -> Fn:
         """SeparableConv2D: the depthwise kernel, then a 1x1 convolution with the epilogue."""
