@@ -6,6 +6,7 @@ Three steps, the first where Keras is installed, the others on the GPU machine
     python benchmarks/bench_gpu.py reference .gpu/reference.npz   # Keras answers
     python benchmarks/bench_gpu.py check .gpu/reference.npz       # CuPy against them
     python benchmarks/bench_gpu.py bench                          # CuPy vs torch cuDNN
+    python benchmarks/bench_gpu.py zoo                            # zoo vs torchvision
 
 ``reference`` stores, for every example, option spec and the 120 random specs
 of the tests, the spec text, weights, an input and the real Keras model's
@@ -14,7 +15,9 @@ tests' tolerance (rtol 1e-5, atol 1e-5 x output scale). ``bench`` times the
 CIFAR example on CuPy against the same network in ``torch.nn.functional``
 (cuDNN, float32 with TF32 off, and TF32 on for reference), shows where CuPy's
 time goes, and prints throughput for batch 1, 16, 256 at input sizes 32-224.
-``--device cpu`` runs ``check``/``bench`` on NumPy and CPU torch (a dry run).
+``zoo`` compares ResNet50 and MobileNetV2 of the zoo with their torchvision
+twins (benchmarks/bench_gpu_zoo.py). ``--device cpu`` runs ``check``/``bench``
+on NumPy and CPU torch (a dry run).
 """
 
 from __future__ import annotations
@@ -317,7 +320,7 @@ def conv_parts(op, x, xp, sync) -> dict[str, float]:
 
 
 def main() -> int:
-    """Command line: reference | check | bench."""
+    """Command line: reference | check | bench | zoo."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="step", required=True)
     ref = sub.add_parser("reference")
@@ -329,10 +332,20 @@ def main() -> int:
     bch.add_argument("--batches", default="1,16,256,1024")
     for p in (chk, bch):
         p.add_argument("--device", choices=("cpu", "gpu"), default="gpu")
+    zoo = sub.add_parser("zoo", help="zoo ResNet50 / MobileNetV2 against torchvision (GPU)")
+    zoo.add_argument("--batches", default="1,32,128")
+    zoo.add_argument("--seconds", type=float, default=1.0, help="per timing")
+    zoo.add_argument("--rounds", type=int, default=2, help="interleaved rounds (median)")
+    for p in (chk, bch, zoo):
         p.add_argument("--json", metavar="OUT")
     args = parser.parse_args()
     if args.step == "reference":
         make_reference(args.path)
+        return 0
+    if args.step == "zoo":
+        from bench_gpu_zoo import run
+
+        run(tuple(int(v) for v in args.batches.split(",")), args.seconds, args.rounds, args.json)
         return 0
     if args.step == "check":
         return check(args.path, args.device, args.json)

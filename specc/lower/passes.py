@@ -166,14 +166,16 @@ def fuse_activation(plan: Plan) -> Plan:
     return plan.with_ops([merged.get(op.index, op) for op in plan.ops if op.index not in gone])
 
 
-def fold_zero_padding(plan: Plan) -> Plan:
+def fold_zero_padding(plan: Plan, kinds: tuple[str, ...] = ("depthwiseconv2d",)) -> Plan:
     """A ZeroPadding2D folded into the pads of the depthwise convolution that alone reads it.
 
     Keras Applications pad explicitly before a stride-2 depthwise convolution
     (MobileNets, EfficientNets); the numpy runtime's depthwise convolution
     skips padded cells instead of copying the input into a padded array, so
     with the pads in its window the padding copy is gone. The op keeps the
-    convolution's node alone: its input is the padding's input.
+    convolution's node alone: its input is the padding's input. ``kinds``
+    are the convolutions that take the pads (cuDNN's Conv2D too:
+    :func:`specc.lower.fusions.fold_zero_padding_conv`).
     """
     ops = {op.index: op for op in plan.ops}
     consumers = plan.consumers()
@@ -183,7 +185,7 @@ def fold_zero_padding(plan: Plan) -> Plan:
         if op.kind != "zeropadding2d":
             continue
         conv = _sole_reader(plan, op, ops, consumers)
-        if conv is None or conv.kind != "depthwiseconv2d" or conv.window is None:
+        if conv is None or conv.kind not in kinds or conv.window is None:
             continue
         window = conv.window
         (t, b), (left, r) = op.layer.padding

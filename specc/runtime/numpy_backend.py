@@ -62,10 +62,11 @@ class NumpyBackend(WindowOps, ExtraLayers):
     """A prepared forward pass; call it with a float32 batch (numpy) to get numpy back.
 
     ``passes`` rewrite the plan (default: :data:`RUNTIME_PASSES` on the CPU,
-    none on a GPU); ``keep`` names layer outputs (node indices) no pass may
-    fuse away. ``taps`` names layers (by name) whose outputs :meth:`with_taps`
-    returns too; they are kept the same way, so a tapped layer's output is the
-    one Keras's layer gives (no pooling fused into it, no activation deferred).
+    :func:`specc.runtime.cuda_ops.gpu_passes` on a GPU); ``keep`` names layer
+    outputs (node indices) no pass may fuse away. ``taps`` names layers (by
+    name) whose outputs :meth:`with_taps` returns too; they are kept the same
+    way, so a tapped layer's output is the one Keras's layer gives (no pooling
+    fused into it, no activation deferred).
     """
 
     name = "numpy"
@@ -93,8 +94,13 @@ class NumpyBackend(WindowOps, ExtraLayers):
         # Winograd for 3x3 stride-1 convolutions on the CPU (specc.runtime.winograd).
         self.winograd = self.xp is np if winograd is None else winograd
         self._bias_rows: dict[tuple[int, int], Array] = {}
+        self._gpu = None
+        if self.xp is not np:  # cuDNN, fused kernels, CUDA graphs (specc.runtime.cuda_ops)
+            from specc.runtime.cuda_ops import CudaOps, gpu_passes
+
+            self._gpu = CudaOps(lambda op, w: getattr(self, op.kind)(op, w))
         if passes is None:
-            passes = RUNTIME_PASSES if self.xp is np else ()
+            passes = RUNTIME_PASSES if self.xp is np else gpu_passes()
         self.taps = {model.node(name).index: name for name in taps}
         self.plan = lower(model, passes, (*keep, *self.taps))
         self.kept = (self.plan.output, *self.taps)  # values returned by a pass
@@ -112,7 +118,12 @@ class NumpyBackend(WindowOps, ExtraLayers):
             )
             if op.norm is not None:
                 w = self._fold_norm(op, w)
-            self.steps.append((op, getattr(self, op.kind)(op, w), free))
+            fn = self._gpu.build(op, w) if self._gpu else None
+            self.steps.append((op, fn or getattr(self, op.kind)(op, w), free))
+        if self._gpu:
+            from specc.runtime.cuda_graphs import GraphRunner
+
+            self._graphs = GraphRunner(self._values, self._gpu.stream)
 
     def _fold_norm(self, op: Op, w: dict[str, Array]) -> dict[str, Array]:
         """The op's weights with its folded BatchNormalization (:attr:`Op.norm`) in the kernel.
@@ -155,7 +166,7 @@ class NumpyBackend(WindowOps, ExtraLayers):
     def _micro_batches(self, x: np.ndarray) -> list[dict[int, np.ndarray]]:
         n = x.shape[0]
         if self.xp is not np:
-            return [self._forward(x)]
+            return [self._graphs(x)]
         size = max(1, min(self.micro_batch, -(-n // self.threads)))
         parts = [x[i : i + size] for i in range(0, n, size)]
         # A single part runs on a worker too: there BLAS is single-threaded,
@@ -170,17 +181,22 @@ class NumpyBackend(WindowOps, ExtraLayers):
     def _forward(self, x: np.ndarray) -> dict[int, np.ndarray]:
         """The kept values (the output and the taps) for one micro-batch."""
         xp = self.xp
-        values: dict[int, Array] = {0: xp.asarray(x, dtype=np.float32)}
-        with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-            for op, fn, free in self.steps:
-                values[op.index] = fn([values[i] for i in op.inputs])
-                for i in free:
-                    del values[i]
+        values = self._values(xp.asarray(x, dtype=np.float32))
         kept = {}
         for i in self.kept:
             out = values[i] if xp is np else xp.asnumpy(values[i])
             kept[i] = np.ascontiguousarray(out, dtype=np.float32)
         return kept
+
+    def _values(self, x: Array) -> dict[int, Array]:
+        """The kept values for the batch ``x``, on the backend's device."""
+        values: dict[int, Array] = {0: x}
+        with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+            for op, fn, free in self.steps:
+                values[op.index] = fn([values[i] for i in op.inputs])
+                for i in free:
+                    del values[i]
+        return {i: values[i] for i in self.kept}
 
     def synchronize(self) -> None:
         """Wait for queued device work (benchmarks); nothing to do on the CPU."""
