@@ -156,14 +156,10 @@ def function_value(value: Any, what: str) -> FnValue | None:
             kwargs.pop("mode", "fan_in"),
             kwargs.pop("distribution", "truncated_normal"),
         )
-        if key not in _VARIANCE_SCALING:
-            raise ConfigError(
-                E704,
-                f"has the {what} VarianceScaling(scale={key[0]}, mode={key[1]!r}, "
-                f"distribution={key[2]!r}), which is none of Keras's named presets",
-                "specc's initializers: " + ", ".join(INITIALIZERS),
-            )
-        name = _VARIANCE_SCALING[key]
+        if key in _VARIANCE_SCALING:
+            name = _VARIANCE_SCALING[key]
+        else:  # none of Keras's presets: the initializer itself, all three values stated
+            kwargs = {"scale": key[0], "mode": key[1], "distribution": key[2], **kwargs}
     table = {**INITIALIZERS, **REGULARIZERS, **CONSTRAINTS}
     if name not in table:
         raise ConfigError(E704, f"has the {what} {class_name}, which specc does not know")
