@@ -34,6 +34,7 @@ HARMLESS: dict[str, tuple[Any, ...]] = {
     "renorm": (False,),
     "renorm_clipping": (None,),
     "renorm_momentum": (_ANY,),
+    "rms_scaling": (False,),  # LayerNormalization's plain (not RMS) normalization
 }
 _OBJECT_NAMES = {
     "L1": "l1",

@@ -156,10 +156,12 @@ class _Renderer:
         items: list[str] = []
         head = layer.kind
         if cls is ActivationLayer:
-            head = params.pop("activation")
+            head = params.pop("activation", None) or "linear"
         for key in cls.positional:
             if key in params:
-                items.append(value_text(params.pop(key), key))
+                text = value_text(params.pop(key), key)
+                # `rescaling 0.5 -1.0` would read as one difference: a negative one is named
+                items.append(f"{key}={text}" if items and text.startswith("-") else text)
         if cls.bare_words:
             if params.get("padding") == "same":
                 items.append(params.pop("padding"))
