@@ -61,7 +61,8 @@ def test_residual_and_skip_connections_check_to_the_same_graph():
     assert sorted(_graph(text)) == sorted(expected)
 
 
-def test_graph_needing_a_path_from_a_named_tensor_is_e705():
+def test_graph_needing_paths_from_named_tensors_is_written_by_name():
+    """Not series-parallel (g reads b, which only a branch computes): side paths and lists."""
     layers = [
         ("x", "conv2d", CONV, ["input_layer"]),
         ("a", "conv2d", CONV, ["x"]),
@@ -70,10 +71,11 @@ def test_graph_needing_a_path_from_a_named_tensor_is_e705():
         ("g", "activation", {"activation": "sigmoid"}, ["b"]),
         ("out", "multiply", {}, ["s", "g"]),
     ]
-    with pytest.raises(SpeccError) as caught:
-        structure(_model(layers, "out"))
-    [d] = caught.value.diagnostics
-    assert d.code == "E705" and "layer 'g' (activation) reads 'b'" in d.message
+    text = _write(_model(layers, "out"))
+    assert "  path @x {\n    conv2d 3 3x3 same name=b\n  }\n  add @b name=s\n" in text
+    assert "  path @b {\n    sigmoid name=g\n  }\n  multiply @g name=out\n" in text
+    expected = [(n, k, i) for n, k, _, i in layers]
+    assert sorted(_graph(text)) == sorted(expected)
 
 
 def test_values_are_written_as_a_spec_writes_them():

@@ -150,6 +150,10 @@ class _Renderer:
 
     def statement(self, stmt: Statement) -> list[str]:
         layer = stmt.layer
+        if layer is None:  # a side path from a named tensor
+            lines = [f"path @{self.names[stmt.source or '']} {{"]
+            lines.extend(INDENT + text for text in self.body(stmt.body))
+            return [*lines, "}"]
         cls = lookup(layer.kind)
         assert cls is not None
         params = explicit_params(validated(cls, layer.params))
@@ -168,7 +172,8 @@ class _Renderer:
             if isinstance(params.get("activation"), str):
                 items.append(params.pop("activation"))
         items.extend(f"{key}={value_text(value, key)}" for key, value in params.items())
-        items.extend(f"@{self.names[ref]}" for ref in stmt.refs)
+        refs = [f"@{self.names[ref]}" for ref in stmt.refs]
+        items.extend(["[" + ", ".join(refs) + "]"] if stmt.listed else refs)
         paths = [self.body(path) for path in stmt.paths] if stmt.paths is not None else None
         items.extend(self.name_item(layer.kind, layer.name))
         line = " ".join([head, *items])
