@@ -74,6 +74,13 @@ def snake_case(name: str) -> str:
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+def article(word: str) -> str:
+    """``an`` before a vowel sound (``an Embedding``, ``an LSTM``), else ``a`` (``a GRU``)."""
+    initialism = len(word) > 1 and word[1].isupper()
+    vowel_sound = word[:1].lower() in "aeiou" or (initialism and word[:1] in "FHLMNRSX")
+    return "an" if vowel_sound else "a"
+
+
 def layer_class(entry: dict[str, Any]) -> type[Layer]:
     """The layer class of one config entry; ConfigError for what specc cannot express."""
     class_name = str(entry.get("class_name"))
@@ -110,7 +117,8 @@ def layer_class(entry: dict[str, Any]) -> type[Layer]:
     if cls is None:
         raise ConfigError(
             E702,
-            f"is a {class_name} layer, which specc's layer table does not have yet",
+            f"is {article(class_name)} {class_name} layer, which specc's layer table does "
+            "not have yet",
             "the layer kinds specc knows: " + ", ".join(sorted(BY_KERAS_CLASS)),
         )
     return cls

@@ -3,8 +3,11 @@
 Keras 3 writes each layer's inputs as ``inbound_nodes`` of ``{"args": ...}``
 holding ``__keras_tensor__`` records (``keras_history``: producing layer,
 node, tensor; ``shape``: the tensor's shape, batch first); Keras 2 wrote lists
-``[layer, node, tensor, kwargs]``. Both are read; the recorded shapes become
-each layer's expected output shape, which the written spec must reproduce.
+``[layer, node, tensor, kwargs]``. Both are read (specc.importers.keras_nodes);
+the recorded shapes become each layer's expected output shape, which the
+written spec must reproduce. A Sequential model used as a layer is read as
+its layers, its name standing for its last one; operations and the
+applications' private layers are written by specc.importers.keras_stand_ins.
 """
 
 from __future__ import annotations
