@@ -7,10 +7,7 @@ test_import_keras.py and test_import_onnx.py.
 
 from __future__ import annotations
 
-import pytest
-
 from specc.check import check_source
-from specc.diagnostics import SpeccError
 from specc.fmt import format_source
 from specc.importers.graph import ImportedLayer, ImportedModel
 from specc.importers.spec_writer import fold_repeats, render_spec, spec_names, value_text

@@ -34,8 +34,8 @@ HARMLESS: dict[str, tuple[Any, ...]] = {
     "renorm": (False,),
     "renorm_clipping": (None,),
     "renorm_momentum": (_ANY,),
-    "rms_scaling": (False,),
-    "groups": (1,),  # Keras 2's DepthwiseConv2D config inherits Conv2D's groups  # LayerNormalization's plain (not RMS) normalization
+    "rms_scaling": (False,),  # LayerNormalization's plain (not RMS) normalization
+    "groups": (1,),  # Keras 2's DepthwiseConv2D config inherits Conv2D's groups
 }
 _OBJECT_NAMES = {
     "L1": "l1",
