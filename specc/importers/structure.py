@@ -56,7 +56,7 @@ class _NotSeriesParallelError(Exception):
 
 
 def structure(model: ImportedModel) -> list[Statement]:
-    """The statements that compute ``model``'s output from its input (E705 when none do)."""
+    """The statements that compute ``model``'s output from its input (E705 where no spec can)."""
     walker = _Walker(model)
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 10 * len(model.layers) + 1000))
