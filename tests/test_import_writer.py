@@ -59,7 +59,8 @@ def test_residual_and_skip_connections_check_to_the_same_graph():
 
 
 def test_graph_needing_paths_from_named_tensors_is_written_by_name():
-    """Not series-parallel (g reads b, which only a branch computes): side paths and lists."""
+    """Not series-parallel (g reads b, which only a branch computes): branch by branch,
+    paths from named tensors, a merge naming its inputs where no path ends at them."""
     layers = [
         ("x", "conv2d", CONV, ["input_layer"]),
         ("a", "conv2d", CONV, ["x"]),
@@ -67,10 +68,14 @@ def test_graph_needing_paths_from_named_tensors_is_written_by_name():
         ("s", "add", {}, ["a", "b"]),
         ("g", "activation", {"activation": "sigmoid"}, ["b"]),
         ("out", "multiply", {}, ["s", "g"]),
+        ("h", "conv2d", CONV, ["b"]),
+        ("join", "concatenate", {}, ["h", "out", "a"]),
     ]
-    text = _write(_model(layers, "out"))
-    assert "  path @x {\n    conv2d 3 3x3 same name=b\n  }\n  add @b name=s\n" in text
-    assert "  path @b {\n    sigmoid name=g\n  }\n  multiply @g name=out\n" in text
+    text = _write(_model(layers, "join"))
+    assert "  add name=s {\n    path @x {\n      conv2d 3 3x3 same name=a\n    }\n" in text
+    assert "    path @b { }\n  }\n" in text
+    assert "  multiply name=out {\n    path { }\n    path @b {\n      sigmoid name=g\n" in text
+    assert "  concatenate [@h, @out, @a] name=join\n" in text
     expected = [(n, k, i) for n, k, _, i in layers]
     assert sorted(_graph(text)) == sorted(expected)
 

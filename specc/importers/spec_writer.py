@@ -180,11 +180,13 @@ class _Renderer:
         if paths is None:
             return [line]
         lines = [line + " {"]
-        for path in paths:
+        for n, path in enumerate(paths):
+            source = stmt.sources[n] if stmt.sources is not None else None
+            start = f"path @{self.names[source]}" if source is not None else "path"
             if not path:
-                lines.append(INDENT + "path { }")
+                lines.append(INDENT + start + " { }")
                 continue
-            lines.append(INDENT + "path {")
+            lines.append(INDENT + start + " {")
             lines.extend(INDENT * 2 + text for text in path)
             lines.append(INDENT + "}")
         lines.append("}")

@@ -17,12 +17,14 @@ tensors. The walk is pull-based, from the output back:
 A graph that is not series-parallel in this sense, where a layer must read a
 tensor that is not current where the walk would compute it (NASNet's cells,
 which mix branches of the current tensor and of the previous cell's input),
-is written in the file's layer order instead (:func:`_by_name`): a layer that
-reads the current tensor is a statement; one that reads another tensor starts
-a side path ``path @name { ... }``, which the layers reading its end extend;
-a merge lists its inputs ``merge [@a, @b]`` (or ``merge @b`` when its first
-input is current). Every layer reaches the output, so the output is current
-at the end.
+is written branch by branch instead (:func:`_by_name`), each input's branch
+whole before the layer reading it: a layer that reads the current tensor is
+a statement; one that reads another tensor starts a side path
+``path @name { ... }``, which the layers reading its end extend; a merge takes
+the side paths just written as its own paths (``add { path @h { ... } path
+@p { } }``, as zoo/nasnet.cnn writes a cell) or else lists its inputs
+(``add [@a, @b]``, ``add @b`` when the first is current). Every layer reaches
+the output, so the output is current at the end.
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ from specc.ir.layers import lookup
 class Statement:
     """One layer statement; a merge has ``paths`` (or None: no body) and ``refs``.
 
-    ``listed``: the refs are all the merge's inputs (``add [@a, @b]``). A side
-    path ``path @source { ... }`` has no layer, its ``source`` and its ``body``.
+    ``listed``: the refs are all the merge's inputs (``add [@a, @b]``);
+    ``sources``: the named tensor each path starts from (None: the current one).
+    A side path ``path @source { ... }`` has no layer, its ``source`` and its ``body``.
     """
 
     layer: ImportedLayer | None
@@ -49,6 +52,7 @@ class Statement:
     listed: bool = False
     source: str | None = None
     body: list[Statement] = field(default_factory=list)
+    sources: list[str | None] | None = None
 
 
 class _NotSeriesParallelError(Exception):
@@ -80,9 +84,7 @@ def _by_name(walker: _Walker) -> list[Statement]:
         ins = walker.inputs[v]
         if walker.merge[v]:
             side = None
-            first = ins[0] == current
-            refs = [walker._name(i) for i in (ins[1:] if first else ins)]
-            out.append(Statement(layer, None, refs, listed=not first))
+            out.append(_merge_by_name(walker, out, layer, ins, current))
             current = v
         elif side is not None and ins[0] == side_end:
             side.body.append(Statement(layer))
@@ -96,6 +98,32 @@ def _by_name(walker: _Walker) -> list[Statement]:
             side_end = v
             out.append(side)
     return out
+
+
+def _merge_by_name(
+    walker: _Walker, out: list[Statement], layer: ImportedLayer, ins: list[int], current: int
+) -> Statement:
+    """``merge { path @h { ... } path @p { } }`` when the side paths just written end at
+    the merge's inputs, in its order (they move into it); else ``merge [@a, @b]``."""
+    k = len(out)
+    while k > 0 and out[k - 1].layer is None:
+        k -= 1
+    ends = [walker.index[stmt.body[-1].layer.name] for stmt in out[k:]]  # type: ignore[union-attr]
+    used = [i for i in ins if i in ends]
+    if used and len(set(ins)) == len(ins) and ends[len(ends) - len(used) :] == used:
+        moved = out[len(out) - len(used) :]
+        del out[len(out) - len(used) :]
+        by_end = dict(zip(used, moved, strict=True))
+        paths, sources = [], []
+        for i in ins:
+            stmt = by_end.get(i)
+            paths.append(stmt.body if stmt is not None else [])
+            source = stmt.source if stmt is not None else walker._name(i)
+            sources.append(None if i == current and stmt is None else source)
+        return Statement(layer, paths, sources=sources)
+    first = ins[0] == current
+    refs = [walker._name(i) for i in (ins[1:] if first else ins)]
+    return Statement(layer, None, refs, listed=not first)
 
 
 def _branch_order(walker: _Walker) -> list[int]:
