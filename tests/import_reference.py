@@ -19,14 +19,16 @@ from specc.ir.layers import lookup
 
 
 def randomize_keras(model, seed: int = 0) -> None:
-    """Every weight random, BatchNormalization's statistics included (kernels keep Keras's draw)."""
+    """Every weight random, BatchNormalization's and Normalization's statistics included
+    (kernels keep Keras's draw)."""
     rng = np.random.default_rng(seed)
     for layer in model.layers:
         for weight in layer.weights:
             shape = tuple(weight.shape)
-            if weight.name in ("moving_variance", "gamma"):
+            name = weight.name.rsplit("/", 1)[-1].split(":")[0]  # Keras 2: "bn/gamma:0"
+            if name in ("moving_variance", "gamma", "variance"):
                 value = rng.uniform(0.5, 1.5, shape)
-            elif weight.name in ("moving_mean", "beta", "bias"):
+            elif name in ("moving_mean", "beta", "bias", "mean"):
                 value = rng.normal(0.0, 0.1, shape)
             else:
                 continue

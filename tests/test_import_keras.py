@@ -8,11 +8,14 @@ backend and through the Keras module generated from the imported spec.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from conftest import EXAMPLES, require
 from import_reference import assert_close_to_scale, assert_layers_match_keras, randomize_keras
 from test_keras_emit_common import emit_and_import
+from test_zoo import assert_matches_application
 
 import specc
 import specc.runtime as runtime
@@ -25,7 +28,14 @@ APPLICATIONS = [
     ("VGG16", 32),
     ("ResNet50", 32),
     ("ResNet50V2", 32),
+    ("MobileNet", 32),
     ("MobileNetV2", 32),
+    ("EfficientNetB0", 32),
+    ("EfficientNetV2B0", 32),
+    ("MobileNetV3Small", 32),
+    ("ConvNeXtTiny", 32),
+    ("InceptionResNetV2", 75),
+    ("NASNetMobile", 32),
     ("DenseNet121", 32),
     ("InceptionV3", 75),
     ("Xception", 71),
@@ -115,7 +125,11 @@ def test_written_spec_reads_as_a_person_would_write_it(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize(("family", "size"), APPLICATIONS, ids=[a[0] for a in APPLICATIONS])
 def test_keras_applications_import_exactly(tmp_path, family, size):
-    """keras.applications (weights=None, randomized): layers, numpy outputs, generated Keras."""
+    """keras.applications (weights=None, randomized): layers, numpy outputs, generated Keras.
+
+    The smallest model of each family, at a small input size (InceptionResNetV2's
+    and InceptionV3's least is 75, Xception's 71).
+    """
     keras = require("keras")
     require("tensorflow")
     build = getattr(keras.applications, family)
@@ -124,7 +138,9 @@ def test_keras_applications_import_exactly(tmp_path, family, size):
     path = tmp_path / f"{family}.keras"
     keras_model.save(path)
     result = import_model(str(path))
-    assert_layers_match_keras(keras_model, result.model)
+    # Layer for layer (inputs, output shape, params, get_config), Keras's operations
+    # and private layers by the zoo's stand-ins for them (tests/test_zoo.py).
+    assert_matches_application(result.model, keras_model)
     x = np.random.default_rng(0).standard_normal((2, size, size, 3)).astype("float32")
     want = keras_model.predict(x, verbose=0)
     assert_close_to_scale(runtime.run(result.model, x, result.weights), want, 1e-5)
@@ -213,19 +229,100 @@ def test_cli_writes_the_spec_and_its_weights(tmp_path, capsys):
     assert main(["check", str(out)]) == 0
 
 
-def test_graph_the_language_cannot_write_yet_is_a_located_error(tmp_path, capsys):
+def test_branches_from_named_tensors_import_and_compute_the_same(tmp_path):
+    """Not series-parallel: the gate reads b, which only a branch computes (side paths)."""
     keras = require("keras")
+    require("tensorflow")
     from keras import layers
 
     inputs = keras.Input((8, 8, 3))
     x = layers.Conv2D(4, 3, name="x")(inputs)
     a = layers.Conv2D(4, 1, name="a")(x)
     b = layers.Conv2D(4, 1, name="b")(x)
-    gate = layers.Activation("sigmoid", name="gate")(b)  # reads b, which only a path computes
-    outputs = layers.Multiply()([layers.Add()([a, b]), gate])
-    keras.Model(inputs, outputs).save(tmp_path / "g.keras")
-    status = main(["import", str(tmp_path / "g.keras"), "-o", str(tmp_path / "g.cnn")])
+    gate = layers.Activation("sigmoid", name="gate")(b)
+    outputs = layers.Multiply(name="out")([layers.Add(name="s")([a, b]), gate])
+    keras_model = keras.Model(inputs, outputs)
+    randomize_keras(keras_model)
+    keras_model.save(tmp_path / "g.keras")
+    result = import_model(str(tmp_path / "g.keras"))
+    assert "  multiply name=out {\n    path { }\n    path @b {\n      sigmoid name=gate\n" in (
+        result.text
+    )
+    assert_layers_match_keras(keras_model, result.model)
+    x = np.random.default_rng(2).standard_normal((2, 8, 8, 3)).astype("float32")
+    want = keras_model.predict(x, verbose=0)
+    assert_close_to_scale(runtime.run(result.model, x, result.weights), want, 1e-5)
+
+
+def test_convnext_private_layers_import_as_the_same_function(tmp_path):
+    """LayerScale (a trained weight per channel) and StochasticDepth (the identity at
+    inference), from keras.applications.convnext, where ConvNeXt's drop_path_rate > 0."""
+    keras = require("keras")
+    require("tensorflow")
+    from keras import layers
+    from keras.src.applications.convnext import LayerScale, StochasticDepth
+
+    inputs = keras.Input((6, 6, 8))
+    x = layers.Conv2D(8, 3, padding="same", name="conv")(inputs)
+    x = LayerScale(0.5, 8, name="scale")(x)
+    x = StochasticDepth(0.25, name="drop")(x)
+    outputs = layers.Add(name="residual")([inputs, x])
+    keras_model = keras.Model(inputs, outputs)
+    keras_model.get_layer("scale").gamma.assign(np.linspace(-1.0, 2.0, 8, dtype="float32"))
+    keras_model.save(tmp_path / "c.keras")
+    result = import_model(str(tmp_path / "c.keras"))
+    text = result.text
+    assert (
+        "depthwiseconv2d 1x1 use_bias=false depthwise_initializer=constant(0.5) name=scale" in text
+    )
+    assert "identity name=drop" in text
+    assert "# StochasticDepth is the identity at inference, written as identity ('drop')" in text
+    x = np.random.default_rng(3).standard_normal((2, 6, 6, 8)).astype("float32")
+    want = keras_model.predict(x, verbose=0)
+    assert_close_to_scale(runtime.run(result.model, x, result.weights), want, 1e-6)
+
+
+def test_operations_specc_cannot_write_exactly_are_named(tmp_path, capsys):
+    """x / 2 is not x * 0.5 in every bit, so a division stays an error naming the layer."""
+    keras = require("keras")
+    require("tensorflow")
+    from keras import layers
+
+    inputs = keras.Input((4, 4, 3))
+    x = layers.Conv2D(3, 1, name="conv")(inputs)
+    outputs = keras.ops.divide(x + 1.0, 2.0)
+    keras.Model(inputs, outputs).save(tmp_path / "d.keras")
+    status = main(["import", str(tmp_path / "d.keras"), "-o", str(tmp_path / "d.cnn")])
     err = capsys.readouterr().err
-    assert status == 1 and "error[E705]" in err
-    assert "layer 'gate' (Activation) reads 'b', which is not the current tensor" in err
-    assert not (tmp_path / "g.cnn").exists()
+    assert (
+        status == 1
+        and "error[E702]: layer 'divide' (Divide) is the operation keras.ops.divide" in err
+    )
+    assert "(Add)" not in err  # x + 1.0 is written as rescaling; only the division is refused
+    assert not (tmp_path / "d.cnn").exists()
+
+
+@pytest.mark.slow
+def test_keras2_h5_model_imports_and_computes_the_same(tmp_path):
+    """A real Keras 2 model (tf_keras), saved as a legacy full-model .h5: MobileNetV3Small,
+    whose hard-sigmoid TensorFlow functions (TFOpLambda) Keras 2 records as layers."""
+    tf_keras = require("tf_keras")
+    require("tensorflow")
+    tf_keras.backend.clear_session()
+    keras2_model = tf_keras.applications.MobileNetV3Small(
+        weights=None, input_shape=(32, 32, 3), classes=10
+    )
+    randomize_keras(keras2_model)
+    keras2_model.save(tmp_path / "m.h5")
+    result = import_model(str(tmp_path / "m.h5"))
+    assert result.text.startswith(f"# imported from m.h5: Keras {tf_keras.__version__} (HDF5)")
+    assert "# tf.__operators__.add of a tensor and a number is written as rescaling" in result.text
+    summary = {entry["name"]: entry for entry in specc.summary(result.model)["layers"]}
+    for layer in keras2_model.layers[1:]:
+        entry = summary[re.sub(r"\W", "_", layer.name)]
+        assert list(layer.output_shape[1:]) == entry["output_shape"], layer.name
+        assert layer.count_params() == entry["params"], layer.name
+    assert result.model.total("params") == keras2_model.count_params()
+    x = np.random.default_rng(4).standard_normal((2, 32, 32, 3)).astype("float32")
+    want = keras2_model.predict(x, verbose=0)
+    assert_close_to_scale(runtime.run(result.model, x, result.weights), want, 1e-5)

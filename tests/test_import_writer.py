@@ -7,10 +7,7 @@ test_import_keras.py and test_import_onnx.py.
 
 from __future__ import annotations
 
-import pytest
-
 from specc.check import check_source
-from specc.diagnostics import SpeccError
 from specc.fmt import format_source
 from specc.importers.graph import ImportedLayer, ImportedModel
 from specc.importers.spec_writer import fold_repeats, render_spec, spec_names, value_text
@@ -61,7 +58,9 @@ def test_residual_and_skip_connections_check_to_the_same_graph():
     assert sorted(_graph(text)) == sorted(expected)
 
 
-def test_graph_needing_a_path_from_a_named_tensor_is_e705():
+def test_graph_needing_paths_from_named_tensors_is_written_by_name():
+    """Not series-parallel (g reads b, which only a branch computes): branch by branch,
+    paths from named tensors, a merge naming its inputs where no path ends at them."""
     layers = [
         ("x", "conv2d", CONV, ["input_layer"]),
         ("a", "conv2d", CONV, ["x"]),
@@ -69,11 +68,16 @@ def test_graph_needing_a_path_from_a_named_tensor_is_e705():
         ("s", "add", {}, ["a", "b"]),
         ("g", "activation", {"activation": "sigmoid"}, ["b"]),
         ("out", "multiply", {}, ["s", "g"]),
+        ("h", "conv2d", CONV, ["b"]),
+        ("join", "concatenate", {}, ["h", "out", "a"]),
     ]
-    with pytest.raises(SpeccError) as caught:
-        structure(_model(layers, "out"))
-    [d] = caught.value.diagnostics
-    assert d.code == "E705" and "layer 'g' (activation) reads 'b'" in d.message
+    text = _write(_model(layers, "join"))
+    assert "  add name=s {\n    path @x {\n      conv2d 3 3x3 same name=a\n    }\n" in text
+    assert "    path @b { }\n  }\n" in text
+    assert "  multiply name=out {\n    path { }\n    path @b {\n      sigmoid name=g\n" in text
+    assert "  concatenate [@h, @out, @a] name=join\n" in text
+    expected = [(n, k, i) for n, k, _, i in layers]
+    assert sorted(_graph(text)) == sorted(expected)
 
 
 def test_values_are_written_as_a_spec_writes_them():

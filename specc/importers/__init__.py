@@ -131,6 +131,13 @@ def _compare_shapes(source: ImportedModel, names: dict[str, str], model: Model, 
         raise SpeccError(problems)
 
 
+def _exact_float(array: np.ndarray) -> np.ndarray:
+    """An integer array (Normalization's ``count``) as float32 where every value is exact."""
+    if array.dtype.kind in "iu" and (array.size == 0 or np.abs(array).max() <= 2**24):
+        return array.astype(np.float32)
+    return array
+
+
 def _weights(
     source: ImportedModel, names: dict[str, str], model: Model, path: str
 ) -> dict[str, np.ndarray]:
@@ -153,7 +160,7 @@ def _weights(
             )
             continue
         for weight, array in zip(node.weights, layer.weights, strict=True):
-            arrays[f"{node.name}/{weight.name}"] = array
+            arrays[f"{node.name}/{weight.name}"] = _exact_float(array)
     if problems:
         raise SpeccError(problems)
     try:

@@ -95,14 +95,25 @@ def read_array(dataset, path: str) -> np.ndarray:
         ) from None
 
 
-def keras3_arrays(f, path: str) -> dict[str, tuple[str | None, list[np.ndarray]]]:
-    """Keras 3 layout: ``{group key: (layer name or None, arrays in order)}``, in file order."""
+def keras3_arrays(
+    f, path: str, prefix: str = "", depth: int = 0
+) -> dict[str, tuple[str | None, list[np.ndarray]]]:
+    """Keras 3 layout: ``{group key: (layer name or None, arrays in order)}``, in file order.
+
+    A nested model's layers (ConvNeXt's Sequential stems) are its own
+    ``layers`` group, read under the keys ``outer/inner``.
+    """
+    import h5py
+
     layers = _child(f, "layers", path)
     out: dict[str, tuple[str | None, list[np.ndarray]]] = {}
     if layers is None:
         return out
     for key in layers:
         group = _child(layers, key, path)
+        if isinstance(group, h5py.Group) and depth < 8 and "layers" in group:
+            out.update(keras3_arrays(group, path, f"{prefix}{key}/", depth + 1))
+        key = prefix + key
         variables = _child(group, "vars", path) if group is not None else None
         if variables is None:
             out[key] = (None, [])

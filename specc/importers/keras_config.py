@@ -34,6 +34,8 @@ HARMLESS: dict[str, tuple[Any, ...]] = {
     "renorm": (False,),
     "renorm_clipping": (None,),
     "renorm_momentum": (_ANY,),
+    "rms_scaling": (False,),  # LayerNormalization's plain (not RMS) normalization
+    "groups": (1,),  # Keras 2's DepthwiseConv2D config inherits Conv2D's groups
 }
 _OBJECT_NAMES = {
     "L1": "l1",
@@ -72,6 +74,13 @@ def snake_case(name: str) -> str:
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+def article(word: str) -> str:
+    """``an`` before a vowel sound (``an Embedding``, ``an LSTM``), else ``a`` (``a GRU``)."""
+    initialism = len(word) > 1 and word[1].isupper()
+    vowel_sound = word[:1].lower() in "aeiou" or (initialism and word[:1] in "FHLMNRSX")
+    return "an" if vowel_sound else "a"
+
+
 def layer_class(entry: dict[str, Any]) -> type[Layer]:
     """The layer class of one config entry; ConfigError for what specc cannot express."""
     class_name = str(entry.get("class_name"))
@@ -108,7 +117,8 @@ def layer_class(entry: dict[str, Any]) -> type[Layer]:
     if cls is None:
         raise ConfigError(
             E702,
-            f"is a {class_name} layer, which specc's layer table does not have yet",
+            f"is {article(class_name)} {class_name} layer, which specc's layer table does "
+            "not have yet",
             "the layer kinds specc knows: " + ", ".join(sorted(BY_KERAS_CLASS)),
         )
     return cls
@@ -156,14 +166,10 @@ def function_value(value: Any, what: str) -> FnValue | None:
             kwargs.pop("mode", "fan_in"),
             kwargs.pop("distribution", "truncated_normal"),
         )
-        if key not in _VARIANCE_SCALING:
-            raise ConfigError(
-                E704,
-                f"has the {what} VarianceScaling(scale={key[0]}, mode={key[1]!r}, "
-                f"distribution={key[2]!r}), which is none of Keras's named presets",
-                "specc's initializers: " + ", ".join(INITIALIZERS),
-            )
-        name = _VARIANCE_SCALING[key]
+        if key in _VARIANCE_SCALING:
+            name = _VARIANCE_SCALING[key]
+        else:  # none of Keras's presets: the initializer itself, all three values stated
+            kwargs = {"scale": key[0], "mode": key[1], "distribution": key[2], **kwargs}
     table = {**INITIALIZERS, **REGULARIZERS, **CONSTRAINTS}
     if name not in table:
         raise ConfigError(E704, f"has the {what} {class_name}, which specc does not know")

@@ -3,8 +3,11 @@
 Keras 3 writes each layer's inputs as ``inbound_nodes`` of ``{"args": ...}``
 holding ``__keras_tensor__`` records (``keras_history``: producing layer,
 node, tensor; ``shape``: the tensor's shape, batch first); Keras 2 wrote lists
-``[layer, node, tensor, kwargs]``. Both are read; the recorded shapes become
-each layer's expected output shape, which the written spec must reproduce.
+``[layer, node, tensor, kwargs]``. Both are read (specc.importers.keras_nodes);
+the recorded shapes become each layer's expected output shape, which the
+written spec must reproduce. A Sequential model used as a layer is read as
+its layers, its name standing for its last one; operations and the
+applications' private layers are written by specc.importers.keras_stand_ins.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from specc.importers.keras_config import (
     snake_case,
     validated,
 )
+from specc.importers.keras_nodes import call_arguments, endpoints, inbound
+from specc.importers.keras_stand_ins import StandIn, is_stand_in
 
 WeightLookup = Callable[[str, str], "list[np.ndarray] | None"]
 MODEL_CLASSES = ("Functional", "Model", "Sequential")
@@ -66,6 +71,7 @@ def model_from_config(
         input_dtype=reader.input_dtype,
         layers=reader.layers,
         output=reader.output,
+        notes=reader.note_lines(),
     )
 
 
@@ -96,12 +102,17 @@ class _Reader:
         self.output = ""
         self.counters: dict[str, int] = {}
         self.recorded: dict[str, tuple[int, ...]] = {}
+        self.alias: dict[str, str] = {}  # a nested Sequential's name -> its last layer's
+        self.notes: dict[str, list[str]] = {}
+        self.taken: set[str] = set()
+        self.stand_ins = StandIn(weights, self._fresh)
 
     # -- the two kinds of model ------------------------------------------------------
 
     def functional(self, body: dict[str, Any]) -> None:
-        inputs = _endpoints(body.get("input_layers"), self.path, "input")
-        outputs = _endpoints(body.get("output_layers"), self.path, "output")
+        inputs = endpoints(body.get("input_layers"), self.path, "input")
+        outputs = endpoints(body.get("output_layers"), self.path, "output")
+        self.taken = {self._entry(entry)[0] for entry in body["layers"]}
         for entry in body["layers"]:
             name, class_name, config = self._entry(entry)
             if class_name == "InputLayer":
@@ -111,13 +122,18 @@ class _Reader:
                     )
                 self._input(name, config)
                 continue
-            tensors = _inbound(entry, name, self.path)
-            for producer, shape in tensors:
-                if shape is not None:
-                    self.recorded[producer] = shape
+            if is_stand_in(entry):
+                self._stand_in(entry, name, class_name)
+                continue
+            tensors = inbound(entry, name, self.path)
+            self._record(tensors)
             rank = len(tensors[0][1]) + 1 if tensors and tensors[0][1] is not None else None
-            self._layer(name, class_name, entry, config, [p for p, _ in tensors], rank)
-        self.output = outputs
+            inputs_of = [p for p, _ in tensors]
+            if class_name == "Sequential" and str(entry.get("module")) in ("keras", "None"):
+                self._nested(name, config, inputs_of, rank)
+                continue
+            self._layer(name, class_name, entry, config, inputs_of, rank)
+        self.output = self.alias.get(outputs, outputs)
         for layer in self.layers:
             layer.output_shape = self.recorded.get(layer.name)
 
@@ -171,11 +187,76 @@ class _Reader:
         self.input_dtype = dtype or "float32"
         self._weight_key("InputLayer")
 
-    def _weight_key(self, class_name: str) -> str:
+    def _weight_key(self, class_name: str, counters: dict[str, int] | None = None) -> str:
+        counters = self.counters if counters is None else counters
         base = snake_case(class_name)
-        n = self.counters.get(base, 0)
-        self.counters[base] = n + 1
+        n = counters.get(base, 0)
+        counters[base] = n + 1
         return base if n == 0 else f"{base}_{n}"
+
+    def _fresh(self, base: str) -> str:
+        """A layer name no layer of the file has: ``base``, else ``base_1``, ..."""
+        name, n = base, 1
+        while name in self.taken:
+            name, n = f"{base}_{n}", n + 1
+        self.taken.add(name)
+        return name
+
+    def _record(self, tensors: list[tuple[str, tuple[int, ...] | None]]) -> None:
+        for producer, shape in tensors:
+            if shape is not None:
+                self.recorded[self.alias.get(producer, producer)] = shape
+
+    def note_lines(self) -> list[str]:
+        """The header's lines on stand-ins: what was written how, the first layer named."""
+        out = []
+        for note, names in self.notes.items():
+            more = f" and {len(names) - 1} more" if len(names) > 1 else ""
+            out.append(f"{note} ('{names[0]}'{more})")
+        return out
+
+    def _stand_in(self, entry: dict[str, Any], name: str, class_name: str) -> None:
+        """An operation or applications-private layer, as the table layers computing it."""
+        key = self._weight_key(class_name)
+        try:
+            args, tensors = call_arguments(entry, name, self.path)
+            self._record(tensors)
+            args = [self.alias.get(a, a) if isinstance(a, str) else a for a in args]
+            shape = next((s for _, s in tensors if s is not None), None)
+            rank = len(shape) + 1 if shape is not None else None
+            made, note = self.stand_ins.layers(entry, name, args, key, rank)
+        except ConfigError as problem:
+            self.problems.append((name, class_name, problem))
+            return
+        self.layers.extend(made)
+        self.notes.setdefault(note, []).append(name)
+
+    def _nested(
+        self, name: str, config: dict[str, Any], inputs: list[str], rank: int | None
+    ) -> None:
+        """A Sequential inside a functional model (ConvNeXt's stems): its layers in its place."""
+        entries = config.get("layers")
+        if not isinstance(entries, list) or len(inputs) != 1:
+            raise import_error(E701, self.path, f"nested model '{name}' has no list of layers")
+        key = self._weight_key("Sequential")
+        counters: dict[str, int] = {}
+        previous = self.alias.get(inputs[0], inputs[0])
+        for inner in entries:
+            inner_name, inner_class, inner_config = self._entry(inner)
+            if inner_class == "InputLayer":
+                continue
+            if inner_name in self.taken:
+                raise import_error(E705, self.path, f"two layers are called '{inner_name}'")
+            self.taken.add(inner_name)
+            built = (inner.get("build_config") or {}).get("input_shape")
+            if isinstance(built, list) and len(built) > 1 and None not in built[1:]:
+                rank = len(built)
+                if previous != inputs[0]:
+                    self.recorded[previous] = tuple(built[1:])
+            inner_key = f"{key}/{self._weight_key(inner_class, counters)}"
+            self._layer(inner_name, inner_class, inner, inner_config, [previous], rank, inner_key)
+            previous = inner_name
+        self.alias[name] = previous
 
     def _layer(
         self,
@@ -185,8 +266,10 @@ class _Reader:
         config: dict[str, Any],
         inputs: list[str],
         rank: int | None,
+        key: str | None = None,
     ) -> None:
-        key = self._weight_key(class_name)
+        key = self._weight_key(class_name) if key is None else key
+        inputs = [self.alias.get(p, p) for p in inputs]
         try:
             cls = layer_class(entry)
             params = layer_params(cls, config, rank)
@@ -205,78 +288,3 @@ class _Reader:
                 origin=f"layer '{name}' ({class_name})",
             )
         )
-
-
-def _endpoints(value: Any, path: str, what: str) -> str:
-    """The single input or output layer of a functional config (E705 for several)."""
-    if isinstance(value, list) and value and isinstance(value[0], str):
-        value = [value]
-    if not isinstance(value, list) or not value:
-        raise import_error(E701, path, f"the model config names no {what} layer")
-    if len(value) != 1:
-        names = ", ".join(str(v[0]) for v in value if isinstance(v, list) and v)
-        raise import_error(
-            E705,
-            path,
-            f"the model has {len(value)} {what}s ({names}); a spec has one input and one output",
-        )
-    return str(value[0][0])
-
-
-def _tensor_records(value: Any) -> list[dict[str, Any]]:
-    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
-        return [value]
-    if isinstance(value, list):
-        return [t for item in value for t in _tensor_records(item)]
-    if isinstance(value, dict):
-        return [t for item in value.values() for t in _tensor_records(item)]
-    return []
-
-
-def _inbound(
-    entry: dict[str, Any], name: str, path: str
-) -> list[tuple[str, tuple[int, ...] | None]]:
-    """The tensors a layer reads: ``(producing layer, recorded shape or None)``."""
-    nodes = entry.get("inbound_nodes") or []
-    if len(nodes) > 1:
-        raise import_error(
-            E705,
-            path,
-            f"layer '{name}' is called {len(nodes)} times (shared weights); each specc layer "
-            "is applied once",
-        )
-    if not nodes:
-        raise import_error(E705, path, f"layer '{name}' reads no tensor")
-    node = nodes[0]
-    if isinstance(node, list):  # Keras 2: [[layer, node_index, tensor_index, kwargs], ...]
-        return [(_history(item[:3], name, path), None) for item in node]
-    args = node.get("args", []) if isinstance(node, dict) else []
-    kwargs = node.get("kwargs", {}) if isinstance(node, dict) else {}
-    if _tensor_records(kwargs):
-        raise import_error(
-            E705, path, f"layer '{name}' takes a tensor as a keyword argument (a mask or state)"
-        )
-    records = _tensor_records(args)
-    out = []
-    for record in records:
-        config = record.get("config") or {}
-        shape = config.get("shape")
-        recorded = tuple(shape[1:]) if isinstance(shape, list) and None not in shape[1:] else None
-        out.append((_history(config.get("keras_history"), name, path), recorded))
-    if not out:
-        raise import_error(E705, path, f"layer '{name}' reads no tensor")
-    return out
-
-
-def _history(value: Any, name: str, path: str) -> str:
-    if not isinstance(value, list) or len(value) < 3 or not isinstance(value[0], str):
-        raise import_error(E701, path, f"layer '{name}' reads a tensor with no keras_history")
-    producer, node_index, tensor_index = value[0], value[1], value[2]
-    if node_index != 0 or tensor_index != 0:
-        raise import_error(
-            E705,
-            path,
-            f"layer '{name}' reads output {tensor_index} of call {node_index} of '{producer}'; "
-            "specc layers are called once and have one output",
-        )
-    return producer

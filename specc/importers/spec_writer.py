@@ -150,34 +150,43 @@ class _Renderer:
 
     def statement(self, stmt: Statement) -> list[str]:
         layer = stmt.layer
+        if layer is None:  # a side path from a named tensor
+            lines = [f"path @{self.names[stmt.source or '']} {{"]
+            lines.extend(INDENT + text for text in self.body(stmt.body))
+            return [*lines, "}"]
         cls = lookup(layer.kind)
         assert cls is not None
         params = explicit_params(validated(cls, layer.params))
         items: list[str] = []
         head = layer.kind
         if cls is ActivationLayer:
-            head = params.pop("activation")
+            head = params.pop("activation", None) or "linear"
         for key in cls.positional:
             if key in params:
-                items.append(value_text(params.pop(key), key))
+                text = value_text(params.pop(key), key)
+                # `rescaling 0.5 -1.0` would read as one difference: a negative one is named
+                items.append(f"{key}={text}" if items and text.startswith("-") else text)
         if cls.bare_words:
             if params.get("padding") == "same":
                 items.append(params.pop("padding"))
             if isinstance(params.get("activation"), str):
                 items.append(params.pop("activation"))
         items.extend(f"{key}={value_text(value, key)}" for key, value in params.items())
-        items.extend(f"@{self.names[ref]}" for ref in stmt.refs)
+        refs = [f"@{self.names[ref]}" for ref in stmt.refs]
+        items.extend(["[" + ", ".join(refs) + "]"] if stmt.listed else refs)
         paths = [self.body(path) for path in stmt.paths] if stmt.paths is not None else None
         items.extend(self.name_item(layer.kind, layer.name))
         line = " ".join([head, *items])
         if paths is None:
             return [line]
         lines = [line + " {"]
-        for path in paths:
+        for n, path in enumerate(paths):
+            source = stmt.sources[n] if stmt.sources is not None else None
+            start = f"path @{self.names[source]}" if source is not None else "path"
             if not path:
-                lines.append(INDENT + "path { }")
+                lines.append(INDENT + start + " { }")
                 continue
-            lines.append(INDENT + "path {")
+            lines.append(INDENT + start + " {")
             lines.extend(INDENT * 2 + text for text in path)
             lines.append(INDENT + "}")
         lines.append("}")

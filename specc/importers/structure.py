@@ -14,8 +14,17 @@ tensors. The walk is pull-based, from the output back:
   dominates its inputs (every route from the model's input passes through
   it): ResNet's residual ``add { path { } path { conv ... } }``.
 
-A graph that needs a layer to read a tensor other than the current one (a
-path starting at a named tensor) cannot be written yet: E705, naming the layer.
+A graph that is not series-parallel in this sense, where a layer must read a
+tensor that is not current where the walk would compute it (NASNet's cells,
+which mix branches of the current tensor and of the previous cell's input),
+is written branch by branch instead (:func:`_by_name`), each input's branch
+whole before the layer reading it: a layer that reads the current tensor is
+a statement; one that reads another tensor starts a side path
+``path @name { ... }``, which the layers reading its end extend; a merge takes
+the side paths just written as its own paths (``add { path @h { ... } path
+@p { } }``, as zoo/nasnet.cnn writes a cell) or else lists its inputs
+(``add [@a, @b]``, ``add @b`` when the first is current). Every layer reaches
+the output, so the output is current at the end.
 """
 
 from __future__ import annotations
@@ -24,29 +33,117 @@ import sys
 from dataclasses import dataclass, field
 
 from specc.codes import E701, E705
-from specc.diagnostics import SpeccError
 from specc.importers.graph import ImportedLayer, ImportedModel, import_error
 from specc.ir.layers import lookup
 
 
 @dataclass
 class Statement:
-    """One layer statement; a merge has ``paths`` (or None: no body) and ``refs``."""
+    """One layer statement; a merge has ``paths`` (or None: no body) and ``refs``.
 
-    layer: ImportedLayer
+    ``listed``: the refs are all the merge's inputs (``add [@a, @b]``);
+    ``sources``: the named tensor each path starts from (None: the current one).
+    A side path ``path @source { ... }`` has no layer, its ``source`` and its ``body``.
+    """
+
+    layer: ImportedLayer | None
     paths: list[list[Statement]] | None = None
     refs: list[str] = field(default_factory=list)
+    listed: bool = False
+    source: str | None = None
+    body: list[Statement] = field(default_factory=list)
+    sources: list[str | None] | None = None
+
+
+class _NotSeriesParallelError(Exception):
+    """The walk met a tensor it cannot make current: the graph is written by name."""
 
 
 def structure(model: ImportedModel) -> list[Statement]:
-    """The statements that compute ``model``'s output from its input (E705 when none do)."""
+    """The statements that compute ``model``'s output from its input (E705 where no spec can)."""
     walker = _Walker(model)
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 10 * len(model.layers) + 1000))
     try:
         return walker.emit(0, walker.index[model.output])
+    except _NotSeriesParallelError:
+        return _by_name(walker)
     finally:
         sys.setrecursionlimit(limit)
+
+
+def _by_name(walker: _Walker) -> list[Statement]:
+    """The layers branch by branch, side paths from named tensors where a branch begins."""
+    out: list[Statement] = []
+    current = 0
+    side: Statement | None = None  # the open side path
+    side_end = -1
+    for v in _branch_order(walker):
+        layer = walker.layers[v]
+        assert layer is not None
+        ins = walker.inputs[v]
+        if walker.merge[v]:
+            side = None
+            out.append(_merge_by_name(walker, out, layer, ins, current))
+            current = v
+        elif side is not None and ins[0] == side_end:
+            side.body.append(Statement(layer))
+            side_end = v
+        elif ins[0] == current:
+            side = None
+            out.append(Statement(layer))
+            current = v
+        else:
+            side = Statement(None, source=walker._name(ins[0]), body=[Statement(layer)])
+            side_end = v
+            out.append(side)
+    return out
+
+
+def _merge_by_name(
+    walker: _Walker, out: list[Statement], layer: ImportedLayer, ins: list[int], current: int
+) -> Statement:
+    """``merge { path @h { ... } path @p { } }`` when the side paths just written end at
+    the merge's inputs, in its order (they move into it); else ``merge [@a, @b]``."""
+    k = len(out)
+    while k > 0 and out[k - 1].layer is None:
+        k -= 1
+    ends = [walker.index[stmt.body[-1].layer.name] for stmt in out[k:]]  # type: ignore[union-attr]
+    used = [i for i in ins if i in ends]
+    if used and len(set(ins)) == len(ins) and ends[len(ends) - len(used) :] == used:
+        moved = out[len(out) - len(used) :]
+        del out[len(out) - len(used) :]
+        by_end = dict(zip(used, moved, strict=True))
+        paths, sources = [], []
+        for i in ins:
+            stmt = by_end.get(i)
+            paths.append(stmt.body if stmt is not None else [])
+            source = stmt.source if stmt is not None else walker._name(i)
+            sources.append(None if i == current and stmt is None else source)
+        return Statement(layer, paths, sources=sources)
+    first = ins[0] == current
+    refs = [walker._name(i) for i in (ins[1:] if first else ins)]
+    return Statement(layer, None, refs, listed=not first)
+
+
+def _branch_order(walker: _Walker) -> list[int]:
+    """The layers in a depth-first order from the output: each input's branch whole, then
+    the layer reading them; the output's own chain comes last."""
+    order: list[int] = []
+    done = {0}
+    stack = [(walker.index[walker.model.output], 0)]
+    while stack:
+        v, k = stack.pop()
+        ins = walker.inputs[v]
+        while k < len(ins) and ins[k] in done:
+            k += 1
+        if k < len(ins):
+            stack += [(v, k + 1), (ins[k], 0)]
+            continue
+        if v not in done:
+            done.add(v)
+            order.append(v)
+    return order
 
 
 class _Walker:
@@ -108,16 +205,8 @@ class _Walker:
         layer = self.layers[i]
         return self.model.input_name if layer is None else layer.name
 
-    def _cannot(self, reader: int, tensor: int) -> SpeccError:
-        layer = self.layers[reader]
-        origin = layer.origin if layer is not None else "the input"
-        return import_error(
-            E705,
-            self.path,
-            f"{origin} reads '{self._name(tensor)}', which is not the current tensor where the "
-            "spec would compute it; a spec's paths start from the current tensor",
-            "paths from a named tensor come with the language's next version",
-        )
+    def _cannot(self, reader: int, tensor: int) -> _NotSeriesParallelError:
+        return _NotSeriesParallelError(reader, tensor)
 
     # -- the walk ----------------------------------------------------------------------
 
@@ -168,15 +257,8 @@ class _Walker:
         refs: list[str] = []
         for i in ins:
             if i in pending:
-                if refs:
-                    raise import_error(
-                        E705,
-                        self.path,
-                        f"{self.layers[m].origin} reads '{self._name(i)}' after the named "  # type: ignore[union-attr]
-                        f"tensor '{refs[-1]}'; a spec's merge reads its paths before its "
-                        "@references",
-                        "paths from a named tensor come with the language's next version",
-                    )
+                if refs:  # a merge reads its paths before its @references
+                    raise _NotSeriesParallelError(m, i)
                 paths.append([] if i == d else self.emit(d, i, m))
             else:
                 refs.append(self._name(i))
