@@ -46,7 +46,9 @@ class NamedOp(Op):
 
 def value(text: str, env: dict[str, object]) -> object:
     """Python's value of an expression the generator wrote (its own trusted text)."""
-    return eval(text, {"__builtins__": {}, **_FUNCTIONS}, env)  # noqa: S307
+    # eval, not a tree walk: the text is unparenthesized where precedence decides, and
+    # Python reading it is the oracle for how specc must read it.
+    return eval(text, {"__builtins__": {}, **_FUNCTIONS}, env)
 
 
 def width(text: str, env: dict[str, object], top: int = MAX_C) -> int:
