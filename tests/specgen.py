@@ -168,7 +168,7 @@ class Builder(ComputeSteps):
             return self.block_call(shape)
         if r < 0.36 and top:
             return self.repeat(shape)
-        if r < 0.5:
+        if r < 0.45:
             return self.compute(shape, top)
         op = self.layer(shape)
         if op is not None and top and self.rng.random() < 0.2:
@@ -186,7 +186,7 @@ class Builder(ComputeSteps):
             # stay as frequent as the coverage test needs.
             old = sorted(k for k in allowed if k not in NEW_KINDS)
             new = sorted(k for k in allowed if k in NEW_KINDS)
-            pool = new if new and (not old or self.rng.random() < 0.3) else old
+            pool = new if new and (not old or self.rng.random() < 0.35) else old
             kind = self.rng.choice(pool)
         return _checked(self.g.layer(shape, kind), shape)
 
@@ -237,7 +237,13 @@ class Builder(ComputeSteps):
                 n -= 1
         count = self.rng.choice([str(n), f"{n} + 0", f"({n + 1} - 1)"]) if n else "0"
         body = [line for op in ops for line in op.lines]
-        return Op([f"repeat {count} {{", *_indent(body), "}"], fn, n * sum(o.nodes for o in ops))
+        head = f"repeat {count} {{"
+        if self.rng.random() < 0.4:  # the same loop written with `for`
+            start = self.rng.randint(0, 2)
+            head = self.rng.choice(
+                [f"for i in range({start}, {start} + {count}) {{", f"for _ in {list(range(n))} {{"]
+            )
+        return Op([head, *_indent(body), "}"], fn, n * sum(o.nodes for o in ops))
 
     # -- merges ---------------------------------------------------------------------------
 
