@@ -293,7 +293,9 @@ class Builder(ComputeSteps):
         if len(shape) != 3:
             if (target is not None and target != shape[-1]) or rng.random() < 0.7:
                 units = target if target is not None else rng.randint(1, 8)
-                if not ok("dense"):
+                # A path's dense keeps a long vector's length only when small: a dense of
+                # 16731 x 16731 (seed 264) gave a graph over protobuf's 2 GiB.
+                if not ok("dense") or shape[-1] * units > 2**16:
                     return None if units != shape[-1] else Op([], lambda x: x, 0)
                 lines.append(f"dense {units}" + (f" {self.g.act()}" if rng.random() < 0.5 else ""))
             lines += self.preserving(shape, "dropout", "batchnormalization", "activation")
