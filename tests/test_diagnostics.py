@@ -70,6 +70,7 @@ CASES = [
     (spec("conv2d 8 2 strides=3"), "W403", 3, 14, "never seen"),
     (spec("dense 1 softmax", "8"), "W405", 3, 11, "always gives 1"),
     ("block unused(n) {\n  dense n\n}\n" + spec("dense 4", "8"), "W404", 1, 7, "never used"),
+    ("def unused(n) {\n  return n\n}\n" + spec("dense 4", "8"), "W406", 1, 5, "never called"),
 ]
 
 

@@ -4,18 +4,20 @@
 right. For valid specs, the Keras model built from specc's IR must agree with
 specc on the layer order and names (also Keras's automatic names), every
 layer's output shape, parameter count and weights (names, shapes, order), and
-the model's total, trainable and non-trainable parameters. For invalid specs,
+the model's total, trainable and non-trainable parameters. What the computing
+language works out (widths from ``let``, ``def`` and ``channels()``, branches,
+composed names) is checked against Python: the spec's ``expect output`` line
+holds the shape the generator computed, and the names it wrote or composed
+must be specc's. For invalid specs,
 Keras must refuse the statement at the line the generator names, and specc
 must report its error(s) there.
 """
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from conftest import require
-from specgen import generate_invalid_spec, generate_spec
+from specgen import generate_case, generate_invalid_spec, generate_spec
 
 from specc.check import check_source
 from specc.ir.graph import Model
@@ -24,7 +26,6 @@ GRAPH_SEEDS = range(0, 200)
 STACK_SEEDS = range(10_000, 10_100)
 INVALID_SEEDS = range(0, 60)
 CHUNK = 25
-GENERATED_NAME = re.compile(r"t\d+\Z")
 # Codes of what Keras refuses (E107: output_padding >= strides, a value Keras rejects).
 KERAS_REFUSALS = {"E107", "E201", "E202", "E203", "E204", "E205", "E206"}
 
@@ -33,25 +34,28 @@ def _chunks(seeds: range) -> list[range]:
     return [seeds[i : i + CHUNK] for i in range(0, len(seeds), CHUNK)]
 
 
-def _keras_layer(node, auto_names: bool):
-    """The Keras layer for ``node``; with ``auto_names`` Keras names unnamed layers itself."""
+def _keras_layer(node, written: set[str] | None):
+    """The Keras layer for ``node``, named by Keras itself unless its name is ``written``.
+
+    ``written=None`` gives every layer specc's name.
+    """
     import keras
     from keras_reference import keras_value, written_params
 
     cls = getattr(keras.layers, type(node.layer).keras_class)
     kwargs = {k: keras_value(v) for k, v in written_params(node).items()}
-    if not auto_names or GENERATED_NAME.match(node.name):
+    if written is None or node.name in written:
         kwargs["name"] = node.name
     return cls(**kwargs)
 
 
-def _build(model: Model, auto_names: bool):
-    """A functional Keras model of ``model``; layer names from Keras when ``auto_names``."""
+def _build(model: Model, written: set[str]):
+    """A functional Keras model of ``model``; Keras names the layers the spec leaves unnamed."""
     import keras
 
     tensors = {0: keras.Input(shape=model.input.output_shape, name=model.input.name)}
     for node in model.nodes[1:]:
-        layer = _keras_layer(node, auto_names)
+        layer = _keras_layer(node, written)
         inputs = [tensors[i] for i in node.inputs]
         tensors[node.index] = layer(inputs if node.layer.merge else inputs[0])
     return keras.Model(tensors[0], tensors[model.output], name=model.name)
@@ -88,13 +92,24 @@ def _check_valid(seeds: range, graphs: bool) -> None:
 
     keras.backend.clear_session()  # frees the previous chunk's models (slow: once a chunk)
     for seed in seeds:
-        text = generate_spec(seed, graphs=graphs)
-        result = check_source(text, f"seed{seed}.cnn")
-        assert result.errors == [], f"seed {seed}:\n{text}\n{result.errors}"
-        (model,) = result.models
-        keras.backend.clear_session(free_memory=False)  # restarts Keras's name counters
-        # Fresh session: Keras's own automatic names must be specc's.
-        _compare(seed, text, model, _build(model, auto_names=True))
+        case = generate_case(seed, graphs=graphs)
+        _check_case(seed, case)
+
+
+def _check_case(seed: int, case) -> Model:
+    """One generated spec: no error (its ``expect`` holds), its names, Keras agrees."""
+    import keras
+
+    text = case.text
+    result = check_source(text, f"seed{seed}.cnn")
+    assert result.errors == [], f"seed {seed}:\n{text}\n{result.errors}"
+    (model,) = result.models
+    written = set(case.names)
+    assert written <= {n.name for n in model.layers}, f"seed {seed}:\n{text}"
+    keras.backend.clear_session(free_memory=False)  # restarts Keras's name counters
+    # Fresh session: Keras's own automatic names must be specc's.
+    _compare(seed, text, model, _build(model, written))
+    return model
 
 
 @pytest.mark.parametrize("seeds", _chunks(GRAPH_SEEDS), ids=lambda r: f"{r.start}-{r.stop}")
@@ -107,10 +122,19 @@ def test_random_stacks_match_keras(seeds):
     _check_valid(seeds, graphs=False)
 
 
+# The computing language: branches, let, loops, functions, shape questions, names, paths.
+SYNTAX = (
+    *("if ", "} else if ", "} else {", "let ", "for ", " in range(", "def ", "return "),
+    *("channels()", "height()", "width()", " / ", "int(", "round(", "min(", "max(", "ceil("),
+    *("floor(", 'name=name+"_', "+ str(i)", "path @", "[@", "(prev, s=1) {"),
+)
+
+
 def _features(text: str, model: Model) -> set[str]:
     """The language features and layer options one generated spec uses."""
     out = {node.kind for node in model.layers}
     out |= {word for word in ("repeat", "@", "path { }", "block", " * ", " // ") if word in text}
+    out |= {word for word in SYNTAX if word in text}
     for node in model.layers:
         layer, kind = node.layer, node.kind
         inputs = [model.nodes[i].output_shape for i in node.inputs]
@@ -189,7 +213,7 @@ def test_generator_is_deterministic_and_covers_every_option():
     wanted |= {"prelu:shared_axes", "softmax_layer:axes", "normalization:axes"}
     wanted |= {"normalization:mean", "groupnormalization:instance", "resizing:antialias"}
     wanted |= {"resizing:aspect", "rescaling:per_channel", "relu_layer:clipped"}
-    wanted |= {"layernormalization:axes", "unitnormalization:axes"}
+    wanted |= {"layernormalization:axes", "unitnormalization:axes", *SYNTAX}
     assert wanted - seen == set()
 
 
@@ -212,13 +236,9 @@ def test_single_kind_specs_match_keras():
     keras.backend.clear_session()
     for kind in KINDS:
         for seed in range(3):
-            text = generate_spec(seed, kinds=frozenset({kind}))
-            result = check_source(text)
-            assert result.errors == [], (text, result.errors)
-            (model,) = result.models
-            assert {node.kind for node in model.layers} == {kind}, text
-            keras.backend.clear_session(free_memory=False)
-            _compare(seed, text, model, _build(model, auto_names=True))
+            case = generate_case(seed, kinds=frozenset({kind}))
+            model = _check_case(seed, case)
+            assert {node.kind for node in model.layers} == {kind}, case.text
 
 
 def _keras_refusal_line(model: Model) -> int | None:
@@ -228,7 +248,7 @@ def _keras_refusal_line(model: Model) -> int | None:
     tensors = {0: keras.Input(shape=model.input.output_shape)}
     for node in model.nodes[1:]:
         try:
-            layer = _keras_layer(node, auto_names=False)
+            layer = _keras_layer(node, written=None)
             inputs = [tensors[i] for i in node.inputs]
             tensors[node.index] = layer(inputs if node.layer.merge else inputs[0])
         except Exception:  # Keras refuses with ValueError, TypeError, ...: any refusal counts

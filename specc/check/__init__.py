@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from specc.check.rules import RULES
-from specc.codes import E107, E112, E301, E302, E303, W404
+from specc.check.unused import unused_definition_warnings
+from specc.codes import E107, E112, E301, E302, E303
 from specc.diagnostics import Diagnostic, Span, SpeccError, sort_key, source_lines
 from specc.ir.graph import Model
 from specc.ir.infer import infer
@@ -166,26 +167,6 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def unused_block_warnings(expander: Expander) -> list[Diagnostic]:
-    """W404 for every block that no model of the file expanded.
-
-    None when a resource limit (E112) stopped an expansion: the blocks below the
-    cut were never reached, which says nothing about whether they are used.
-    """
-    if any(d.code == E112 for d in expander.diagnostics):
-        return []
-    return [
-        Diagnostic(
-            W404,
-            f"block '{block.name}' is never used",
-            block.name_span,
-            "call it from a model, or delete it",
-            severity="warning",
-        )
-        for block in expander.unused_blocks()
-    ]
-
-
 def check_source(
     source: str,
     file: str = "<input>",
@@ -218,7 +199,7 @@ def _check(source: str, file: str, max_params: int | None, max_macs: int | None)
         ]
         return result
     diagnostics.extend(expander.diagnostics)
-    diagnostics.extend(unused_block_warnings(expander))
+    diagnostics.extend(unused_definition_warnings(statements, expander.blocks, expander.functions))
     for model in models:
         diagnostics.extend(check_model(model, max_params, max_macs))
         result.models.append(model)

@@ -145,4 +145,5 @@ RULES: tuple[Rule, ...] = (
     StrideLargerThanKernel(),
     SoftmaxOverOneUnit(),
 )
-# W404 (unused block) needs the whole file, not one model: see specc.check.run.
+# W404 and W406 (unused blocks and functions) need the whole file, not one model: see
+# specc.check.unused.

@@ -34,6 +34,7 @@ from specc.codes.checks import (
     W403,
     W404,
     W405,
+    W406,
 )
 from specc.codes.imports import E701, E702, E703, E704, E705, E706, E707
 from specc.codes.language import (
@@ -82,7 +83,7 @@ REGISTRY: dict[str, Code] = {
         (
             *(E100, E101, E102, E103, E104, E105, E106, E107, E108, E109, E110, E111, E112),
             *(E113, E114, E201, E202, E203, E204, E205, E206, E207, E301, E302, E303),
-            *(W401, W402, W403, W404, W405),
+            *(W401, W402, W403, W404, W405, W406),
             *(E501, E502, E503, E504, E505, E601, E602, E603, E604, E605, E606, E607),
             *(E611, E612, E613, E614, E615),
             *(E701, E702, E703, E704, E705, E706, E707),

@@ -114,7 +114,9 @@ W403 = warning(
 W404 = warning(
     "W404",
     "unused block",
-    doc="A block is defined but no model calls it (perhaps a misspelled call).",
+    doc="A block is defined but no model calls it, directly or through other blocks "
+    "(perhaps a misspelled call). A call counts wherever it is written, even in an `if` "
+    "branch that this file's arguments never take.",
     example="block unused(n) {\n  dense n\n}\n\nmodel m {\n  input 784\n  dense 10\n}\n",
     fix="Call it or delete it.",
 )
@@ -124,4 +126,15 @@ W405 = warning(
     doc="softmax normalizes over the units of its axis: over one unit it always gives 1.",
     example="model m {\n  input 784\n  dense 1 softmax\n}\n",
     fix="Use sigmoid for a binary output, or one unit per class.",
+)
+W406 = warning(
+    "W406",
+    "unused function",
+    doc="A `def` function is defined but no model calls it, directly or through the blocks "
+    "and functions it calls (perhaps a misspelled call, or a helper left over from an "
+    "edit). A call counts wherever it is written, even in an `if` branch that this file's "
+    "arguments never take.",
+    example="def make_divisible(v, divisor) {\n  return max(divisor, int(v / divisor) * divisor)"
+    "\n}\n\nmodel m {\n  input 784\n  dense 10\n}\n",
+    fix="Call it, for example `dense make_divisible(100 * 0.75, 8)`, or delete it.",
 )

@@ -31,8 +31,8 @@ from specc.check import (
     check_source,
     gc_paused,
     settle,
-    unused_block_warnings,
 )
+from specc.check.unused import unused_definition_warnings
 from specc.codes import E101, E112
 from specc.diagnostics import Diagnostic, RelatedSpan, Span, SpeccError, sort_key
 from specc.ir.graph import Model
@@ -376,7 +376,9 @@ class Analyzer:
             return result
         self.models = self.fresh_models
         diagnostics = list(expander.diagnostics)
-        diagnostics.extend(unused_block_warnings(expander))
+        diagnostics.extend(
+            unused_definition_warnings(statements, expander.blocks, expander.functions)
+        )
         result.models = models
         result.diagnostics = settle(diagnostics, text)
         return result

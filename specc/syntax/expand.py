@@ -105,10 +105,6 @@ class Expander(
             raise error(E108, "expected `model NAME { ... }`", stmt.span)
         return stmt.items[0].value.name
 
-    def unused_blocks(self) -> list[BlockDef]:
-        """Blocks that no model expanded."""
-        return [b for name, b in self.blocks.items() if name not in self.used_blocks]
-
     # -- one model -----------------------------------------------------------
 
     def _model(self, name: str, stmt: t.Statement) -> Model | None:
