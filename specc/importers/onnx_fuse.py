@@ -2,8 +2,9 @@
 
 Exporters split what Keras writes as one layer: a convolution and its ReLU, a
 global pooling that keeps its 1x1 and the flatten after it, a matrix product
-and its bias. Each pass here joins two such layers into the one Keras would
-have, where nothing else reads the tensor between them.
+and its bias, a crop of height and width (torch slices one axis at a time).
+Each pass here joins two such layers into the one Keras would have, where
+nothing else reads the tensor between them.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ def fuse(layers: list[ImportedLayer], output: str) -> tuple[list[ImportedLayer],
             and producer.params.get("keepdims")
         ):
             producer.params["keepdims"] = False
+            producer.output_shape = layer.output_shape
+        elif layer.kind == producer.kind == "cropping2d":  # torch slices one axis at a time
+            producer.params["cropping"] = tuple(
+                (a[0] + b[0], a[1] + b[1])
+                for a, b in zip(producer.params["cropping"], layer.params["cropping"], strict=True)
+            )
             producer.output_shape = layer.output_shape
         else:
             kept.append(layer)

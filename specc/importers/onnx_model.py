@@ -27,6 +27,7 @@ from specc.importers.graph import ImportedLayer, ImportedModel, diagnostic, impo
 from specc.importers.keras_config import snake_case
 
 MAX_ONNX_BYTES = 2 * 2**30  # protobuf's own limit for one message
+MAX_FOLDED_ELEMENTS = 2**26  # a constant the reference evaluator may compute
 
 
 @dataclass
@@ -83,7 +84,10 @@ def load(path: str):
     try:
         onnx.checker.check_model(model)
         _fix_batch(model)
-        return onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+        model = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+        if _fold_constants(model):
+            model = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+        return model
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise import_error(E701, path, f"the ONNX model is not valid: {first}") from None
@@ -101,6 +105,74 @@ def _fix_batch(model) -> None:
         if value.name not in initializers and dims and not dims[0].HasField("dim_value"):
             dims[0].dim_value = 1
     del model.graph.value_info[:]  # shape inference writes them again, with the batch of 1
+
+
+def _fold_constants(model) -> bool:
+    """Constant subgraphs evaluated into initializers, so shape inference sees their values.
+
+    torch writes a ``ZeroPad2d``'s pads as a chain (``ConstantOfShape -> Concat -> Slice
+    -> Transpose -> Cast``) whose value onnx's shape inference does not propagate, which
+    leaves every shape after the Pad open. A node is folded only where its inputs are
+    constant and shape inference bounds its output; True if the graph changed.
+    """
+    from onnx import helper, numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    graph = model.graph
+    known = {t.name for t in graph.initializer}
+    infos = {v.name: v for v in (*graph.value_info, *graph.output)}
+    folded, kept = [], []
+    for node in graph.node:
+        size = _known_size(infos, node.output)
+        if (
+            node.domain in ("", "ai.onnx")
+            and not node.op_type.startswith("Random")
+            and all(n in known for n in node.input if n)
+            and size is not None
+            and size <= MAX_FOLDED_ELEMENTS
+        ):
+            folded.append(node)
+            known.update(n for n in node.output if n)
+        else:
+            kept.append(node)
+    needed = {n for node in kept for n in node.input} | {o.name for o in graph.output}
+    outputs = [n for node in folded for n in node.output if n in needed]
+    if not outputs:
+        return False
+    sub = helper.make_graph(
+        folded,
+        "fold",
+        [],
+        [helper.make_empty_tensor_value_info(n) for n in outputs],
+        initializer=list(graph.initializer),
+    )
+    sub_model = helper.make_model(
+        sub, opset_imports=list(model.opset_import), ir_version=model.ir_version
+    )
+    try:
+        values = ReferenceEvaluator(sub_model).run(None, {})
+    except Exception:  # the evaluator raises what its op raises; the translator reports it
+        return False
+    del graph.node[:]
+    graph.node.extend(kept)
+    for name, value in zip(outputs, values, strict=True):
+        graph.initializer.append(numpy_helper.from_array(np.asarray(value), name))
+    del graph.value_info[:]
+    return True
+
+
+def _known_size(infos: dict[str, Any], names) -> int | None:
+    """The elements of the values ``names`` together, as shape inference has them."""
+    total = 0
+    for name in names:
+        info = infos.get(name)
+        if info is None or not info.type.tensor_type.HasField("shape"):
+            return None
+        dims = info.type.tensor_type.shape.dim
+        if any(not d.HasField("dim_value") for d in dims):
+            return None
+        total += int(np.prod([d.dim_value for d in dims], dtype=np.int64))
+    return total
 
 
 def static_shape(value_info) -> tuple[int, ...] | None:

@@ -3,8 +3,9 @@
 :class:`Translator` walks the graph in order. A node whose inputs are all
 constant is evaluated by onnx's reference evaluator; any other node goes to
 the method named after its op (``op_conv``, ``op_max_pool``): convolutions,
-pooling and dense layers in :mod:`specc.importers.onnx_windows`, element-wise
-ops, merges and reshapes in :mod:`specc.importers.onnx_values`.
+pooling and dense layers in :mod:`specc.importers.onnx_windows`, activations
+in :mod:`specc.importers.onnx_activations`, merges and reshapes in
+:mod:`specc.importers.onnx_values`, Pad and Slice in :mod:`specc.importers.onnx_crops`.
 An op without a method is E702, naming the node and the op type.
 """
 
@@ -16,14 +17,20 @@ import numpy as np
 
 from specc.codes import E702, E704
 from specc.importers.keras_config import snake_case
-from specc.importers.onnx_model import NodeError, Tensor, as_layer, static_shape
+from specc.importers.onnx_activations import ActivationOps
+from specc.importers.onnx_crops import CropOps
+from specc.importers.onnx_model import (
+    MAX_FOLDED_ELEMENTS,
+    NodeError,
+    Tensor,
+    as_layer,
+    static_shape,
+)
 from specc.importers.onnx_values import ValueOps
 from specc.importers.onnx_windows import WindowOps
 
-MAX_FOLDED_ELEMENTS = 2**26  # a constant the reference evaluator may compute
 
-
-class Translator(WindowOps, ValueOps):
+class Translator(WindowOps, ActivationOps, ValueOps, CropOps):
     """ONNX graph to :class:`~specc.importers.graph.ImportedLayer` objects, node by node."""
 
     def __init__(self, model: Any, path: str, names: dict[int, str]) -> None:
@@ -78,8 +85,8 @@ class Translator(WindowOps, ValueOps):
                         E702,
                         "is an operator specc does not translate",
                         "specc imports Conv, ConvTranspose, pooling, Gemm/MatMul, "
-                        "BatchNormalization, activations, Add/Mul/Concat, Flatten/Reshape, "
-                        "Pad, Resize, Softmax, Dropout and Identity",
+                        "BatchNormalization, activations (PRelu among them), Add/Mul/Concat, "
+                        "Flatten/Reshape, Pad, Slice, Resize, Softmax, Dropout and Identity",
                     )
                 handler(node)
             except NodeError as problem:

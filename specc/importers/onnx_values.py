@@ -1,31 +1,17 @@
-"""Element-wise ONNX ops, merges and reshapes: activations, Add/Mul/Concat, Flatten, Pad, Resize.
+"""ONNX merges and reshapes: Add/Mul/Concat, Flatten/Reshape, Dropout, Identity, Resize.
 
-An activation is an ``activation`` layer (the fusion pass folds it into the
-convolution or dense layer before it); ``x * sigmoid(x)`` is ``silu``. A
-merge of two feature maps is Keras's merge layer (broadcasting as ONNX does:
+A merge of two feature maps is Keras's merge layer (broadcasting as ONNX does:
 ``(C, 1, 1)`` against ``(C, H, W)`` is ``1x1xC`` against ``HxWxC``); a
 concatenation over channels is ``concatenate`` on the last axis.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from specc.codes import E704
 from specc.importers.onnx_model import NodeError, Tensor
 
-# op type -> (activation, its output is >= 0)
-_UNARY = {
-    "Relu": ("relu", True),
-    "Tanh": ("tanh", False),
-    "Softplus": ("softplus", True),
-    "Softsign": ("softsign", False),
-    "HardSwish": ("hard_silu", False),
-    "Exp": ("exponential", True),
-    "Mish": ("mish", False),
-}
 _MERGES = {
     "Add": "add",
     "Sum": "add",
@@ -40,106 +26,6 @@ _NONNEG_MERGES = ("add", "multiply", "maximum", "minimum", "average")
 
 class ValueOps:
     """``op_<op in snake case>`` methods of :class:`~specc.importers.onnx_ops.Translator`."""
-
-    def _activation(self, node, name: str, nonneg: bool = False) -> None:
-        x = self.tensor(node)
-        self.add_layer(
-            node,
-            "activation",
-            {"activation": name},
-            [x.layer],
-            layout=x.layout,
-            nonneg=nonneg,
-            chw=x.chw,
-        )
-
-    def _check(self, node, attribute: str, expected: float, default: float, keras: str) -> None:
-        value = float(self.attr(node, attribute, default))
-        if not math.isclose(value, expected, rel_tol=1e-5):
-            raise NodeError(
-                E704,
-                f"has {attribute}={value}; Keras's {keras} has {expected}",
-                "the configurable activation layers come with the language's next version",
-            )
-
-    def _unary(self, node) -> None:
-        self._activation(node, *_UNARY[node.op_type])
-
-    op_relu = op_tanh = op_softplus = op_softsign = op_hard_swish = op_exp = op_mish = _unary
-
-    def op_leaky_relu(self, node) -> None:
-        self._check(node, "alpha", 0.2, 0.01, "leaky_relu")
-        self._activation(node, "leaky_relu")
-
-    def op_elu(self, node) -> None:
-        self._check(node, "alpha", 1.0, 1.0, "elu")
-        self._activation(node, "elu")
-
-    def op_selu(self, node) -> None:
-        self._check(node, "alpha", 1.67326319217681884765625, 1.67326319217681884765625, "selu")
-        self._check(node, "gamma", 1.05070102214813232421875, 1.05070102214813232421875, "selu")
-        self._activation(node, "selu")
-
-    def op_hard_sigmoid(self, node) -> None:
-        self._check(node, "alpha", 1 / 6, 0.2, "hard_sigmoid")
-        self._check(node, "beta", 0.5, 0.5, "hard_sigmoid")
-        self._activation(node, "hard_sigmoid", True)
-
-    def op_gelu(self, node) -> None:
-        if self.attr(node, "approximate", "none") != "none":
-            raise NodeError(E704, "is the tanh approximation of gelu; Keras's gelu is exact")
-        self._activation(node, "gelu")
-
-    def op_clip(self, node) -> None:
-        low = self.attr(node, "min", None) if self.opset < 11 else self.const(node, 1, "minimum")
-        high = self.attr(node, "max", None) if self.opset < 11 else self.const(node, 2, "maximum")
-        low = None if low is None else float(np.asarray(low))
-        high = None if high is None or np.isinf(high) else float(np.asarray(high))
-        if low == 0.0 and high == 6.0:
-            self._activation(node, "relu6", True)
-        elif low == 0.0 and high is None:
-            self._activation(node, "relu", True)
-        else:
-            raise NodeError(E704, f"clips to [{low}, {high}]; Keras's activations clip to [0, 6]")
-
-    def op_sigmoid(self, node) -> None:
-        x = node.input[0]
-        reader = self.single_consumer(node.output[0])
-        other = self.nodes[reader] if reader is not None else None
-        if (
-            other is not None
-            and other.op_type == "Mul"
-            and sorted(other.input) == sorted([x, node.output[0]])
-        ):
-            self.absorbed.add(reader)  # x * sigmoid(x) is silu
-            t = self.tensor(node)
-            self.add_layer(
-                node,
-                "activation",
-                {"activation": "silu"},
-                [t.layer],
-                layout=t.layout,
-                output=other.output[0],
-            )
-            return
-        self._activation(node, "sigmoid", True)
-
-    def _softmax(self, node, name: str) -> None:
-        x = self.tensor(node)
-        default = -1 if self.opset >= 13 else 1
-        axis = int(self.attr(node, "axis", default))
-        rank = len(x.shape) + 1
-        if x.layout == "flat" or (axis % rank) != (1 if x.layout == "nchw" else rank - 1):
-            raise NodeError(
-                E704, f"takes its {name} over axis {axis}; Keras's is over the channels"
-            )
-        self._activation(node, name, name == "softmax")
-
-    def op_softmax(self, node) -> None:
-        self._softmax(node, "softmax")
-
-    def op_log_softmax(self, node) -> None:
-        self._softmax(node, "log_softmax")
 
     # -- merges ------------------------------------------------------------------------
 
@@ -264,22 +150,6 @@ class ValueOps:
         self.add_layer(
             node, "dropout", {"rate": rate}, [x.layer], layout=x.layout, nonneg=x.nonneg, chw=x.chw
         )
-
-    def op_pad(self, node) -> None:
-        x = self.feature_map(node)
-        if self.attr(node, "mode", "constant") != "constant":
-            raise NodeError(E704, f"pads in mode {self.attr(node, 'mode')}; Keras pads with zeros")
-        pads = self.attr(node, "pads", None) if self.opset < 11 else self.const(node, 1, "pads")
-        value = self.attr(node, "value", 0.0) if self.opset < 11 else self.const(node, 2, "value")
-        if len(node.input) > 3 and node.input[3]:
-            raise NodeError(E704, "pads selected axes; specc pads height and width")
-        p = [int(v) for v in np.asarray(pads).reshape(-1)]
-        if value is not None and float(np.asarray(value)) != 0.0:
-            raise NodeError(E704, f"pads with {float(np.asarray(value))}; Keras pads with zeros")
-        if len(p) != 8 or p[0] or p[1] or p[4] or p[5] or min(p) < 0:
-            raise NodeError(E704, f"pads {p}; specc pads only height and width, by >= 0")
-        padding = ((p[2], p[6]), (p[3], p[7]))
-        self.add_layer(node, "zeropadding2d", {"padding": padding}, [x.layer], nonneg=x.nonneg)
 
     def op_resize(self, node) -> None:
         x = self.feature_map(node)

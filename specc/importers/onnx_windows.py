@@ -7,6 +7,8 @@ ONNX padding equal to what Keras's ``same`` adds is ``same``; no padding is
 counts the padded cells, and for max pooling over values >= 0 (after a
 ReLU). Trailing padding that no window reaches is dropped first, so a
 padding that differs from Keras's only where nothing reads it is ``same``.
+A transposed convolution whose crop (its ``pads``) is neither Keras's
+``valid`` nor ``same`` is a ``valid`` one followed by a ``cropping2d``.
 """
 
 from __future__ import annotations
@@ -110,21 +112,30 @@ class WindowOps:
         out_hw = self.out_shape(node)[1:]
         if self.attr(node, "auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
             raise NodeError(E704, "uses auto_pad SAME, which maps to no Keras padding")
+        if max(strides) > 1 and max(dilation) > 1:
+            raise NodeError(E704, "has strides and dilations both above 1, which Keras refuses")
+        if self.attr(node, "output_shape", None) is not None:
+            raise NodeError(E704, "sets output_shape; specc reads the crop from pads")
         pads = list(self.attr(node, "pads", [0, 0, 0, 0]))
         begins = (pads[0], pads[1])
         choice = _transpose_padding(x.shape[1:], kernel, strides, dilation, begins, out_hw)
-        if choice is None:
-            raise NodeError(
-                E704,
-                f"crops its output by pads {pads}, which no Keras padding reproduces",
-                "the Cropping2D layer comes with the language's next version",
+        cropping = None
+        if choice is None:  # a valid transposed convolution, then its crop
+            choice, cropping = _transpose_crop(
+                x.shape[1:], kernel, strides, dilation, begins, out_hw
             )
         padding, output_padding = choice
         params = {"filters": w.shape[1], "kernel_size": kernel, "strides": strides}
         params.update(padding=padding, output_padding=output_padding, dilation_rate=dilation)
         params["use_bias"] = b is not None
         weights = [w.transpose(2, 3, 1, 0), *([b] if b is not None else [])]
-        self.add_layer(node, "conv2dtranspose", params, [x.layer], weights)
+        if cropping is None:
+            self.add_layer(node, "conv2dtranspose", params, [x.layer], weights)
+            return
+        full = self.add_layer(node, "conv2dtranspose", params, [x.layer], weights, suffix="_full")
+        full.shape = (w.shape[1], *(o + a + b for o, (a, b) in zip(out_hw, cropping, strict=True)))
+        self.layers[-1].output_shape = (*full.shape[1:], full.shape[0])
+        self.crop(node, full, cropping)
 
     # -- pooling -----------------------------------------------------------------------
 
@@ -299,3 +310,23 @@ def _transpose_padding(hw, kernel, strides, dilation, begins, out_hw):
         if crops == tuple(begins):
             return padding, output_padding
     return None
+
+
+def _transpose_crop(hw, kernel, strides, dilation, begins, out_hw):
+    """``((padding, output_padding), cropping)``: Keras's valid transposed convolution, whose
+    output holds ONNX's before its pads are cut, and the ``cropping2d`` that cuts them."""
+    lengths, paddings = [], []
+    for n, k, s, d, begin, o in zip(hw, kernel, strides, dilation, begins, out_hw, strict=True):
+        extra = begin + o - ((n - 1) * s + d * (k - 1) + 1)  # cells ONNX's output_padding adds
+        if extra >= s:
+            raise NodeError(E704, f"adds output_padding {extra}, not less than its stride {s}")
+        paddings.append(max(extra, 0))
+    output_padding = tuple(paddings) if any(paddings) else None
+    ops = output_padding or (None, None)
+    for n, k, s, d, op in zip(hw, kernel, strides, dilation, ops, strict=True):
+        lengths.append(sh.conv_transpose_output_length(n, k, s, "valid", op, d))
+    cropping = tuple(
+        (begin, length - begin - o)
+        for begin, length, o in zip(begins, lengths, out_hw, strict=True)
+    )
+    return ("valid", output_padding), cropping
