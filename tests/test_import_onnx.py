@@ -104,6 +104,21 @@ def _cases():
             y = torch.cat([z, z * torch.sigmoid(z)], dim=1)  # x * sigmoid(x) is silu
             return nn.functional.pad(y, (1, 2, 0, 1))
 
+    def prelu(n: int = 1):  # slopes of both signs, each different, so a layout error shows
+        layer = nn.PReLU(n)
+        layer.weight.data.copy_(torch.linspace(-0.9, 0.8, n))
+        return layer
+
+    class Crops(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.pad = nn.ZeroPad2d((-1, 2, 0, -2))  # a crop and a padding: both layers
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x):
+            y = self.conv(nn.functional.pad(self.pad(x), (0, 0, -1, -1)))
+            return torch.softmax(y[:, :, 1:-1, 2:], dim=2)  # one Slice per axis, joined
+
     return [
         (
             "conv_paddings",
@@ -173,6 +188,48 @@ def _cases():
         ),
         ("flatten_dense", Flat, (3, 7, 8)),
         ("merges", Merges, (4, 6, 6)),
+        (
+            "activation_layers",
+            lambda: _net(
+                nn.Conv2d(3, 4, 3),
+                nn.LeakyReLU(0.1),
+                nn.Conv2d(4, 4, 1),
+                nn.ELU(0.5),
+                prelu(4),
+                nn.Conv2d(4, 4, 1),
+                prelu(),
+                nn.Hardtanh(0, 1),
+                nn.Conv2d(4, 4, 1),
+                nn.Hardtanh(0, 6),
+                nn.Softmax(dim=2),
+            ),
+            (3, 8, 9),
+        ),
+        (
+            "prelu_vectors",
+            lambda: _net(
+                nn.Conv2d(3, 2, 3),
+                nn.Flatten(),
+                prelu(2 * 4 * 5),  # one slope per element, permuted to NHWC order
+                nn.Linear(40, 5),
+                prelu(5),
+                nn.LeakyReLU(),
+                nn.Softmax(dim=1),
+            ),
+            (3, 6, 7),
+        ),
+        (
+            "transposed_crops",
+            lambda: _net(
+                nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1),
+                nn.ConvTranspose2d(
+                    4, 2, (3, 5), stride=(2, 3), padding=(2, 1), output_padding=(1, 2)
+                ),
+                nn.ConvTranspose2d(2, 2, 3, padding=1, dilation=2),
+            ),
+            (3, 5, 6),
+        ),
+        ("crops", Crops, (3, 9, 10)),
     ]
 
 
@@ -185,7 +242,35 @@ CASES = [
     "resize",
     "flatten_dense",
     "merges",
+    "activation_layers",
+    "prelu_vectors",
+    "transposed_crops",
+    "crops",
 ]
+# spec lines the cases above must import to: Keras's layer classes, not approximations
+WRITTEN = {
+    "activation_layers": [
+        "leakyrelu 0.1",
+        "elu_layer 0.5",
+        "prelu shared_axes=(1, 2)",
+        "prelu shared_axes=(1, 2, 3)",
+        "relu_layer 1.0",
+        "conv2d 4 1x1 relu6",
+        "softmax_layer 1",
+    ],
+    "prelu_vectors": ["prelu name=", "leakyrelu 0.01", "softmax name="],
+    "transposed_crops": [
+        "conv2dtranspose 4 3x3 strides=2 name=conv_transpose_0_full",
+        "cropping2d ((1, 0), (1, 0)) name=conv_transpose_0",
+        "output_padding=(0, 1)",
+        "cropping2d ((2, 1), (1, 0))",
+    ],
+    "crops": [
+        "zeropadding2d ((0, 0), (0, 2))",
+        "cropping2d ((1, 3), (1, 0))",
+        "cropping2d ((1, 1), (2, 0))",
+    ],
+}
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -193,6 +278,50 @@ def test_op_corners_compute_what_torch_computes(tmp_path, case):
     factory, shape = {name: (f, s) for name, f, s in _cases()}[case]
     result, x, want = _imported(tmp_path, factory(), shape)
     _check_numpy(result, x, want)
+    for line in WRITTEN.get(case, []):
+        assert line in result.text, (line, result.text)
+
+
+@pytest.mark.parametrize("case", list(WRITTEN))
+def test_activation_layers_and_crops_compute_in_keras(tmp_path, case):
+    """The regenerated Keras module of each new layer kind equals torch too."""
+    require("tensorflow")
+    factory, shape = {name: (f, s) for name, f, s in _cases()}[case]
+    result, x, want = _imported(tmp_path, factory(), shape)
+    keras_module = emit_and_import(result.model, tmp_path, f"{case}.cnn")
+    keras_model = keras_module.build_model()
+    np.savez(tmp_path / "w.npz", **result.weights)
+    keras_module.load_weights(keras_model, str(tmp_path / "w.npz"))
+    got = keras_model.predict(nhwc(x), verbose=0)
+    assert_close_to_scale(got, nhwc(want) if want.ndim == 4 else want, 1e-4)
+
+
+def test_hard_sigmoid_of_any_slope_computes_what_onnxruntime_computes(tmp_path):
+    """Keras 2's hard_sigmoid (slope 0.2, as tf2onnx writes it): rescaling, then relu_layer 1."""
+    onnx = require("onnx")
+    ort = require("onnxruntime")
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    kernel = numpy_helper.from_array(rng.normal(size=(4, 3, 3, 3)).astype(np.float32), "k")
+    graph = helper.make_graph(
+        [
+            helper.make_node("Conv", ["x", "k"], ["c"], name="conv"),
+            helper.make_node("HardSigmoid", ["c"], ["y"], name="hard", alpha=0.2, beta=0.4),
+        ],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 6, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 4, 4])],
+        initializer=[kernel],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save(model, tmp_path / "h.onnx")
+    x = rng.normal(size=(1, 3, 6, 6)).astype(np.float32) * 3
+    want = ort.InferenceSession(str(tmp_path / "h.onnx")).run(None, {"x": x})[0]
+    assert 0 < (want == 0).sum() and 0 < (want == 1).sum()  # both ends of the clip reached
+    result = import_model(str(tmp_path / "h.onnx"))
+    assert "rescaling 0.2 0.4 name=hard_sigmoid_scale" in result.text and "relu_layer 1.0" in result.text
+    assert_close_to_scale(runtime.run(result.model, nhwc(x), result.weights), nhwc(want), 1e-5)
 
 
 def _error(tmp_path, capsys, module, shape) -> str:
@@ -216,9 +345,39 @@ def test_padding_keras_cannot_express_is_refused_not_approximated(tmp_path, caps
     module = _net(torch.nn.Conv2d(3, 4, 3), torch.nn.MaxPool2d(3, 2, padding=1))
     err = _error(tmp_path, capsys, module, (3, 10, 10))
     assert "error[E704]: node '/1/MaxPool' (MaxPool) pads" in err and "may be negative" in err
-    crop = _net(torch.nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1))
-    err = _error(tmp_path, capsys, crop, (3, 5, 5))
-    assert "error[E704]: node '/0/ConvTranspose' (ConvTranspose) crops its output" in err
+    grouped = _net(torch.nn.ConvTranspose2d(4, 4, 3, stride=2, padding=1, groups=2))
+    err = _error(tmp_path, capsys, grouped, (4, 5, 5))
+    assert "error[E704]: node '/0/ConvTranspose' (ConvTranspose) has groups" in err
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("leaky_negative", "node '/0/LeakyRelu' (LeakyRelu) has alpha=-0.1; Keras's LeakyReLU"),
+        ("hardtanh", "node '/0/Clip' (Clip) clips to [-1.0, 1.0]; Keras's ReLU clips from 0"),
+        ("channel_slice", "node '/Slice' (Slice) slices axis 1 of a tensor of shape (3, 6, 6)"),
+        ("log_softmax_rows", "node '/LogSoftmax' (LogSoftmax) takes its log_softmax over ONNX"),
+    ],
+)
+def test_values_no_keras_layer_holds_are_refused(tmp_path, capsys, case, expected):
+    torch = require("torch")
+
+    class Lambda(torch.nn.Module):
+        def __init__(self, fn) -> None:
+            super().__init__()
+            self.fn = fn
+
+        def forward(self, x):
+            return self.fn(x)
+
+    module = {
+        "leaky_negative": lambda: _net(torch.nn.LeakyReLU(-0.1)),
+        "hardtanh": lambda: _net(torch.nn.Hardtanh()),
+        "channel_slice": lambda: Lambda(lambda x: x[:, :2]),
+        "log_softmax_rows": lambda: Lambda(lambda x: torch.log_softmax(x, dim=2)),
+    }[case]()
+    err = _error(tmp_path, capsys, module, (3, 6, 6))
+    assert f"error[E704]: {expected}" in err, err
 
 
 def test_cli_import_then_run(tmp_path, capsys):
