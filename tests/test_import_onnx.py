@@ -296,8 +296,20 @@ def test_activation_layers_and_crops_compute_in_keras(tmp_path, case):
     assert_close_to_scale(got, nhwc(want) if want.ndim == 4 else want, 1e-4)
 
 
-def test_hard_sigmoid_of_any_slope_computes_what_onnxruntime_computes(tmp_path):
-    """Keras 2's hard_sigmoid (slope 0.2, as tf2onnx writes it): rescaling, then relu_layer 1."""
+@pytest.mark.parametrize(
+    ("op", "attributes", "opset", "written"),
+    [
+        # Keras 2's hard_sigmoid (slope 0.2), as tf2onnx writes it
+        ("HardSigmoid", {"alpha": 0.2, "beta": 0.4}, 17, ["rescaling 0.2 0.4", "relu_layer 1.0"]),
+        # before opset 13 a Softmax normalizes its axis and every axis after it
+        ("Softmax", {"axis": 1}, 11, ["softmax_layer (1, 2, -1)"]),
+        ("Softmax", {"axis": 2}, 11, ["softmax_layer (1, 2)"]),
+        ("Softmax", {"axis": 1}, 13, ["conv2d 4 3x3 softmax"]),
+    ],
+    ids=["hard_sigmoid", "softmax_chw_opset11", "softmax_hw_opset11", "softmax_c_opset13"],
+)
+def test_onnx_graphs_compute_what_onnxruntime_computes(tmp_path, op, attributes, opset, written):
+    """Nodes torch does not write, built with onnx.helper and run by onnxruntime."""
     onnx = require("onnx")
     ort = require("onnxruntime")
     from onnx import TensorProto, helper, numpy_helper
@@ -307,20 +319,23 @@ def test_hard_sigmoid_of_any_slope_computes_what_onnxruntime_computes(tmp_path):
     graph = helper.make_graph(
         [
             helper.make_node("Conv", ["x", "k"], ["c"], name="conv"),
-            helper.make_node("HardSigmoid", ["c"], ["y"], name="hard", alpha=0.2, beta=0.4),
+            helper.make_node(op, ["c"], ["y"], name="act", **attributes),
         ],
         "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 6, 6])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 4, 4])],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 6, 7])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 4, 5])],
         initializer=[kernel],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    onnx.save(model, tmp_path / "h.onnx")
-    x = rng.normal(size=(1, 3, 6, 6)).astype(np.float32) * 3
-    want = ort.InferenceSession(str(tmp_path / "h.onnx")).run(None, {"x": x})[0]
-    assert 0 < (want == 0).sum() and 0 < (want == 1).sum()  # both ends of the clip reached
-    result = import_model(str(tmp_path / "h.onnx"))
-    assert "rescaling 0.2 0.4 name=hard_sigmoid_scale" in result.text and "relu_layer 1.0" in result.text
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 7
+    onnx.save(model, tmp_path / "g.onnx")
+    x = rng.normal(size=(1, 3, 6, 7)).astype(np.float32) * 3
+    want = ort.InferenceSession(str(tmp_path / "g.onnx")).run(None, {"x": x})[0]
+    if op == "HardSigmoid":  # both ends of the clip reached
+        assert 0 < (want == 0).sum() and 0 < (want == 1).sum()
+    result = import_model(str(tmp_path / "g.onnx"))
+    for line in written:
+        assert line in result.text, (line, result.text)
     assert_close_to_scale(runtime.run(result.model, nhwc(x), result.weights), nhwc(want), 1e-5)
 
 
