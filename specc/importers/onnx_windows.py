@@ -117,6 +117,8 @@ class WindowOps:
         if self.attr(node, "output_shape", None) is not None:
             raise NodeError(E704, "sets output_shape; specc reads the crop from pads")
         pads = list(self.attr(node, "pads", [0, 0, 0, 0]))
+        if min(pads) < 0:
+            raise NodeError(E704, f"has negative pads {pads}")
         begins = (pads[0], pads[1])
         choice = _transpose_padding(x.shape[1:], kernel, strides, dilation, begins, out_hw)
         cropping = None
@@ -133,7 +135,7 @@ class WindowOps:
             self.add_layer(node, "conv2dtranspose", params, [x.layer], weights)
             return
         full = self.add_layer(node, "conv2dtranspose", params, [x.layer], weights, suffix="_full")
-        full.shape = (w.shape[1], *(o + a + b for o, (a, b) in zip(out_hw, cropping, strict=True)))
+        full.shape = (w.shape[1], *(o + sum(c) for o, c in zip(out_hw, cropping, strict=True)))
         self.layers[-1].output_shape = (*full.shape[1:], full.shape[0])
         self.crop(node, full, cropping)
 
