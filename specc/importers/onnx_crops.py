@@ -29,6 +29,8 @@ class CropOps:
         """
         (top, bottom), (left, right) = cropping
         c, h, w = source.shape
+        if top + bottom >= h or left + right >= w:
+            raise NodeError(E704, f"cuts {cropping} from a {h}x{w} map, which leaves nothing")
         out = self.add_layer(
             node, "cropping2d", {"cropping": cropping}, [source.layer], nonneg=source.nonneg
         )
@@ -84,16 +86,19 @@ class CropOps:
         starts = np.asarray(starts).reshape(-1)
         axes = range(len(starts)) if axes is None else np.asarray(axes).reshape(-1)
         steps = np.ones(len(starts), np.int64) if steps is None else np.asarray(steps)
-        cut = {1: (0, 0), 2: (0, 0), 3: (0, 0)} if x.layout == "nchw" and len(shape) == 4 else {}
-        ends = np.asarray(ends).reshape(-1)
-        for axis, start, end, step in zip(axes, starts, ends, steps.reshape(-1), strict=True):
+        ends, steps = np.asarray(ends).reshape(-1), steps.reshape(-1)
+        if not len(starts) == len(ends) == len(axes) == len(steps):
+            raise NodeError(E704, "has starts, ends, axes and steps of different lengths")
+        feature_map = x.layout == "nchw" and len(shape) == 4
+        cut: dict[int, tuple[int, int]] = {}
+        for axis, start, end, step in zip(axes, starts, ends, steps, strict=True):
             axis = int(axis) % len(shape)
             n = shape[axis]
             begin = int(np.clip(start + n if start < 0 else start, 0, n))
             stop = int(np.clip(end + n if end < 0 else end, 0, n))
             if (begin, stop) == (0, n) and step == 1:
                 continue
-            if axis not in (2, 3) or axis not in cut or step != 1:
+            if not feature_map or axis not in (2, 3) or step != 1:
                 raise NodeError(
                     E704,
                     f"slices axis {axis} of a tensor of shape {x.shape} (batch left out) with "
