@@ -71,12 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 fine, 1 spec errors, 2 bad usage).
 
     Interrupted by Ctrl-C: 130; by SIGTERM: 143 (128 + the signal's number).
+    Without ``argv`` (the console script, ``python -m specc.cli``) the process
+    is taken to end when this returns.
     """
     # Startup cost (benchmarks/bench_check.py): specc validates only its own IR, so
     # pydantic need not scan every installed distribution for plugins; and the
     # imports allocate many objects that live until exit, which the cyclic
     # collector would traverse again and again.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    process = argv is None
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
@@ -87,7 +90,12 @@ def main(argv: list[str] | None = None) -> int:
             module = importlib.import_module(f"specc.commands.{_module_name(args.command)}")
         finally:
             gc.enable()
-        return module.run(args)
+        status = module.run(args)
+        if process:
+            # The process ends here: what the command built lives until exit, and
+            # the interpreter's last collection need not traverse all of it.
+            gc.freeze()
+        return status
     except Terminated:
         print("terminated", file=sys.stderr)
         return 128 + signal.SIGTERM
