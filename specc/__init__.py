@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 # Imported on first use, so that ``import specc.diagnostics`` (every command
-# does) loads neither pydantic nor lark: ``specc --help`` and cached checks stay fast.
+# does) loads neither pydantic nor the parser: ``specc --help`` and cached checks stay fast.
 _LAZY = {
     "CheckResult": "specc.check",
     "check_source": "specc.check",

@@ -22,8 +22,18 @@ def _modules() -> list[str]:
     ]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every available command."""
+def _module_name(command: str) -> str:
+    """The module of ``command``: ``import`` lives in ``import_``."""
+    return f"{command}_" if keyword.iskeyword(command) else command
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every available command, or with the command ``only``.
+
+    A command line that names its command needs only that command's parser:
+    importing the others' modules to register them costs as much as a fresh
+    ``specc check`` spends on its own work.
+    """
     from specc import __version__
 
     parser = argparse.ArgumentParser(
@@ -32,9 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"specc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in _modules():
+    for name in [_module_name(only)] if only is not None else _modules():
         importlib.import_module(f"specc.commands.{name}").register(sub)
     return parser
+
+
+def _named_command(argv: list[str]) -> str | None:
+    """The command ``argv`` begins with, when it is one that is available; else None."""
+    if not argv or argv[0] not in {name.removesuffix("_") for name in COMMANDS}:
+        return None
+    spec = importlib.util.find_spec(f"specc.commands.{_module_name(argv[0])}")
+    return argv[0] if spec is not None else None
 
 
 class Terminated(KeyboardInterrupt):
@@ -53,23 +71,31 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 fine, 1 spec errors, 2 bad usage).
 
     Interrupted by Ctrl-C: 130; by SIGTERM: 143 (128 + the signal's number).
+    Without ``argv`` (the console script, ``python -m specc.cli``) the process
+    is taken to end when this returns.
     """
     # Startup cost (benchmarks/bench_check.py): specc validates only its own IR, so
     # pydantic need not scan every installed distribution for plugins; and the
     # imports allocate many objects that live until exit, which the cyclic
     # collector would traverse again and again.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    process = argv is None
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
         gc.disable()
         try:
-            args = build_parser().parse_args(argv)
-            name = f"{args.command}_" if keyword.iskeyword(args.command) else args.command
-            module = importlib.import_module(f"specc.commands.{name}")
+            argv = sys.argv[1:] if argv is None else argv
+            args = build_parser(_named_command(argv)).parse_args(argv)
+            module = importlib.import_module(f"specc.commands.{_module_name(args.command)}")
         finally:
             gc.enable()
-        return module.run(args)
+        status = module.run(args)
+        if process:
+            # The process ends here: what the command built lives until exit, and
+            # the interpreter's last collection need not traverse all of it.
+            gc.freeze()
+        return status
     except Terminated:
         print("terminated", file=sys.stderr)
         return 128 + signal.SIGTERM

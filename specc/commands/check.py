@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 
@@ -31,7 +32,15 @@ def run(args: argparse.Namespace) -> int:
     from specc import __version__
 
     folder = None if args.no_cache else check_cache.cache_dir()
-    reports = [_check(path, args, folder) for path in args.files]
+    # The first check imports pydantic and builds the layer classes: many objects
+    # that live until exit, which the cyclic collector would traverse again and again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        reports = [_check(path, args, folder) for path in args.files]
+    finally:
+        if collecting:
+            gc.enable()
     sources = {r.file: r.source for r in reports}
     diagnostics = [d for r in reports for d in r.diagnostics]
     if args.format == "json":

@@ -1,18 +1,18 @@
 """``specc check``'s results kept between runs, as ruff keeps its lint results.
 
-Checking a spec needs pydantic and lark, and importing them is most of a
-check's time (benchmarks/bench_check.py). A file checked before, with the same
-bytes, the same budgets and the same installed code, gets its diagnostics
-and model summaries back from the cache, importing neither.
+Checking a spec needs pydantic and the parser, and importing them is most of
+a check's time (benchmarks/bench_check.py). A file checked before, with the
+same bytes, the same budgets and the same installed code, gets its
+diagnostics and model summaries back from the cache, importing neither.
 
 An entry is the JSON of one file's result (design.md's ``models`` and
 ``diagnostics``), named by the SHA-256 of everything the result depends on:
 the path as given (diagnostics name it), the file's bytes, ``--max-params``
 and ``--max-macs``, and a fingerprint of the code (path, size and mtime of
-every file of specc and its grammar, and of lark, pydantic and pydantic-core,
-and the Python version). An entry that cannot be read is a miss. The folder
-is ``$XDG_CACHE_HOME/specc/check`` (``~/.cache``), at most
-:data:`MAX_ENTRIES` files; ``--no-cache`` or ``SPECC_NO_CACHE=1`` turns it off.
+every file of specc, its generated parser included, and of its grammar,
+pydantic and pydantic-core, and the Python version). An entry that cannot be
+read is a miss. The folder is ``$XDG_CACHE_HOME/specc/check`` (``~/.cache``),
+at most :data:`MAX_ENTRIES` files; ``--no-cache`` or ``SPECC_NO_CACHE=1`` turns it off.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def _code_roots() -> list[Path]:
     from specc.resources import resource_dir
 
     roots = [_PACKAGE, resource_dir("grammar")]
-    for name in ("lark", "pydantic", "pydantic_core"):
+    for name in ("pydantic", "pydantic_core"):
         spec = importlib.util.find_spec(name)
         if spec is not None and spec.origin:
             roots.append(Path(spec.origin))

@@ -7,8 +7,6 @@ from already-validated parts, so the expander builds them with
 a JSON export) asks: ``specc check`` stays fast.
 """
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny
@@ -52,7 +50,7 @@ class Node(BaseModel):
     macs: int = 0
 
     @classmethod
-    def build(cls, **fields: Any) -> Node:
+    def build(cls, **fields: Any) -> "Node":
         """A node from parts specc has validated already.
 
         Every field is passed to ``model_construct``, so pydantic resolves no

@@ -1,7 +1,5 @@
 """What every layer class shares: the Pydantic base, its class facts, and weights."""
 
-from __future__ import annotations
-
 import math
 import re
 from dataclasses import dataclass

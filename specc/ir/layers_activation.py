@@ -8,8 +8,6 @@ is ``ReLU``, ``elu_layer`` is ``ELU``, ``softmax_layer`` is ``Softmax``;
 with Keras's slope 0.2 where the LeakyReLU layer has 0.3).
 """
 
-from __future__ import annotations
-
 from typing import ClassVar
 
 from specc.codes import E107

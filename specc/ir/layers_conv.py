@@ -1,7 +1,5 @@
 """Convolution and pooling layers: Conv2D and its relatives, local and global pools."""
 
-from __future__ import annotations
-
 import math
 from typing import ClassVar
 

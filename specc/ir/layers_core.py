@@ -1,7 +1,5 @@
 """Core, normalization, reshaping and merge layers."""
 
-from __future__ import annotations
-
 import math
 from typing import ClassVar
 

@@ -5,8 +5,6 @@ Applications), ``LayerNormalization``, ``GroupNormalization`` and
 ``UnitNormalization``. Axes are counted with the batch axis, as Keras counts them.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -28,7 +26,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-def values_array(values: float | tuple[float, ...], rank: int, axis: int) -> np.ndarray:
+def values_array(values: float | tuple[float, ...], rank: int, axis: int) -> "np.ndarray":
     """A number, or one value per position of ``axis``, as a float32 array of rank ``rank``.
 
     What Keras's ``convert_to_tensor`` makes of a Rescaling's scale or a
@@ -55,7 +53,7 @@ class Rescaling(Layer):
         sh.check_channel_values(inputs[0], self.offset, "rescaling offset")
         return inputs[0]
 
-    def constants(self, shape: Shape) -> tuple[np.ndarray, np.ndarray]:
+    def constants(self, shape: Shape) -> "tuple[np.ndarray, np.ndarray]":
         """``(scale, offset)`` as float32 arrays that broadcast on the input (batch included)."""
         rank = len(shape) + 1
         return values_array(self.scale, rank, -1), values_array(self.offset, rank, -1)
@@ -115,7 +113,7 @@ class Normalization(Layer):
                     )
         return inputs[0]
 
-    def folded(self, shape: Shape, weights: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    def folded(self, shape: Shape, weights: Mapping[str, Any]) -> "tuple[np.ndarray, np.ndarray]":
         """``(mean, max(sqrt(variance), 1e-7))`` as float32 arrays that broadcast on the input.
 
         From ``mean`` and ``variance`` when given, else from the weights, each

@@ -1,7 +1,5 @@
 """Keras's cropping, spatial dropout, permuting, resizing and identity layers."""
 
-from __future__ import annotations
-
 from typing import ClassVar
 
 from specc.codes import E107

@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 import ast
-import contextlib
-import hashlib
-import os
-import sys
 from collections.abc import Iterator
 from functools import lru_cache
 
-import lark
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import (
+from specc.codes import E100, E101, E107, E112
+from specc.diagnostics import Span, SpeccError, error, source_lines
+from specc.syntax import MAX_FILE_BYTES
+from specc.syntax import tree as t
+
+# lark's standalone parser of grammar/cnn.lark (scripts/gen_parser.py writes it):
+# lark's own runtime and this grammar's tables, so a check imports neither lark's
+# grammar compiler nor its analysed-grammar cache.
+from specc.syntax.lalr_parser import (
+    Lark,
+    Lark_StandAlone,
+    Token,
+    Transformer,
     UnexpectedCharacters,
     UnexpectedEOF,
     UnexpectedInput,
     UnexpectedToken,
     VisitError,
+    v_args,
 )
-
-from specc.codes import E100, E101, E107, E112
-from specc.diagnostics import Span, SpeccError, error, source_lines
-from specc.resources import read_resource
-from specc.syntax import MAX_FILE_BYTES
-from specc.syntax import tree as t
 
 MAX_NESTING = 100
 BOM = "\ufeff"
@@ -109,53 +110,9 @@ class _Brackets:
             yield tok
 
 
-KEPT_CACHES = 8  # analysed grammars kept in the cache folder (other versions, other checkouts)
-
-
-def _cache_path(grammar: str) -> str | bool:
-    """Where lark keeps the analysed grammar: one file per grammar text, so that
-    checkouts or installs with different grammars do not overwrite each other's
-    (lark checks the full hash again on load)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = os.path.join(base, "specc")
-    digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
-    version = f"lark{lark.__version__}-py{sys.version_info[0]}{sys.version_info[1]}"
-    path = os.path.join(folder, f"cnn-grammar-{digest}-{version}.cache")
-    try:
-        os.makedirs(folder, exist_ok=True)
-        if not os.path.exists(path):
-            _prune(folder)
-    except OSError:
-        return False
-    return path
-
-
-def _prune(folder: str) -> None:
-    """Remove all but the newest analysed grammars before another is written."""
-    caches = sorted(
-        (entry for entry in os.scandir(folder) if entry.name.startswith("cnn-grammar-")),
-        key=lambda entry: entry.stat().st_mtime,
-        reverse=True,
-    )
-    for entry in caches[KEPT_CACHES - 1 :]:
-        with contextlib.suppress(OSError):
-            os.unlink(entry.path)
-
-
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    options = dict(
-        parser="lalr",
-        lexer="contextual",
-        propagate_positions=True,
-        maybe_placeholders=False,
-        postlex=_Brackets(""),
-    )
-    grammar = read_resource("grammar", "cnn.lark")
-    try:
-        return Lark(grammar, cache=_cache_path(grammar), **options)
-    except (OSError, EOFError, ValueError, TypeError):  # an unwritable or corrupt cache
-        return Lark(grammar, **options)
+    return Lark_StandAlone(postlex=_Brackets(""))
 
 
 def _span(file: str, meta: object) -> Span:
