@@ -164,14 +164,25 @@ class NumpyBackend(WindowOps, ExtraLayers):
         if self.threads > 1:
             from specc.runtime.threads import pool
 
-            return list(pool().map(self._forward, parts))
+            # Fewer parts than threads (batch 1): the ops split their own work.
+            width = max(1, self.threads // len(parts))
+            return list(pool().map(functools.partial(self._forward, width=width), parts))
         return [self._forward(part) for part in parts]
 
-    def _forward(self, x: np.ndarray) -> dict[int, np.ndarray]:
-        """The kept values (the output and the taps) for one micro-batch."""
+    def _forward(self, x: np.ndarray, width: int = 1) -> dict[int, np.ndarray]:
+        """The kept values (the output and the taps) for one micro-batch.
+
+        The ops may spread their work over ``width`` threads
+        (:func:`specc.runtime.threads.run_split`).
+        """
+        from specc.runtime.threads import spread
+
         xp = self.xp
         values: dict[int, Array] = {0: xp.asarray(x, dtype=np.float32)}
-        with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        with (
+            np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"),
+            spread(width),
+        ):
             for op, fn, free in self.steps:
                 values[op.index] = fn([values[i] for i in op.inputs])
                 for i in free:

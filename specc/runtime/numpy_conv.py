@@ -11,12 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from specc.lower import Op
 from specc.runtime import nn, winograd
 from specc.runtime.activations import activate, activate_inplace
+from specc.runtime.threads import run_split, split_width
 
 Array = Any
 Fn = Callable[[list[Array]], Array]
+SPLIT_PIECES = 4
+"""Pieces per thread of a product split over threads: a descheduled thread
+holds up a quarter of its share."""
 
 
 class WindowOps:
@@ -58,9 +64,11 @@ class WindowOps:
             kernel.shape, window.strides, window.dilation, layer.groups
         ):
             u = winograd.transform_kernel(kernel)
+            run = run_split if xp is np else None
 
             def fast(inputs: list[Array]) -> Array:
-                return self._finish(op, winograd.conv3x3(xp, inputs[0], u, window, pooled), bias)
+                y = winograd.conv3x3(xp, inputs[0], u, window, pooled, run)
+                return self._finish(op, y, bias)
 
             return fast
         matrix = None
@@ -73,10 +81,38 @@ class WindowOps:
             bias = None if inline else bias
 
         def op_fn(inputs: list[Array]) -> Array:
+            if matrix is not None and not pooled and xp is np and split_width() > 1:
+                return self._split_product(op, inputs[0], matrix, bias)
             y = nn.conv2d(xp, inputs[0], kernel, window, layer.groups, matrix, pooled)
             return self._finish(op, y, bias)
 
         return op_fn
+
+    def _split_product(self, op: Op, x: Array, matrix: Array, bias: Array | None) -> Array:
+        """A one-group convolution on the CPU with its product spread over threads.
+
+        im2col (or the input itself for a 1x1 kernel) once, then the matrix
+        product, the bias and the activation by pieces of whole output rows,
+        each piece's epilogue while it is in cache.
+        """
+        window = op.window
+        assert window is not None
+        with_bias = matrix.shape[0] == x.shape[-1] * window.kernel[0] * window.kernel[1] + 1
+        cols, (ho, wo) = nn.im2col(np, nn.pad_hw(np, x, window.pads), window, with_bias)
+        n, f = x.shape[0], matrix.shape[1]
+        out = np.empty((n * ho, wo, f), dtype=np.float32)
+        step = max(1, -(-n * ho // (SPLIT_PIECES * split_width())))
+
+        def piece(index: int) -> None:
+            rows = slice(index * step, min(n * ho, (index + 1) * step))
+            y = out[rows]
+            np.matmul(cols[rows.start * wo : rows.stop * wo], matrix, out=y.reshape(-1, f))
+            done = self._finish(op, y, bias)
+            if done is not y:
+                y[...] = done
+
+        run_split(-(-n * ho // step), piece)
+        return out.reshape(n, ho, wo, f)
 
     def conv2d(self, op: Op, w: dict[str, Array]) -> Fn:
         """Keras Conv2D: Winograd, or im2col and one matrix product (per group)."""
