@@ -138,8 +138,10 @@ def fold_batchnorm(plan: Plan) -> Plan:
     return plan.with_ops([folded.get(op.index, op) for op in plan.ops if op.index not in gone])
 
 
-ACTIVATES = (*FOLDS_NORM, "add")
-"""Op kinds whose backends apply :attr:`Op.activation` to their output."""
+ACTIVATES = (*FOLDS_NORM, "add", "batchnormalization")
+"""Op kinds whose backends apply :attr:`Op.activation` to their output (a
+BatchNormalization that no convolution takes in: DenseNet's and ResNetV2's
+pre-activations, which read a concatenation or a sum)."""
 
 
 def activation_of(op: Op) -> str | None:
@@ -158,10 +160,10 @@ def activation_of(op: Op) -> str | None:
 
 
 def fuse_activation(plan: Plan) -> Plan:
-    """An Activation or plain ReLU layer merged into the convolution, Dense or Add that alone
-    feeds it.
+    """An Activation or plain ReLU layer merged into the op that alone feeds it.
 
-    The op (with no activation of its own) takes the layer's activation
+    The op (a convolution, Dense, Add or BatchNormalization, with no
+    activation of its own) takes the layer's activation
     (:func:`activation_of`) and applies it in place on its fresh output,
     instead of the layer allocating another array. The same function, exactly.
     """

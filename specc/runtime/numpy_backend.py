@@ -239,14 +239,22 @@ class NumpyBackend(WindowOps, ExtraLayers):
         return lambda inputs: activate(self.xp, inputs[0], op.activation)
 
     def batchnormalization(self, op: Op, w: dict[str, Array]) -> Fn:
-        """Inference: moving statistics, as ``tf.nn.batch_normalization`` folds them."""
+        """Inference: moving statistics, as ``tf.nn.batch_normalization`` folds them
+        (then a fused activation, in place)."""
         shape, axis = op.output_shape, op.axis
         assert axis is not None
         scale, offset = nn.batchnorm_affine(self.xp, w, op.layer.epsilon)
         broadcast = [1] * (len(shape) + 1)
         broadcast[axis] = shape[axis - 1]
         scale, offset = scale.reshape(broadcast), offset.reshape(broadcast)
-        return lambda inputs: inputs[0] * scale + offset
+        xp, activation = self.xp, op.activation
+
+        def fn(inputs: list[Array]) -> Array:
+            y = inputs[0] * scale
+            y += offset
+            return activate_inplace(xp, y, activation)
+
+        return fn
 
     def zeropadding2d(self, op: Op, w: dict[str, Array]) -> Fn:
         """Zeros around height and width."""

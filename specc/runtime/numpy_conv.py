@@ -71,6 +71,12 @@ class WindowOps:
                 return self._finish(op, y, bias)
 
             return fast
+        if kernel.shape[2] == 1 and layer.groups > 1 and not pooled:
+            # One input channel per group (ConvNeXt's 7x7): a depthwise
+            # convolution, output channel g * M + m from input channel g.
+            kh, kw, _, f = kernel.shape
+            depthwise = kernel.reshape(kh, kw, layer.groups, f // layer.groups)
+            return self._depthwise(op, depthwise, bias)
         matrix = None
         if layer.groups == 1:
             # The bias rides along in the matrix product (a column of ones in
@@ -124,8 +130,11 @@ class WindowOps:
 
     def depthwiseconv2d(self, op: Op, w: dict[str, Array]) -> Fn:
         """Keras DepthwiseConv2D: a multiply-add per kernel tap over all channels."""
+        return self._depthwise(op, w["kernel"], w.get("bias"))
+
+    def _depthwise(self, op: Op, kernel: Array, bias: Array | None) -> Fn:
+        """A depthwise convolution with ``kernel`` (kh, kw, C, M), then bias and activation."""
         xp, window = self.xp, op.window
-        kernel, bias = w["kernel"], w.get("bias")
 
         def finish(y: Array) -> Array:
             return self._finish(op, y, bias)
