@@ -31,6 +31,8 @@ from specc.runtime.activations import activate, activate_inplace
 from specc.runtime.numpy_conv import WindowOps
 from specc.runtime.numpy_extra import ExtraLayers
 
+NORM_PIECE = 32768
+"""Values per piece of a BatchNormalization on the CPU (in a core's L2 over its passes)."""
 CACHE_BYTES = 6 * 2**20
 """Working set of one CPU micro-batch: about what a core's share of cache holds."""
 
@@ -210,9 +212,20 @@ class NumpyBackend(WindowOps, ExtraLayers):
         return op_fn
 
     def globalaveragepooling2d(self, op: Op, w: dict[str, Array]) -> Fn:
-        """Mean over height and width."""
-        keep = op.layer.keepdims
-        return lambda inputs: inputs[0].mean(axis=(1, 2), keepdims=keep)
+        """Mean over height and width (on the CPU the sum as a matrix-vector product:
+        one pass, where NumPy's reduction over outer axes runs loops of C values)."""
+        keep, xp = op.layer.keepdims, self.xp
+        if xp is not np:
+            return lambda inputs: inputs[0].mean(axis=(1, 2), keepdims=keep)
+        h, wd, c = op.input_shapes[0]
+        ones = np.ones(h * wd, dtype=np.float32)
+
+        def fn(inputs: list[Array]) -> Array:
+            x = inputs[0]
+            y = np.matmul(ones, x.reshape(x.shape[0], h * wd, c)) / np.float32(h * wd)
+            return y.reshape(x.shape[0], 1, 1, c) if keep else y
+
+        return fn
 
     def globalmaxpooling2d(self, op: Op, w: dict[str, Array]) -> Fn:
         """Max over height and width."""
@@ -254,7 +267,30 @@ class NumpyBackend(WindowOps, ExtraLayers):
             y += offset
             return activate_inplace(xp, y, activation)
 
-        return fn
+        if xp is not np or axis != len(shape):
+            return fn
+        # Over the channels on the CPU: by pieces of rows, in cache, with scale
+        # and offset repeated along a row (loops of W*C values, not C).
+        width = shape[-2] if len(shape) == 3 else 1
+        scale, offset = np.tile(scale.reshape(-1), width), np.tile(offset.reshape(-1), width)
+        step = max(1, NORM_PIECE // scale.size)
+
+        def rows_fn(inputs: list[Array]) -> Array:
+            x = inputs[0]
+            out = np.empty(x.shape, dtype=np.float32)
+            rows, flat = out.reshape(-1, scale.size), x.reshape(-1, scale.size)
+            for start in range(0, rows.shape[0], step):
+                piece = rows[start : start + step]
+                np.multiply(flat[start : start + step], scale, out=piece)
+                piece += offset
+                # Softmax and friends run over the channels: the piece as (pixels, C).
+                pixels = piece.reshape(-1, shape[-1])
+                done = activate_inplace(xp, pixels, activation)
+                if done is not pixels:
+                    pixels[...] = done
+            return out
+
+        return rows_fn
 
     def zeropadding2d(self, op: Op, w: dict[str, Array]) -> Fn:
         """Zeros around height and width."""
@@ -288,8 +324,25 @@ class NumpyBackend(WindowOps, ExtraLayers):
         return lambda inputs: inputs[0] - inputs[1]
 
     def multiply(self, op: Op, w: dict[str, Array]) -> Fn:
-        """Product of the inputs."""
-        return lambda inputs: functools.reduce(operator.mul, inputs)
+        """Product of the inputs.
+
+        On the CPU a (N, 1, 1, C) factor of a (N, H, W, C) map (squeeze and
+        excitation) is first repeated along the width: NumPy's loops then run
+        over rows of W*C values, not C.
+        """
+        if self.xp is not np or len(op.input_shapes) != 2 or len(op.output_shape) != 3:
+            return lambda inputs: functools.reduce(operator.mul, inputs)
+        shapes = [tuple(shape) for shape in op.input_shapes]
+        big = shapes.index(tuple(op.output_shape)) if tuple(op.output_shape) in shapes else None
+        if big is None or shapes[1 - big][:2] != (1, 1):
+            return lambda inputs: functools.reduce(operator.mul, inputs)
+        width = op.output_shape[1]
+
+        def fn(inputs: list[Array]) -> Array:
+            x, factor = inputs[big], inputs[1 - big]
+            return x * np.repeat(factor, width, axis=2)
+
+        return fn
 
     def average(self, op: Op, w: dict[str, Array]) -> Fn:
         """Sum of the inputs over their count."""
