@@ -65,6 +65,38 @@ def test_random_specs_agree_with_keras(backend, part):
     _check(backend, cases[part * size : (part + 1) * size])
 
 
+SPLIT_SPEC = """model split { input 23x21x16
+  conv2d 32 7x7 padding=same groups=16
+  conv2d 24 3x3 padding=same activation=relu
+  depthwiseconv2d 3x3 strides=2 padding=same activation=relu6
+  conv2d 32 1x1 activation=swish
+  conv2d 8 5x5 strides=2 padding=same
+  globalavgpool }"""
+
+
+def test_a_single_sample_splits_its_ops_over_the_threads(monkeypatch):
+    """Batch 1 on two threads: Winograd chunks, im2col and 1x1 pieces, depthwise blocks
+    go to the helper pool, and the output is the one-thread output."""
+    from specc.check import check_source
+    from specc.runtime import numpy_depthwise, threads, winograd
+    from specc.runtime.numpy_backend import NumpyBackend
+    from specc.weights import init_weights
+
+    monkeypatch.setattr(winograd, "OUTPUT_CHUNK_BYTES", 1)  # a chunk per row of tiles
+    monkeypatch.setattr(numpy_depthwise, "DEPTHWISE_BLOCK", 64)
+    model = check_source(SPLIT_SPEC, "split.cnn").model()
+    weights = init_weights(model)
+    x = np.random.default_rng(3).standard_normal((1, 23, 21, 16)).astype(np.float32)
+    alone = NumpyBackend(model, weights, threads=1)(x)
+    helped = []
+    pool = threads.helpers()
+    monkeypatch.setattr(threads, "helpers", lambda: helped.append(1) or pool)
+    split = NumpyBackend(model, weights, threads=2)(x)
+    assert len(helped) >= 5
+    atol = reassociation_atol(reduction_lengths(model), alone)
+    np.testing.assert_allclose(split, alone, rtol=1e-5, atol=atol)
+
+
 def test_numpy_chunking_and_threads_do_not_change_results():
     """Micro-batches, worker threads and run() chunks give the batch's exact output."""
     from specc.runtime import run

@@ -31,7 +31,7 @@ from specc.runtime.activations import activate, activate_inplace
 from specc.runtime.numpy_conv import WindowOps
 from specc.runtime.numpy_extra import ExtraLayers
 
-NORM_PIECE = 32768
+NORM_PIECE = 131072
 """Values per piece of a BatchNormalization on the CPU (in a core's L2 over its passes)."""
 CACHE_BYTES = 6 * 2**20
 """Working set of one CPU micro-batch: about what a core's share of cache holds."""
