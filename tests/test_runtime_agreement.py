@@ -212,9 +212,11 @@ def test_repeated_calls_reuse_memory_instead_of_faulting_it_in():
 
 @pytest.mark.parametrize("pooled", [False, True])
 def test_winograd_gives_the_same_output_in_image_chunks(monkeypatch, pooled):
-    """The products and output transform, one image at a time or all at once (to BLAS rounding)."""
+    """The products and output transform, one image or one row of tiles at a time
+    (spread over threads), or all at once (to BLAS rounding)."""
     from specc.lower import window_of
     from specc.runtime import nn, winograd
+    from specc.runtime.threads import run_split, spread
 
     rng = np.random.default_rng(3)
     x = rng.standard_normal((5, 9, 7, 16)).astype(np.float32)
@@ -223,9 +225,12 @@ def test_winograd_gives_the_same_output_in_image_chunks(monkeypatch, pooled):
     whole = winograd.conv3x3(np, x, u, window, pooled)
     monkeypatch.setattr(winograd, "OUTPUT_CHUNK_BYTES", 1)
     chunked = winograd.conv3x3(np, x, u, window, pooled)
+    with spread(2):
+        rows = winograd.conv3x3(np, x, u, window, pooled, run_split)
     # The channel sums (K = 16 per transformed point) reach BLAS in other shapes, so
     # their order may differ; 3x3x16 bounds the terms behind each output.
     atol = reassociation_atol([3 * 3 * 16], whole)
     np.testing.assert_allclose(chunked, whole, rtol=0, atol=atol)
+    np.testing.assert_allclose(rows, whole, rtol=0, atol=atol)
     direct = nn.conv2d(np, x, kernel, window, pooled=pooled)
     np.testing.assert_allclose(whole, direct, rtol=1e-5, atol=1e-5 * float(np.abs(direct).max()))

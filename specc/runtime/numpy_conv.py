@@ -74,7 +74,7 @@ class WindowOps:
                 return self._finish(op, y, bias)
 
             return fast
-        if kernel.shape[2] == 1 and layer.groups > 1 and not pooled:
+        if xp is np and kernel.shape[2] == 1 and layer.groups > 1 and not pooled:
             # One input channel per group (ConvNeXt's 7x7): a depthwise
             # convolution, output channel g * M + m from input channel g.
             kh, kw, _, f = kernel.shape

@@ -101,13 +101,13 @@ def conv3x3(
     xp.subtract(odd[..., :tw, :], odd[..., 1:, :], out=v[:, 3])
     # The products and the output transform run a few images at a time, so
     # that M (4x the output) is still in cache when the transform reads it.
-    # An image larger than that goes by chunks of tile rows; ``run`` may
-    # spread the chunks over threads (each writes its own part of y).
+    # With ``run`` (the CPU), an image larger than that goes by chunks of tile
+    # rows, which ``run`` may spread over threads (each writes its own part of y).
     y = xp.empty((2, 2, n, th, tw, f), dtype=x.dtype)  # y[b, a]: output pixel (2i+a, 2j+b)
     per_row = 16 * tw * f * x.dtype.itemsize
     rows = max(1, OUTPUT_CHUNK_BYTES // max(per_row, 1))
-    if rows >= th:
-        step = min(n, rows // max(th, 1))
+    if rows >= th or run is None:  # on a GPU, whole images (fewer launches)
+        step = max(1, min(n, rows // max(th, 1)))
         chunks = [(slice(i, min(n, i + step)), slice(0, th)) for i in range(0, n, step)]
     else:
         chunks = [(i, slice(r, min(th, r + rows))) for i in range(n) for r in range(0, th, rows)]
