@@ -1,17 +1,16 @@
-"""The CPU depthwise convolution: a multiply-add per kernel tap, by blocks of output rows.
+"""The CPU depthwise convolution: one einsum multiply-add over every kernel tap, by blocks.
 
 NumPy's multiply and add are one pass each over their operands, so a 3x3
-depthwise convolution is 17 passes over its output. They stay fast when
-(1) the output block, the product buffer and the input rows they read stay
-in a core's cache over all the taps (:data:`DEPTHWISE_BLOCK`), and
-(2) NumPy's inner loops are long: a tap's (C,) weights broadcast over a row
-make loops of C values, so each tap's weights are tiled along the output
-row, and a strided convolution reads its input split by column phase
-(every column ``sw * j + p`` of phase ``p`` adjacent), so that every pass
-runs over whole rows of ``wo * C`` contiguous values.
-
-The input is never padded: each tap adds only to the outputs whose input it
-reads inside ``x`` (the padding's zeros add nothing). The blocks are
+depthwise convolution written as a multiply-add per tap is 17 passes over
+its output, and a tap's (C,) weights broadcast over a row make NumPy's
+loops only C values long. Here each block of output rows
+(:data:`DEPTHWISE_BLOCK` values) first copies the padded input rows it reads
+(:func:`_padded_rows`; a strided convolution's split by column phase, every
+column ``sw * j + p`` of phase ``p`` adjacent), so that each output row reads
+one run of ``wo * C`` adjacent values per tap. Then ``np.einsum`` over a
+strided view with the taps as two more axes, against the kernel tiled along
+the row, accumulates every tap in one pass each (:func:`_taps_into`), and the
+bias and activation run on the block while it is in cache. The blocks are
 independent; :func:`specc.runtime.threads.run_split` spreads them over the
 cores when the op may use more than one.
 """
@@ -29,8 +28,8 @@ if TYPE_CHECKING:
     from specc.lower import Window
 
 DEPTHWISE_BLOCK = 65536
-"""Output values per block: with its product buffer and input rows, about a
-core's share of L2 (MobileNetV2's layers: 16K and 32K values are slower)."""
+"""Output values per block: with its input rows, well inside a core's L2
+(MobileNetV2: 32K to 256K values within noise, 16K slower)."""
 
 
 def depthwise_conv2d(
