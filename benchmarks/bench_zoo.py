@@ -1,15 +1,16 @@
 """CPU benchmark of the zoo models on every backend, side by side in one run.
 
-    python benchmarks/bench_zoo.py [--models mobilenet_v2,resnet50,cifar10_cnn]
+    python benchmarks/bench_zoo.py [--models MobileNetV2,ResNet50,EfficientNetB0]
                                    [--batches 1,8,64] [--seconds 5] [--json OUT.json]
 
-For each model and batch size, the numpy runtime, the TensorFlow backend,
-onnxruntime and Keras ``predict`` run the same weights on the same batch,
-timed in interleaved rounds (:func:`specc.runtime.measure.throughput`, one
-process, so a busy machine slows all alike). The table gives images/s and
-each backend's throughput as a fraction of onnxruntime's. Until the zoo of
-keras.applications specs lands, the models are MobileNetV2 (alpha 1.0) and
-ResNet50 from tests/specs/, and the CIFAR example.
+``--models`` names models of zoo/*.cnn (keras.applications' names: case and
+underscores do not matter, ``ConvNeXtTiny`` is ``convnext_tiny``) or
+``cifar10_cnn``, the CIFAR example. For each model and batch size, the numpy
+runtime, the TensorFlow backend, onnxruntime and Keras ``predict`` run the
+same weights on the same batch, timed in interleaved rounds
+(:func:`specc.runtime.measure.throughput`, one process, so a busy machine
+slows all alike). The table gives images/s and each backend's throughput as a
+fraction of onnxruntime's.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -26,30 +28,33 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 BACKENDS = ("numpy", "tensorflow", "onnxruntime", "keras")
-MOBILENET_V2 = """
-model mobilenetv2_1_00 {
-  input 224x224x3
-  mobilenet_v2 1.0
-}
-"""
-# name -> (spec file, extra text appended to it, the model's name in it)
-MODELS = {
-    "mobilenet_v2": ("tests/specs/mobilenet_v2.cnn", MOBILENET_V2, "mobilenetv2_1_00"),
-    "resnet50": ("tests/specs/resnet50.cnn", "", "resnet50"),
-    "cifar10_cnn": ("examples/cifar10_cnn.cnn", "", "cifar10_cnn"),
-}
+DEFAULT_MODELS = "MobileNetV2,ResNet50,EfficientNetB0,DenseNet121,ConvNeXtTiny"
+EXAMPLES = {"cifar10_cnn": Path("examples/cifar10_cnn.cnn")}
 HEAVY_VALUES = 64 * 224 * 224
 """Input pixels per batch past which one timed round is enough (a call takes seconds)."""
 
 
+def _key(name: str) -> str:
+    return name.replace("_", "").lower()
+
+
+def known_models() -> dict[str, tuple[Path, str]]:
+    """Every model of zoo/*.cnn and the examples: lookup key -> (spec file, model name)."""
+    found = {_key(name): (path, name) for name, path in EXAMPLES.items()}
+    for path in sorted((ROOT / "zoo").glob("*.cnn")):
+        for name in re.findall(r"^model (\w+) \{", path.read_text(encoding="utf-8"), re.M):
+            found[_key(name)] = (path.relative_to(ROOT), name)
+    return found
+
+
 def load(name: str):
-    """The checked model of a zoo entry."""
+    """The checked model called ``name`` (any case, underscores optional)."""
     from specc.check import check_source
 
-    path, extra, model_name = MODELS[name]
-    result = check_source((ROOT / path).read_text() + extra, path)
+    path, model_name = known_models()[_key(name)]
+    result = check_source((ROOT / path).read_text(encoding="utf-8"), str(path))
     assert not result.errors, result.errors
-    return next(m for m in result.models if m.name == model_name)
+    return result.model(model_name)
 
 
 def measure(name: str, batches: list[int], seconds: float) -> list[dict[str, object]]:
@@ -108,15 +113,17 @@ def main() -> int:
     from specc.runtime.threads import cpu_count
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--models", default=DEFAULT_MODELS)
     parser.add_argument("--batches", default="1,8,64")
     parser.add_argument("--seconds", type=float, default=5.0, help="timing per batch size")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     names = args.models.split(",")
-    unknown = sorted(set(names) - set(MODELS))
+    known = known_models()
+    unknown = [name for name in names if _key(name) not in known]
     if unknown:
-        parser.error(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(MODELS)}")
+        listed = ", ".join(name for _, name in known.values())
+        parser.error(f"unknown model(s) {', '.join(unknown)}; known: {listed}")
     batches = [int(b) for b in args.batches.split(",")]
     rows = [row for name in names for row in measure(name, batches, args.seconds)]
     print(f"{cpu_count()} CPU cores; images/s (fraction of onnxruntime's), interleaved rounds\n")

@@ -1,7 +1,8 @@
 """The CPU depthwise convolution by blocks of rows, against PyTorch's grouped convolution.
 
-Blocks of a few values put block edges inside every image, and the
-unpadded reads meet every border: each geometry (kernel, strides, dilation,
+Blocks of a few values put block edges inside every image, the unpadded
+reads meet every border, and blocks spread over threads write each their own
+rows: each geometry (kernel, strides, dilation,
 asymmetric Keras 'same' pads, depth multiplier) against
 ``torch.nn.functional.conv2d`` with ``groups=C`` on the explicitly padded input.
 """
@@ -15,7 +16,8 @@ import pytest
 from conftest import require
 
 from specc.lower import window_of
-from specc.runtime import nn
+from specc.runtime import nn, numpy_depthwise
+from specc.runtime.threads import spread
 
 GEOMETRIES = [
     (hw, kernel, strides, dilation, padding, mult)
@@ -47,10 +49,18 @@ def _torch_depthwise(x: np.ndarray, kernel: np.ndarray, window) -> np.ndarray:
     return out.numpy().transpose(0, 2, 3, 1)
 
 
-@pytest.mark.parametrize("block", [1, 7, 64, nn.DEPTHWISE_BLOCK])
-def test_blocks_and_borders_agree_with_torch(block, monkeypatch):
-    monkeypatch.setattr(nn, "DEPTHWISE_BLOCK", block)
+@pytest.mark.parametrize(
+    ("block", "width"), [(1, 1), (7, 1), (7, 3), (64, 2), (numpy_depthwise.DEPTHWISE_BLOCK, 1)]
+)
+def test_blocks_and_borders_agree_with_torch(block, width, monkeypatch):
+    """Every geometry, by blocks of ``block`` values spread over ``width`` threads."""
+    monkeypatch.setattr(numpy_depthwise, "DEPTHWISE_BLOCK", block)
     rng = np.random.default_rng(block)
+    with spread(width):
+        _check_geometries(rng)
+
+
+def _check_geometries(rng: np.random.Generator) -> None:
     for hw, kernel, strides, dilation, padding, mult in GEOMETRIES:
         window = window_of(hw, kernel, strides, padding, dilation)
         x = rng.standard_normal((2, *hw, 3)).astype(np.float32)

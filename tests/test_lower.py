@@ -219,7 +219,9 @@ def test_a_tapped_convolution_keeps_its_normalization_apart():
     c, b = model.node("c").index, model.node("b").index
     assert [op.kind for op in lower(model, RUNTIME_PASSES).ops] == ["conv2d", "flatten"]
     plan = lower(model, RUNTIME_PASSES, keep=[c])
-    assert [op.kind for op in plan.ops] == ["conv2d", "batchnormalization", "activation", "flatten"]
+    # The normalization kept apart still takes the activation after it.
+    assert [op.kind for op in plan.ops] == ["conv2d", "batchnormalization", "flatten"]
+    assert plan.ops[1].activation is not None
     assert [op.kind for op in lower(model, RUNTIME_PASSES, keep=[b]).ops][-2:] == [
         "activation",
         "flatten",
@@ -300,3 +302,32 @@ def test_axes_are_counted_from_the_batch_axis():
     text = "model m { input 4x4x6\n  batchnorm axis=-1\n  concatenate @input_layer @batch_normalization axis=-2\n}\n"
     model = check_source(text, "a.cnn").model()
     assert [op.axis for op in lower(model).ops] == [3, 2]
+
+
+RELU_LAYERS = """model m { input 6x6x3
+  conv2d 4 3x3 name=a
+  relu_layer 6.0
+  conv2d 4 1x1 name=b
+  relu_layer
+  conv2d 4 1x1 name=c
+  relu_layer 6.0 negative_slope=0.1
+  conv2d 4 1x1 name=d
+  relu_layer 4.0
+  conv2d 4 1x1 name=e
+  relu_layer threshold=0.5
+  flatten }
+"""
+
+
+def test_plain_relu_layers_fuse_as_relu_and_relu6():
+    """ReLU(6.0) is relu6 and ReLU() relu; a slope, threshold or other ceiling stays a layer."""
+    model = check_source(RELU_LAYERS, "r.cnn").model()
+    plan = lower(model, [fuse_activation])
+    by_name = {node.name: op for op in plan.ops for node in op.nodes}
+    assert (by_name["a"].activation, by_name["b"].activation) == ("relu6", "relu")
+    assert [op.kind for op in plan.ops].count("relu_layer") == 3
+    rng = np.random.default_rng(4)
+    weights = _weights(model, rng)
+    x = rng.standard_normal((2, 6, 6, 3)).astype(np.float32)
+    fused = NumpyBackend(model, weights, passes=[fuse_activation])(x)
+    np.testing.assert_array_equal(fused, NumpyBackend(model, weights, passes=())(x))

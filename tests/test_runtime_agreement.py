@@ -65,6 +65,38 @@ def test_random_specs_agree_with_keras(backend, part):
     _check(backend, cases[part * size : (part + 1) * size])
 
 
+SPLIT_SPEC = """model split { input 23x21x16
+  conv2d 32 7x7 padding=same groups=16
+  conv2d 24 3x3 padding=same activation=relu
+  depthwiseconv2d 3x3 strides=2 padding=same activation=relu6
+  conv2d 32 1x1 activation=swish
+  conv2d 8 5x5 strides=2 padding=same
+  globalavgpool }"""
+
+
+def test_a_single_sample_splits_its_ops_over_the_threads(monkeypatch):
+    """Batch 1 on two threads: Winograd chunks, im2col and 1x1 pieces, depthwise blocks
+    go to the helper pool, and the output is the one-thread output."""
+    from specc.check import check_source
+    from specc.runtime import numpy_depthwise, threads, winograd
+    from specc.runtime.numpy_backend import NumpyBackend
+    from specc.weights import init_weights
+
+    monkeypatch.setattr(winograd, "OUTPUT_CHUNK_BYTES", 1)  # a chunk per row of tiles
+    monkeypatch.setattr(numpy_depthwise, "DEPTHWISE_BLOCK", 64)
+    model = check_source(SPLIT_SPEC, "split.cnn").model()
+    weights = init_weights(model)
+    x = np.random.default_rng(3).standard_normal((1, 23, 21, 16)).astype(np.float32)
+    alone = NumpyBackend(model, weights, threads=1)(x)
+    helped = []
+    pool = threads.helpers()
+    monkeypatch.setattr(threads, "helpers", lambda: helped.append(1) or pool)
+    split = NumpyBackend(model, weights, threads=2)(x)
+    assert len(helped) >= 5
+    atol = reassociation_atol(reduction_lengths(model), alone)
+    np.testing.assert_allclose(split, alone, rtol=1e-5, atol=atol)
+
+
 def test_numpy_chunking_and_threads_do_not_change_results():
     """Micro-batches, worker threads and run() chunks give the batch's exact output."""
     from specc.runtime import run
@@ -180,9 +212,11 @@ def test_repeated_calls_reuse_memory_instead_of_faulting_it_in():
 
 @pytest.mark.parametrize("pooled", [False, True])
 def test_winograd_gives_the_same_output_in_image_chunks(monkeypatch, pooled):
-    """The products and output transform, one image at a time or all at once (to BLAS rounding)."""
+    """The products and output transform, one image or one row of tiles at a time
+    (spread over threads), or all at once (to BLAS rounding)."""
     from specc.lower import window_of
     from specc.runtime import nn, winograd
+    from specc.runtime.threads import run_split, spread
 
     rng = np.random.default_rng(3)
     x = rng.standard_normal((5, 9, 7, 16)).astype(np.float32)
@@ -191,9 +225,12 @@ def test_winograd_gives_the_same_output_in_image_chunks(monkeypatch, pooled):
     whole = winograd.conv3x3(np, x, u, window, pooled)
     monkeypatch.setattr(winograd, "OUTPUT_CHUNK_BYTES", 1)
     chunked = winograd.conv3x3(np, x, u, window, pooled)
+    with spread(2):
+        rows = winograd.conv3x3(np, x, u, window, pooled, run_split)
     # The channel sums (K = 16 per transformed point) reach BLAS in other shapes, so
     # their order may differ; 3x3x16 bounds the terms behind each output.
     atol = reassociation_atol([3 * 3 * 16], whole)
     np.testing.assert_allclose(chunked, whole, rtol=0, atol=atol)
+    np.testing.assert_allclose(rows, whole, rtol=0, atol=atol)
     direct = nn.conv2d(np, x, kernel, window, pooled=pooled)
     np.testing.assert_allclose(whole, direct, rtol=1e-5, atol=1e-5 * float(np.abs(direct).max()))

@@ -27,6 +27,7 @@ RANDOM_SPECS = 120  # the issue asks for at least 100
 OPTION_SPECS = """
 model grouped { input 9x9x8
   conv2d 12 3x3 groups=4 padding=same strides=2 activation=gelu
+  conv2d 24 5x5 groups=12 padding=same activation=swish
   conv2d 6 (2, 4) groups=2 padding=same dilation_rate=2 activation=selu
   conv2d 6 1x1 groups=3 use_bias=false }
 model depthwise { input 11x10x4
@@ -34,6 +35,18 @@ model depthwise { input 11x10x4
   depthwiseconv2d (2, 3) dilation_rate=(2, 1) padding=same activation=mish
   depthwiseconv2d 4x4 strides=3 dilation_rate=2 padding=same
   separableconv2d 5 3x3 depth_multiplier=2 padding=same activation=softplus }
+model norm_activations { input 12x10x6
+  conv2d 8 3x3 same use_bias=false name=c
+  batchnorm
+  relu_layer 6.0
+  depthwiseconv2d 3x3 same use_bias=false
+  batchnorm
+  relu_layer
+  concatenate @c
+  batchnorm
+  activation swish
+  conv2d 4 1x1
+  relu_layer 6.0 negative_slope=0.1 }
 model separable { input 13x12x3
   separableconv2d 4 (3, 2) strides=(2, 1) padding=valid activation=elu
   separableconv2d 6 2x2 depth_multiplier=2 dilation_rate=2 padding=same

@@ -138,16 +138,34 @@ def fold_batchnorm(plan: Plan) -> Plan:
     return plan.with_ops([folded.get(op.index, op) for op in plan.ops if op.index not in gone])
 
 
-ACTIVATES = (*FOLDS_NORM, "add")
-"""Op kinds whose backends apply :attr:`Op.activation` to their output."""
+ACTIVATES = (*FOLDS_NORM, "add", "batchnormalization")
+"""Op kinds whose backends apply :attr:`Op.activation` to their output (a
+BatchNormalization that no convolution takes in: DenseNet's and ResNetV2's
+pre-activations, which read a concatenation or a sum)."""
+
+
+def activation_of(op: Op) -> str | None:
+    """The activation function an Activation or ReLU layer's op computes, or None.
+
+    A ReLU layer (``relu_layer``) without a negative slope or threshold is
+    ``relu``, or ``relu6`` with ``max_value`` 6 (Keras Applications' MobileNets
+    write ``ReLU(6.0)``): ``min(max(x, 0), 6)`` is exactly ``clip(x, 0, 6)``.
+    """
+    if op.kind == "activation":
+        return op.activation
+    layer = op.layer
+    if op.kind != "relu_layer" or layer.negative_slope != 0 or layer.threshold != 0:
+        return None
+    return {None: "relu", 6: "relu6"}.get(layer.max_value)
 
 
 def fuse_activation(plan: Plan) -> Plan:
-    """An Activation layer merged into the convolution, Dense or Add that alone feeds it.
+    """An Activation or plain ReLU layer merged into the op that alone feeds it.
 
-    The op (with no activation of its own) takes the layer's activation and
-    applies it in place on its fresh output, instead of the Activation layer
-    allocating another array. The same function, exactly.
+    The op (a convolution, Dense, Add or BatchNormalization, with no
+    activation of its own) takes the layer's activation
+    (:func:`activation_of`) and applies it in place on its fresh output,
+    instead of the layer allocating another array. The same function, exactly.
     """
     ops = {op.index: op for op in plan.ops}
     consumers = plan.consumers()
@@ -157,10 +175,11 @@ def fuse_activation(plan: Plan) -> Plan:
         if op.kind not in ACTIVATES or op.activation not in (None, "linear"):
             continue
         act = _sole_reader(plan, op, ops, consumers)
-        if act is None or act.kind != "activation":
+        activation = None if act is None else activation_of(act)
+        if act is None or activation is None:
             continue
         merged[act.index] = replace(
-            op, nodes=op.nodes + act.nodes, output_shape=act.output_shape, activation=act.activation
+            op, nodes=op.nodes + act.nodes, output_shape=act.output_shape, activation=activation
         )
         gone.add(op.index)
     return plan.with_ops([merged.get(op.index, op) for op in plan.ops if op.index not in gone])

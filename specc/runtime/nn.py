@@ -206,93 +206,30 @@ def max_of(xp: Any, parts: list[Array]) -> Array:
     return out
 
 
-DEPTHWISE_BLOCK = 32768
-"""Output values per block of the CPU depthwise convolution: the block, its
-product buffer and the input rows they read stay in a core's cache over all
-the kernel taps (2.5x faster than whole-tensor passes on MobileNetV2's layers)."""
-
-
 def depthwise_conv2d(
     xp: Any, x: Array, kernel: Array, window: Window, finish: Callable | None = None
 ) -> Array:
     """Keras DepthwiseConv2D (no bias): ``kernel`` (kh, kw, C, M); channel c*M+m out.
 
     A multiply-add per kernel tap over strided views of the padded input (no
-    im2col). On the CPU the input is not padded (:func:`_depthwise_blocks`) and
-    the output is computed in blocks of rows of
-    :data:`DEPTHWISE_BLOCK` values, every tap accumulated into a block while it
-    is in cache, and ``finish`` (the bias and activation, in place; it returns
-    the finished block) applied to it there too. The sums run in the same
-    order either way.
+    im2col). On the CPU, :func:`specc.runtime.numpy_depthwise.depthwise_conv2d`:
+    the input unpadded, the output by cache-sized blocks of rows with long
+    inner loops, and ``finish`` (the bias and activation, in place; it returns
+    the finished block) applied to each block while it is in cache. The sums
+    run in the same order either way.
     """
+    if xp is np:
+        from specc.runtime.numpy_depthwise import depthwise_conv2d
+
+        return depthwise_conv2d(x, kernel, window, finish)
     kh, kw, c, mult = kernel.shape
-    if xp is not np:
-        x = pad_hw(xp, x, window.pads)
-        n, ho, wo = x.shape[0], *window.out_hw
-        out = xp.zeros((n, ho, wo, c, mult), dtype=x.dtype)
-        for a, b, rows, cols in _taps((kh, kw), window.strides, window.dilation, (ho, wo)):
-            out += x[:, rows, cols, :, None] * kernel[a, b]
-        out = out.reshape(n, ho, wo, c * mult)
-        return out if finish is None else finish(out)
-    return _depthwise_blocks(x, kernel, window, finish)
-
-
-def _covered(n_out: int, size: int, offset: int, stride: int) -> tuple[int, int]:
-    """The outputs ``[lo, hi)`` whose input ``o * stride + offset`` lies in ``[0, size)``."""
-    lo = min(n_out, max(0, -(offset // stride)))
-    return lo, max(lo, min(n_out, (size - 1 - offset) // stride + 1))
-
-
-def _depthwise_blocks(x: Array, kernel: Array, window: Window, finish: Callable | None) -> Array:
-    """The CPU depthwise convolution by blocks of rows, reading ``x`` unpadded.
-
-    Each tap adds to the outputs whose input it reads inside ``x`` (the
-    padding's zeros add nothing). The taps that reach every output go first,
-    the first of them writing the block; without one the block starts at zero.
-    """
-    kh, kw, c, mult = kernel.shape
-    n, h, w, _ = x.shape
-    ho, wo = window.out_hw
-    (sh, sw), (dh, dw) = window.strides, window.dilation
-    (top, _), (left, _) = window.pads
-    taps = []
-    for a in range(kh):
-        for b in range(kw):
-            rows = _covered(ho, h, a * dh - top, sh)
-            cols = _covered(wo, w, b * dw - left, sw)
-            if rows[0] < rows[1] and cols[0] < cols[1]:
-                full = rows == (0, ho) and cols == (0, wo)
-                taps.append((not full, kernel[a, b], a * dh - top, b * dw - left, rows, cols))
-    taps.sort(key=lambda tap: tap[0])  # stable: in kernel order within each group
-    out = np.empty((n, ho, wo, c, mult), dtype=x.dtype)
-    step = max(1, DEPTHWISE_BLOCK // (wo * c * mult))
-    scratch = np.empty((min(step, ho), wo, c, mult), dtype=x.dtype)
-    starts_full = bool(taps) and not taps[0][0]
-    for i in range(n):
-        for r0 in range(0, ho, step):
-            r1 = min(ho, r0 + step)
-            block = out[i, r0:r1]
-            if not starts_full:
-                block[...] = 0
-            for t, (_partial, k, dy, dx, (ylo, yhi), (xlo, xhi)) in enumerate(taps):
-                lo, hi = max(r0, ylo), min(r1, yhi)
-                if lo >= hi:
-                    continue
-                rows = slice(lo * sh + dy, (hi - 1) * sh + dy + 1, sh)
-                cols = slice(xlo * sw + dx, (xhi - 1) * sw + dx + 1, sw)
-                patch = x[i, rows, cols, :, None]
-                if t == 0 and starts_full:
-                    np.multiply(patch, k, out=block)
-                    continue
-                product = scratch[: hi - lo, : xhi - xlo]
-                np.multiply(patch, k, out=product)
-                block[lo - r0 : hi - r0, xlo:xhi] += product
-            if finish is not None:
-                flat = block.reshape(r1 - r0, wo, c * mult)
-                done = finish(flat)
-                if done is not flat:
-                    flat[...] = done
-    return out.reshape(n, ho, wo, c * mult)
+    x = pad_hw(xp, x, window.pads)
+    n, ho, wo = x.shape[0], *window.out_hw
+    out = xp.zeros((n, ho, wo, c, mult), dtype=x.dtype)
+    for a, b, rows, cols in _taps((kh, kw), window.strides, window.dilation, (ho, wo)):
+        out += x[:, rows, cols, :, None] * kernel[a, b]
+    out = out.reshape(n, ho, wo, c * mult)
+    return out if finish is None else finish(out)
 
 
 def batchnorm_affine(

@@ -9,14 +9,23 @@ the function computing the op's output from its input arrays.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
+
+import numpy as np
 
 from specc.lower import Op
 from specc.runtime import nn, winograd
 from specc.runtime.activations import activate, activate_inplace
+from specc.runtime.threads import run_split, split_width
 
 Array = Any
 Fn = Callable[[list[Array]], Array]
+IM2COL_VALUES = 2**18
+"""Values of im2col rows per piece of a convolution on the CPU (1 MiB, in L2)."""
+SPLIT_PIECES = 4
+"""Pieces per thread of a product split over threads: a descheduled thread
+holds up a quarter of its share."""
 
 
 class WindowOps:
@@ -58,11 +67,19 @@ class WindowOps:
             kernel.shape, window.strides, window.dilation, layer.groups
         ):
             u = winograd.transform_kernel(kernel)
+            run = run_split if xp is np else None
 
             def fast(inputs: list[Array]) -> Array:
-                return self._finish(op, winograd.conv3x3(xp, inputs[0], u, window, pooled), bias)
+                y = winograd.conv3x3(xp, inputs[0], u, window, pooled, run)
+                return self._finish(op, y, bias)
 
             return fast
+        if xp is np and kernel.shape[2] == 1 and layer.groups > 1 and not pooled:
+            # One input channel per group (ConvNeXt's 7x7): a depthwise
+            # convolution, output channel g * M + m from input channel g.
+            kh, kw, _, f = kernel.shape
+            depthwise = kernel.reshape(kh, kw, layer.groups, f // layer.groups)
+            return self._depthwise(op, depthwise, bias)
         matrix = None
         if layer.groups == 1:
             # The bias rides along in the matrix product (a column of ones in
@@ -73,10 +90,58 @@ class WindowOps:
             bias = None if inline else bias
 
         def op_fn(inputs: list[Array]) -> Array:
+            # On the CPU by pieces (im2col in cache; 1x1 products only when
+            # spread over threads: whole, BLAS runs them faster alone).
+            pieces = split_width() > 1 or kernel.shape[:2] != (1, 1)
+            if matrix is not None and not pooled and xp is np and pieces:
+                return self._split_product(op, inputs[0], matrix, bias)
             y = nn.conv2d(xp, inputs[0], kernel, window, layer.groups, matrix, pooled)
             return self._finish(op, y, bias)
 
         return op_fn
+
+    def _split_product(self, op: Op, x: Array, matrix: Array, bias: Array | None) -> Array:
+        """A one-group convolution on the CPU by pieces of output rows, over the threads
+        :func:`~specc.runtime.threads.run_split` allows.
+
+        Each piece builds its own im2col rows (about :data:`IM2COL_VALUES`
+        values, in cache; a 1x1 kernel reads its input uncopied), multiplies
+        them and adds the bias and activation while the result is in cache.
+        """
+        window = op.window
+        assert window is not None
+        (kh, kw), sh, dh = window.kernel, window.strides[0], window.dilation[0]
+        with_bias = matrix.shape[0] == x.shape[-1] * kh * kw + 1
+        n, f = x.shape[0], matrix.shape[1]
+        ho, wo = window.out_hw
+        pointwise = (kh, kw) == (1, 1)
+        if pointwise:
+            cols, _ = nn.im2col(np, nn.pad_hw(np, x, window.pads), window)
+        else:
+            x = nn.pad_hw(np, x, window.pads)
+        width = split_width()
+        step = -(-ho // (SPLIT_PIECES * width)) if width > 1 else ho
+        if not pointwise:
+            step = max(1, min(step, IM2COL_VALUES // (wo * matrix.shape[0])))
+        pieces = [(i, r0, min(ho, r0 + step)) for i in range(n) for r0 in range(0, ho, step)]
+        out = np.empty((n, ho, wo, f), dtype=np.float32)
+
+        def piece(index: int) -> None:
+            i, r0, r1 = pieces[index]
+            if pointwise:
+                rows = cols[(i * ho + r0) * wo : (i * ho + r1) * wo]
+            else:
+                part = replace(window, out_hw=(r1 - r0, wo))
+                inputs = x[i : i + 1, r0 * sh : (r1 - 1) * sh + (kh - 1) * dh + 1]
+                rows, _ = nn.im2col(np, inputs, part, with_bias)
+            y = out[i, r0:r1]
+            np.matmul(rows, matrix, out=y.reshape(-1, f))
+            done = self._finish(op, y, bias)
+            if done is not y:
+                y[...] = done
+
+        run_split(len(pieces), piece)
+        return out
 
     def conv2d(self, op: Op, w: dict[str, Array]) -> Fn:
         """Keras Conv2D: Winograd, or im2col and one matrix product (per group)."""
@@ -88,8 +153,11 @@ class WindowOps:
 
     def depthwiseconv2d(self, op: Op, w: dict[str, Array]) -> Fn:
         """Keras DepthwiseConv2D: a multiply-add per kernel tap over all channels."""
+        return self._depthwise(op, w["kernel"], w.get("bias"))
+
+    def _depthwise(self, op: Op, kernel: Array, bias: Array | None) -> Fn:
+        """A depthwise convolution with ``kernel`` (kh, kw, C, M), then bias and activation."""
         xp, window = self.xp, op.window
-        kernel, bias = w["kernel"], w.get("bias")
 
         def finish(y: Array) -> Array:
             return self._finish(op, y, bias)

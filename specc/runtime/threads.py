@@ -7,6 +7,12 @@ releases the GIL inside its loops and inside BLAS), each thread asking OpenBLAS
 for a single thread of its own (``openblas_set_num_threads_local``, OpenBLAS
 0.3.27 and later). Where that symbol is missing, BLAS keeps its own threading
 and the split still parallelises everything else.
+
+A batch of fewer micro-batches than cores (batch 1) leaves cores idle; there
+the ops themselves split their work (rows of a matrix product, blocks of a
+depthwise convolution) with :func:`run_split`, over the calling worker and
+:func:`helpers`, a second pool so that a worker never waits on a task queued
+behind itself.
 """
 
 from __future__ import annotations
@@ -14,8 +20,10 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import lru_cache
 
 
@@ -106,6 +114,71 @@ def pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(
         max_workers=cpu_count(), thread_name_prefix="specc", initializer=_single_blas_thread
     )
+
+
+@lru_cache(maxsize=1)
+def helpers() -> ThreadPoolExecutor:
+    """The pool that helps one worker's op (one thread fewer than the cores)."""
+    pool()
+    return ThreadPoolExecutor(
+        max_workers=max(1, cpu_count() - 1),
+        thread_name_prefix="specc-split",
+        initializer=_single_blas_thread,
+    )
+
+
+_split = threading.local()
+
+
+@contextmanager
+def spread(width: int) -> Iterator[None]:
+    """Let the ops run on this thread use ``width`` threads (itself and helpers)."""
+    previous = getattr(_split, "width", 1)
+    _split.width = width
+    try:
+        yield
+    finally:
+        _split.width = previous
+
+
+def split_width() -> int:
+    """How many threads an op on this thread may use (1 outside :func:`spread`)."""
+    return getattr(_split, "width", 1)
+
+
+def run_split(count: int, work: Callable[[int], None]) -> None:
+    """``work(i)`` for every ``i < count``, over the threads :func:`spread` allows.
+
+    The threads take the next index as each finishes one, so a thread that
+    the busy machine deschedules holds up at most one piece. Each piece must
+    write only its own part of the output.
+    """
+    width = min(split_width(), count)
+    if width <= 1:
+        for i in range(count):
+            work(i)
+        return
+    import numpy as np
+
+    pieces = iter(range(count))
+    lock = threading.Lock()
+    errors = np.geterr()
+
+    def drain() -> None:
+        with np.errstate(**errors):
+            while True:
+                with lock:
+                    i = next(pieces, None)
+                if i is None:
+                    return
+                work(i)
+
+    futures = [helpers().submit(drain) for _ in range(width - 1)]
+    try:
+        drain()
+    finally:
+        for future in futures:
+            future.result()
 
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters

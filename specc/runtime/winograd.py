@@ -15,6 +15,7 @@ fewer, the 16 products are too thin for BLAS and im2col wins).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -47,10 +48,19 @@ def transform_kernel(kernel: np.ndarray, bias: np.ndarray | None = None) -> np.n
     return np.ascontiguousarray(u.reshape(16, *kernel.shape[2:]), dtype=np.float32)
 
 
-def conv3x3(xp: Any, x: Any, u: Any, window: Window, pooled: bool = False) -> Any:
+def conv3x3(
+    xp: Any,
+    x: Any,
+    u: Any,
+    window: Window,
+    pooled: bool = False,
+    run: Callable[[int, Callable[[int], None]], None] | None = None,
+) -> Any:
     """The convolution of ``x`` (N, H, W, C) with transformed kernel ``u`` (16, C, F), no bias.
 
-    ``window`` is the convolution's, resolved by the lowering stage (pads and output size).
+    ``window`` is the convolution's, resolved by the lowering stage (pads and
+    output size). ``run(count, work)`` calls ``work(i)`` for each chunk of
+    the products (:func:`specc.runtime.threads.run_split`); by default in turn.
 
     With ``pooled`` it returns the 2x2, stride-2 max pooling (valid padding)
     of the convolution instead: each 2x2 output tile is one pooling window,
@@ -91,13 +101,28 @@ def conv3x3(xp: Any, x: Any, u: Any, window: Window, pooled: bool = False) -> An
     xp.subtract(odd[..., :tw, :], odd[..., 1:, :], out=v[:, 3])
     # The products and the output transform run a few images at a time, so
     # that M (4x the output) is still in cache when the transform reads it.
+    # With ``run`` (the CPU), an image larger than that goes by chunks of tile
+    # rows, which ``run`` may spread over threads (each writes its own part of y).
     y = xp.empty((2, 2, n, th, tw, f), dtype=x.dtype)  # y[b, a]: output pixel (2i+a, 2j+b)
-    per_image = 16 * th * tw * f * x.dtype.itemsize
-    step = max(1, min(n, OUTPUT_CHUNK_BYTES // max(per_image, 1)))
-    for i in range(0, n, step):
-        k = min(step, n - i)
-        vk = v[:, :, i : i + k].reshape(16, k * th * tw, c)
-        _output_transform(xp, xp.matmul(vk, u).reshape(4, 4, k, th, tw, f), y[:, :, i : i + k])
+    per_row = 16 * tw * f * x.dtype.itemsize
+    rows = max(1, OUTPUT_CHUNK_BYTES // max(per_row, 1))
+    if rows >= th or run is None:  # on a GPU, whole images (fewer launches)
+        step = max(1, min(n, rows // max(th, 1)))
+        chunks = [(slice(i, min(n, i + step)), slice(0, th)) for i in range(0, n, step)]
+    else:
+        chunks = [(i, slice(r, min(th, r + rows))) for i in range(n) for r in range(0, th, rows)]
+
+    def product(index: int) -> None:
+        images, tile_rows = chunks[index]
+        vk = v[:, :, images, tile_rows]
+        m = xp.matmul(vk.reshape(16, -1, c), u).reshape(4, 4, *vk.shape[2:-1], f)
+        _output_transform(xp, m, y[:, :, images, tile_rows])
+
+    if run is None:
+        for index in range(len(chunks)):
+            product(index)
+    else:
+        run(len(chunks), product)
     if pooled:
         corners = xp.maximum(y[0], y[1])
         return xp.maximum(corners[0], corners[1], out=corners[0])
