@@ -49,8 +49,9 @@ def _keras_layer(node, written: set[str] | None):
     return cls(**kwargs)
 
 
-def _build(model: Model, written: set[str]):
-    """A functional Keras model of ``model``; Keras names the layers the spec leaves unnamed."""
+def _build(model: Model, written: set[str] | None):
+    """A functional Keras model of ``model``; Keras names the layers the spec leaves unnamed
+    (``written=None``: every layer gets specc's name)."""
     import keras
 
     tensors = {0: keras.Input(shape=model.input.output_shape, name=model.input.name)}

@@ -220,7 +220,7 @@ def test_keras_builds_the_same_layers(name):
 
     keras.backend.clear_session(free_memory=False)
     model = MODELS[name]
-    _compare(0, name, model, _build(model, auto_names=False))
+    _compare(0, name, model, _build(model, written=None))
 
 
 @pytest.fixture(scope="module")
