@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from specc.lower.passes import (
     Pass,
+    activation_of,
     fold_batchnorm,
     fold_zero_padding,
     fuse_activation,
@@ -22,16 +23,6 @@ from specc.lower.plan import Op, Plan
 
 CONV_ADD = "conv2d_add"
 """A Conv2D whose output is added to another value (a residual), then activated."""
-
-
-def _relu_activation(op: Op) -> str | None:
-    """``relu`` or ``relu6`` when the ReLU layer of ``op`` is exactly that activation."""
-    layer = op.layer
-    if layer.negative_slope != 0 or layer.threshold != 0:
-        return None
-    if layer.max_value is None:
-        return "relu"
-    return "relu6" if float(layer.max_value) == 6.0 else None
 
 
 def relu_layer_as_activation(plan: Plan) -> Plan:
@@ -43,7 +34,7 @@ def relu_layer_as_activation(plan: Plan) -> Plan:
     """
     ops = []
     for op in plan.ops:
-        name = _relu_activation(op) if op.kind == "relu_layer" else None
+        name = activation_of(op) if op.kind == "relu_layer" else None
         ops.append(op if name is None else replace(op, kind="activation", activation=name))
     return plan.with_ops(ops)
 

@@ -132,7 +132,6 @@ class _Entry:
 
     model: Model | None
     diagnostics: list[Diagnostic]  # expansion, inference, lint, expectations
-    used: set[str]
     steps: int
     ranges: list[tuple[int, int, int]]  # (first line, last line, piece index) when computed
 
@@ -237,7 +236,6 @@ class _CachingExpander(Expander):
         if not any(d.code == E112 for d in entry.diagnostics):  # step limits add up
             self.analyzer.fresh_models[key] = entry
         self.diagnostics.extend(entry.diagnostics)
-        self.used_blocks |= entry.used
         self.steps += entry.steps
         if entry.model is not None:
             self.entries[id(entry.model)] = entry
@@ -259,22 +257,22 @@ class _CachingExpander(Expander):
                 diagnostics.append(moved)
         except _RelocationError:
             return None
-        return _Entry(model, diagnostics, entry.used, entry.steps, ranges)
+        return _Entry(model, diagnostics, entry.steps, ranges)
 
     def _compute(self, name: str, stmt: t.Statement, ranges: list) -> _Entry:
-        outer, outer_used, before = self.diagnostics, self.used_blocks, self.steps
-        self.diagnostics, self.used_blocks = [], set()
+        outer, before = self.diagnostics, self.steps
+        self.diagnostics = []
         try:
             model = super()._model(name, stmt)
-            diagnostics, used = self.diagnostics, self.used_blocks
+            diagnostics = self.diagnostics
         finally:
-            self.diagnostics, self.used_blocks = outer, outer_used
+            self.diagnostics = outer
         if model is not None:
             analyzer = self.analyzer
             diagnostics.extend(check_model(model, analyzer.max_params, analyzer.max_macs))
         steps = self.steps - before
         self.steps = before
-        return _Entry(model, diagnostics, used, steps, ranges)
+        return _Entry(model, diagnostics, steps, ranges)
 
 
 class Analyzer:

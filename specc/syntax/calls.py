@@ -34,7 +34,6 @@ class CallStatements:
 
     blocks: dict[str, BlockDef]
     functions: dict[str, BlockDef]
-    used_blocks: set[str]
     function_stack: list[str]
 
     def _definition(self, stmt: t.Statement) -> BlockDef:
@@ -133,7 +132,6 @@ class CallStatements:
 
     def _call_block(self, stmt: t.Statement, scope: Scope) -> None:
         block = self.blocks[stmt.head]
-        self.used_blocks.add(block.name)
         if block.name in scope.calls:
             chain = " -> ".join((*scope.calls[scope.calls.index(block.name) :], block.name))
             raise error(

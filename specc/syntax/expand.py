@@ -46,7 +46,6 @@ class Expander(
         self.blocks: dict[str, BlockDef] = {}
         self.functions: dict[str, BlockDef] = {}
         self.function_stack: list[str] = []
-        self.used_blocks: set[str] = set()
         self.steps = 0
         self._block_costs: dict[str, int] = {}
         self.state: ModelState
