@@ -28,7 +28,8 @@ from specc.ir.graph import Model
 from specc.lower import RUNTIME_PASSES, Op, Pass, lower
 from specc.runtime import nn, resize, sample_bytes
 from specc.runtime.activations import activate, activate_inplace
-from specc.runtime.numpy_conv import WindowOps
+from specc.runtime.compiled import activation_mode, kernels
+from specc.runtime.numpy_conv import WindowOps, is_depthwise
 from specc.runtime.numpy_extra import ExtraLayers
 
 NORM_PIECE = 131072
@@ -112,6 +113,11 @@ class NumpyBackend(WindowOps, ExtraLayers):
         self.taps = {model.node(name).index: name for name in taps}
         self.plan = lower(model, passes, (*keep, *self.taps))
         self.kept = (self.plan.output, *self.taps)  # values returned by a pass
+        # numba's fused kernels on the CPU (specc.runtime.compiled), when installed,
+        # for plans with a depthwise convolution: loading them costs about a
+        # second per process, which other models would not win back.
+        wanted = self.xp is np and any(map(is_depthwise, self.plan.ops))
+        self.compiled = kernels() if wanted else None
         # Each step: the op, its function, and the values it is the last to read.
         self.steps: list[tuple[Op, Fn, tuple[int, ...]]] = []
         last_use = {i: op.index for op in self.plan.ops for i in op.inputs}
@@ -294,6 +300,21 @@ class NumpyBackend(WindowOps, ExtraLayers):
         width = shape[-2] if len(shape) == 3 else 1
         scale, offset = np.tile(scale.reshape(-1), width), np.tile(offset.reshape(-1), width)
         step = max(1, NORM_PIECE // scale.size)
+
+        fused, compiled = activation_mode(activation), self.compiled
+        if compiled is not None and fused is not None:
+            flat_scale, flat_offset = scale[: shape[-1]], offset[: shape[-1]]
+
+            def compiled_fn(inputs: list[Array]) -> Array:
+                x = np.ascontiguousarray(inputs[0], dtype=np.float32)
+                out = np.empty(x.shape, dtype=np.float32)
+                pixels = x.reshape(-1, shape[-1])
+                compiled.affine_rows(
+                    pixels, flat_scale, flat_offset, *fused, out.reshape(pixels.shape)
+                )
+                return out
+
+            return compiled_fn
 
         def rows_fn(inputs: list[Array]) -> Array:
             x = inputs[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,8 @@ import numpy as np
 from specc.lower import Op
 from specc.runtime import nn, winograd
 from specc.runtime.activations import activate, activate_inplace
+from specc.runtime.compiled import activation_mode
+from specc.runtime.numpy_depthwise import compiled_depthwise
 from specc.runtime.threads import run_split, split_width
 
 Array = Any
@@ -28,15 +31,36 @@ SPLIT_PIECES = 4
 holds up a quarter of its share."""
 
 
+def is_depthwise(op: Op) -> bool:
+    """True for an op computed as a depthwise convolution (also a separable one's
+    first half, and a grouped Conv2D with one input channel per group)."""
+    if op.kind in ("depthwiseconv2d", "separableconv2d"):
+        return True
+    groups = getattr(op.layer, "groups", 1)
+    return op.kind == "conv2d" and groups > 1 and op.input_shapes[0][-1] == groups
+
+
 class WindowOps:
-    """Convolutions and local poolings; the backend sets ``xp``, ``winograd`` and ``_bias_rows``."""
+    """Convolutions and local poolings; the backend sets ``xp``, ``winograd``,
+    ``compiled`` and ``_bias_rows``."""
 
     xp: Any
+    compiled: ModuleType | None
     winograd: bool
     _bias_rows: dict[tuple[int, int], Array]
 
     def _finish(self, op: Op, y: Array, bias: Array | None) -> Array:
-        """A fresh output ``y`` with the bias added and the op's activation applied, in place."""
+        """A fresh output ``y`` with the bias added and the op's activation applied, in place.
+
+        On the CPU with numba, one compiled pass does both (a bare relu or
+        relu6 stays NumPy's one ``clip``).
+        """
+        fused = self.compiled and activation_mode(op.activation)
+        if fused and (bias is not None or fused[0] != 0) and y.flags.c_contiguous:
+            width = y.shape[-1]
+            shift = bias if bias is not None else np.zeros(width, np.float32)
+            self.compiled.bias_rows(y.reshape(-1, width), shift, *fused)
+            return y
         if bias is not None:
             self._add_bias(op, y, bias)
         return activate_inplace(self.xp, y, op.activation)
@@ -74,7 +98,7 @@ class WindowOps:
                 return self._finish(op, y, bias)
 
             return fast
-        if xp is np and kernel.shape[2] == 1 and layer.groups > 1 and not pooled:
+        if xp is np and is_depthwise(op) and not pooled:
             # One input channel per group (ConvNeXt's 7x7): a depthwise
             # convolution, output channel g * M + m from input channel g.
             kh, kw, _, f = kernel.shape
@@ -158,6 +182,9 @@ class WindowOps:
     def _depthwise(self, op: Op, kernel: Array, bias: Array | None) -> Fn:
         """A depthwise convolution with ``kernel`` (kh, kw, C, M), then bias and activation."""
         xp, window = self.xp, op.window
+        if self.compiled is not None:
+            run = compiled_depthwise(self.compiled, kernel, bias, window, op.activation)
+            return lambda inputs: run(inputs[0])
 
         def finish(y: Array) -> Array:
             return self._finish(op, y, bias)
@@ -174,9 +201,11 @@ class WindowOps:
         pointwise = w["pointwise_kernel"]
         mid, filters = pointwise.shape[2], pointwise.shape[3]
         pointwise = pointwise.reshape(mid, filters)
+        compiled = self.compiled
+        first = compiled and compiled_depthwise(compiled, depthwise, None, window, None)
 
         def op_fn(inputs: list[Array]) -> Array:
-            y = nn.depthwise_conv2d(xp, inputs[0], depthwise, window)
+            y = first(inputs[0]) if first else nn.depthwise_conv2d(xp, inputs[0], depthwise, window)
             n, h, wd, _ = y.shape
             y = (y.reshape(n * h * wd, mid) @ pointwise).reshape(n, h, wd, filters)
             return self._finish(op, y, bias)

@@ -18,10 +18,13 @@ cores when the op may use more than one.
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from specc.runtime.activations import activate_inplace
+from specc.runtime.compiled import activation_mode
 from specc.runtime.threads import run_split
 
 if TYPE_CHECKING:
@@ -71,6 +74,55 @@ def depthwise_conv2d(
 
     run_split(len(blocks), one_block)
     return out.reshape(n, ho, wo, width)
+
+
+def compiled_depthwise(
+    kernels: ModuleType,
+    kernel: np.ndarray,
+    bias: np.ndarray | None,
+    window: Window,
+    activation: str | None,
+) -> Callable[[np.ndarray], np.ndarray]:
+    """The depthwise convolution with bias and activation, by the compiled kernel
+    (:mod:`specc.runtime.compiled`), prepared once for ``kernel`` (kh, kw, C, M).
+
+    Blocks of :data:`DEPTHWISE_BLOCK` output values go over the threads
+    :func:`~specc.runtime.threads.run_split` allows. The kernel applies the
+    activations :func:`~specc.runtime.compiled.activation_mode` knows; another
+    runs on each block after it, in place, while the block is in cache.
+    """
+    kh, kw, c, mult = kernel.shape
+    width = c * mult
+    flat = np.ascontiguousarray(kernel.reshape(kh, kw, width), dtype=np.float32)
+    shift = np.zeros(width, np.float32) if bias is None else np.ascontiguousarray(bias, np.float32)
+    fused = activation_mode(activation)
+    after = None if fused is not None else activation
+    mode, lo, hi = fused or activation_mode(None)
+    (top, _), (left, _) = window.pads
+    geometry = np.array([*window.strides, *window.dilation, top, left, mult], dtype=np.int64)
+    ho, wo = window.out_hw
+    rows = max(1, DEPTHWISE_BLOCK // (wo * width))
+    epilogue = (mode, np.float32(lo), np.float32(hi))
+
+    def run(x: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        n = x.shape[0]
+        out = np.empty((n, ho, wo, width), dtype=np.float32)
+        blocks = [(i, r0, min(ho, r0 + rows)) for i in range(n) for r0 in range(0, ho, rows)]
+
+        def one_block(index: int) -> None:
+            i, r0, r1 = blocks[index]
+            kernels.depthwise_rows(x[i], flat, shift, geometry, *epilogue, r0, r1, out[i])
+            if after is not None:
+                block = out[i, r0:r1]
+                done = activate_inplace(np, block, after)
+                if done is not block:
+                    block[...] = done
+
+        run_split(len(blocks), one_block)
+        return out
+
+    return run
 
 
 def _runs(phase: int, taps: list[int], dw: int, sw: int) -> list[tuple[int, int, int, list[int]]]:
