@@ -96,3 +96,24 @@ def test_models_without_a_depthwise_convolution_do_not_load_numba(kernels):
     grouped = "model grouped { input 8x8x4\n  conv2d 8 3x3 groups=4 activation=relu6\n  flatten }"
     model = check_source(grouped, "grouped.cnn").model()
     assert NumpyBackend(model, init_weights(model)).compiled is kernels
+
+
+def test_small_ops_stay_on_one_thread(monkeypatch):
+    """Below SPLIT_MIN_MACS an op's pieces run on the calling thread; above, on the helpers."""
+    import threading
+    import time
+
+    from specc.runtime import threads
+
+    seen: set[str] = set()
+
+    def work(index: int) -> None:
+        seen.add(threading.current_thread().name)
+        time.sleep(0.001)  # long enough for the helper to wake and take a piece
+
+    with threads.spread(2):
+        threads.run_split(16, work, macs=threads.SPLIT_MIN_MACS - 1)
+        assert seen == {threading.current_thread().name}
+        monkeypatch.setattr(threads, "SPLIT_MIN_MACS", 0)
+        threads.run_split(16, work, macs=1)
+    assert any(name.startswith("specc-split") for name in seen)

@@ -20,7 +20,7 @@ import pytest
 from conftest import require
 
 from specc.lower import window_of
-from specc.runtime import compiled, nn, numpy_depthwise
+from specc.runtime import compiled, nn, numpy_depthwise, threads
 from specc.runtime.threads import spread
 
 GEOMETRIES = [
@@ -60,6 +60,7 @@ BLOCKS = [(1, 1), (7, 1), (7, 3), (64, 2), (numpy_depthwise.DEPTHWISE_BLOCK, 1)]
 def test_blocks_and_borders_agree_with_torch(block, width, monkeypatch):
     """Every geometry, by blocks of ``block`` values spread over ``width`` threads."""
     monkeypatch.setattr(numpy_depthwise, "DEPTHWISE_BLOCK", block)
+    monkeypatch.setattr(threads, "SPLIT_MIN_MACS", 0)
     rng = np.random.default_rng(block)
 
     def einsum(x, k, bias, window, activation):
@@ -79,6 +80,7 @@ def test_the_compiled_kernel_agrees_with_torch(block, width, monkeypatch):
         require("numba")  # fails in CI (SPECC_REQUIRE_ALL), skips locally
         pytest.skip("SPECC_NUMBA=0")
     monkeypatch.setattr(numpy_depthwise, "DEPTHWISE_BLOCK", block)
+    monkeypatch.setattr(threads, "SPLIT_MIN_MACS", 0)
     rng = np.random.default_rng(block)
 
     def compiled_run(x, k, bias, window, activation):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from types import ModuleType
 from typing import Any
 
@@ -91,10 +92,11 @@ class WindowOps:
             kernel.shape, window.strides, window.dilation, layer.groups
         ):
             u = winograd.transform_kernel(kernel)
-            run = run_split if xp is np else None
 
             def fast(inputs: list[Array]) -> Array:
-                y = winograd.conv3x3(xp, inputs[0], u, window, pooled, run)
+                x = inputs[0]
+                run = partial(run_split, macs=op.node.macs * x.shape[0]) if xp is np else None
+                y = winograd.conv3x3(xp, x, u, window, pooled, run)
                 return self._finish(op, y, bias)
 
             return fast
@@ -164,7 +166,7 @@ class WindowOps:
             if done is not y:
                 y[...] = done
 
-        run_split(len(pieces), piece)
+        run_split(len(pieces), piece, op.node.macs * n)
         return out
 
     def conv2d(self, op: Op, w: dict[str, Array]) -> Fn:

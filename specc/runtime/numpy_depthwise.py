@@ -72,7 +72,7 @@ def depthwise_conv2d(
             if done is not shaped:
                 shaped[...] = done
 
-    run_split(len(blocks), one_block)
+    run_split(len(blocks), one_block, out.size * kh * kw)
     return out.reshape(n, ho, wo, width)
 
 
@@ -119,7 +119,7 @@ def compiled_depthwise(
                 if done is not block:
                     block[...] = done
 
-        run_split(len(blocks), one_block)
+        run_split(len(blocks), one_block, out.size * kh * kw)
         return out
 
     return run
