@@ -236,3 +236,30 @@ def test_bench_notes_a_forced_slow_blas_kernel(capsys, monkeypatch, forced, core
     assert main([*argv, "--no-memory", "--format", "json"]) == 0
     blas = json.loads(capsys.readouterr().out)["blas"]
     assert blas["core"] == core and (blas["note"] is not None) == noted
+
+
+@pytest.mark.parametrize("numba", ["1", "0"])
+def test_bench_says_when_depthwise_convolutions_run_without_numba(
+    capsys, monkeypatch, tmp_path, numba
+):
+    """A model with a depthwise convolution: the compiled kernels are used, or a note says
+    how to get them; a model without one gets neither."""
+    require("numba")
+    monkeypatch.setenv("SPECC_NUMBA", numba)
+    spec = tmp_path / "mobile.cnn"
+    spec.write_text(
+        "model mobile {\n  input 16x16x8\n  depthwiseconv2d 3x3 padding=same activation=relu6\n"
+        "  conv2d 16 1x1\n  globalavgpool\n}\n",
+        encoding="utf-8",
+    )
+    argv = ["bench", str(spec), "--backends", "numpy", "--batch-size", "2",
+            "--seconds", "0.1", "--no-memory"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert ("specc[fast]" in out) == (numba == "0"), out
+    assert main([*argv, "--format", "json"]) == 0
+    kernels = json.loads(capsys.readouterr().out)["compiled_kernels"]
+    assert kernels["used"] == (numba == "1") and (kernels["note"] is None) == (numba == "1")
+    assert main(["bench", CIFAR, "--backends", "numpy", "--batch-size", "2", "--seconds", "0.1",
+                 "--no-memory", "--format", "json"]) == 0  # fmt: skip
+    assert json.loads(capsys.readouterr().out)["compiled_kernels"] == {"used": False, "note": None}

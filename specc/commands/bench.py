@@ -106,6 +106,8 @@ def _bench(job: Job) -> None:
 
     numpy_on_cpu = "numpy" in executors and args.device == "cpu"
     note = blas_note() if numpy_on_cpu else None
+    numpy_backend = executors.get("numpy")
+    compiled_note = _compiled_note(numpy_backend) if numpy_on_cpu else None
     if args.format == "json":
         data = {
             "model": model.name,
@@ -116,11 +118,24 @@ def _bench(job: Job) -> None:
         }
         if numpy_on_cpu:
             data["blas"] = {"core": blas_core(), "note": note}
+            used = getattr(numpy_backend, "compiled", None) is not None
+            data["compiled_kernels"] = {"used": used, "note": compiled_note}
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
     _table(model, results, args)
-    if note:
-        print(f"note: {note}")
+    for line in (note, compiled_note):
+        if line:
+            print(f"note: {line}")
+
+
+def _compiled_note(backend: object) -> str | None:
+    """A hint when the numpy backend runs its depthwise convolutions without numba."""
+    if not getattr(backend, "wants_compiled", False) or getattr(backend, "compiled", None):
+        return None
+    return (
+        "the numpy backend runs this model's depthwise convolutions on NumPy alone; "
+        "pip install 'specc[fast]' (numba) compiles them (unless SPECC_NUMBA=0)"
+    )
 
 
 def _table(model, results, args: argparse.Namespace) -> None:

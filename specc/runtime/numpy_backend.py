@@ -116,8 +116,8 @@ class NumpyBackend(WindowOps, ExtraLayers):
         # numba's fused kernels on the CPU (specc.runtime.compiled), when installed,
         # for plans with a depthwise convolution: loading them costs about a
         # second per process, which other models would not win back.
-        wanted = self.xp is np and any(map(is_depthwise, self.plan.ops))
-        self.compiled = kernels() if wanted else None
+        self.wants_compiled = self.xp is np and any(map(is_depthwise, self.plan.ops))
+        self.compiled = kernels() if self.wants_compiled else None
         # Each step: the op, its function, and the values it is the last to read.
         self.steps: list[tuple[Op, Fn, tuple[int, ...]]] = []
         last_use = {i: op.index for op in self.plan.ops for i in op.inputs}
