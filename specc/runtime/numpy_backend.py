@@ -28,12 +28,10 @@ from specc.ir.graph import Model
 from specc.lower import RUNTIME_PASSES, Op, Pass, lower
 from specc.runtime import nn, resize, sample_bytes
 from specc.runtime.activations import activate, activate_inplace
-from specc.runtime.compiled import activation_mode, kernels
+from specc.runtime.compiled import kernels
 from specc.runtime.numpy_conv import WindowOps, is_depthwise
 from specc.runtime.numpy_extra import ExtraLayers
 
-NORM_PIECE = 131072
-"""Values per piece of a BatchNormalization on the CPU (in a core's L2 over its passes)."""
 CACHE_BYTES = 6 * 2**20
 """Working set of one CPU micro-batch: about what a core's share of cache holds."""
 MIN_MICRO_BATCH = 2
@@ -276,62 +274,6 @@ class NumpyBackend(WindowOps, ExtraLayers):
     def activation(self, op: Op, w: dict[str, Array]) -> Fn:
         """A Keras activation function."""
         return lambda inputs: activate(self.xp, inputs[0], op.activation)
-
-    def batchnormalization(self, op: Op, w: dict[str, Array]) -> Fn:
-        """Inference: moving statistics, as ``tf.nn.batch_normalization`` folds them
-        (then a fused activation, in place)."""
-        shape, axis = op.output_shape, op.axis
-        assert axis is not None
-        scale, offset = nn.batchnorm_affine(self.xp, w, op.layer.epsilon)
-        broadcast = [1] * (len(shape) + 1)
-        broadcast[axis] = shape[axis - 1]
-        scale, offset = scale.reshape(broadcast), offset.reshape(broadcast)
-        xp, activation = self.xp, op.activation
-
-        def fn(inputs: list[Array]) -> Array:
-            y = inputs[0] * scale
-            y += offset
-            return activate_inplace(xp, y, activation)
-
-        if xp is not np or axis != len(shape):
-            return fn
-        # Over the channels on the CPU: by pieces of rows, in cache, with scale
-        # and offset repeated along a row (loops of W*C values, not C).
-        width = shape[-2] if len(shape) == 3 else 1
-        scale, offset = np.tile(scale.reshape(-1), width), np.tile(offset.reshape(-1), width)
-        step = max(1, NORM_PIECE // scale.size)
-
-        fused, compiled = activation_mode(activation), self.compiled
-        if compiled is not None and fused is not None:
-            flat_scale, flat_offset = scale[: shape[-1]], offset[: shape[-1]]
-
-            def compiled_fn(inputs: list[Array]) -> Array:
-                x = np.ascontiguousarray(inputs[0], dtype=np.float32)
-                out = np.empty(x.shape, dtype=np.float32)
-                pixels = x.reshape(-1, shape[-1])
-                compiled.affine_rows(
-                    pixels, flat_scale, flat_offset, *fused, out.reshape(pixels.shape)
-                )
-                return out
-
-            return compiled_fn
-
-        def rows_fn(inputs: list[Array]) -> Array:
-            x = inputs[0]
-            out = np.empty(x.shape, dtype=np.float32)
-            rows, flat = out.reshape(-1, scale.size), x.reshape(-1, scale.size)
-            for start in range(0, rows.shape[0], step):
-                piece = rows[start : start + step]
-                np.multiply(flat[start : start + step], scale, out=piece)
-                piece += offset
-                # Softmax and friends run over the channels: the piece as (pixels, C).
-                pixels = piece.reshape(-1, shape[-1])
-                done = activate_inplace(xp, pixels, activation)
-                if done is not pixels:
-                    pixels[...] = done
-            return out
-
-        return rows_fn
 
     def zeropadding2d(self, op: Op, w: dict[str, Array]) -> Fn:
         """Zeros around height and width."""

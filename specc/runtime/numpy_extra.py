@@ -11,6 +11,7 @@ that results agree to float32 rounding.
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -18,10 +19,13 @@ import numpy as np
 from specc.ir import shapes as sh
 from specc.lower import Op
 from specc.runtime import nn, resize
-from specc.runtime.activations import activate
+from specc.runtime.activations import activate, activate_inplace
+from specc.runtime.compiled import activation_mode
 
 Array = Any
 Fn = Callable[[list[Array]], Array]
+NORM_PIECE = 131072
+"""Values per piece of a BatchNormalization on the CPU (in a core's L2 over its passes)."""
 
 
 def _host(array: Array) -> np.ndarray:
@@ -58,6 +62,69 @@ class ExtraLayers(SlicingLayers):
     :mod:`~specc.ir.layers_norm` and :mod:`~specc.ir.layers_reshape`."""
 
     xp: Any
+    compiled: ModuleType | None
+
+    # -- normalization ---------------------------------------------------------------
+
+    def batchnormalization(self, op: Op, w: dict[str, Array]) -> Fn:
+        """Inference: moving statistics, as ``tf.nn.batch_normalization`` folds them
+        (then a fused activation, in place)."""
+        shape, axis = op.output_shape, op.axis
+        assert axis is not None
+        scale, offset = nn.batchnorm_affine(self.xp, w, op.layer.epsilon)
+        broadcast = [1] * (len(shape) + 1)
+        broadcast[axis] = shape[axis - 1]
+        scale, offset = scale.reshape(broadcast), offset.reshape(broadcast)
+        xp, activation = self.xp, op.activation
+
+        def fn(inputs: list[Array]) -> Array:
+            y = inputs[0] * scale
+            y += offset
+            return activate_inplace(xp, y, activation)
+
+        if xp is not np or axis != len(shape):
+            return fn
+        # Over the channels on the CPU: by pieces of rows, in cache, with scale
+        # and offset repeated along a row (loops of W*C values, not C).
+        width = shape[-2] if len(shape) == 3 else 1
+        scale, offset = np.tile(scale.reshape(-1), width), np.tile(offset.reshape(-1), width)
+        step = max(1, NORM_PIECE // scale.size)
+
+        compiled = self.compiled
+        if compiled is not None:
+            # One pass (a multiply-add per value, and relu/relu6 inside); another
+            # activation after it, so the numbers never depend on which it is.
+            flat_scale, flat_offset = scale[: shape[-1]], offset[: shape[-1]]
+            fused = activation_mode(activation)
+            mode = fused or activation_mode(None)
+
+            def compiled_fn(inputs: list[Array]) -> Array:
+                x = np.ascontiguousarray(inputs[0], dtype=np.float32)
+                out = np.empty(x.shape, dtype=np.float32)
+                pixels = out.reshape(-1, shape[-1])
+                compiled.affine_rows(
+                    x.reshape(pixels.shape), flat_scale, flat_offset, *mode, pixels
+                )
+                return out if fused else activate_inplace(np, out, activation)
+
+            return compiled_fn
+
+        def rows_fn(inputs: list[Array]) -> Array:
+            x = inputs[0]
+            out = np.empty(x.shape, dtype=np.float32)
+            rows, flat = out.reshape(-1, scale.size), x.reshape(-1, scale.size)
+            for start in range(0, rows.shape[0], step):
+                piece = rows[start : start + step]
+                np.multiply(flat[start : start + step], scale, out=piece)
+                piece += offset
+                # Softmax and friends run over the channels: the piece as (pixels, C).
+                pixels = piece.reshape(-1, shape[-1])
+                done = activate_inplace(xp, pixels, activation)
+                if done is not pixels:
+                    pixels[...] = done
+            return out
+
+        return rows_fn
 
     # -- activations -----------------------------------------------------------------
 
