@@ -192,13 +192,15 @@ def jax_single(work):
     return train_json(work, "jax1", "--model", "small", "--backend", "jax", "--epochs", "5")
 
 
-# An epoch of the small model takes about 15 ms: with this many, Ctrl-C sent after
-# the second checkpoint always lands before the run ends, even on a loaded machine.
-RESUME_EPOCHS = 40
+# An epoch of the small model takes about 45 ms (a fit() call and a checkpoint). Once,
+# 40 epochs finished while the test's first poll was still importing what it reads
+# checkpoints with; the test now imports that first, and 100 epochs leave seconds.
+RESUME_EPOCHS = 100
 
 
 def test_resume_after_ctrl_c_gives_the_uninterrupted_weights(work, tmp_path):
     require("jax")
+    _checkpoint_epoch(tmp_path / "ckpt")  # its imports, before the run starts the clock
     whole = train_json(
         work, "jax_whole", "--model", "small", "--backend", "jax", "--epochs", str(RESUME_EPOCHS)
     )
@@ -221,7 +223,7 @@ def test_resume_after_ctrl_c_gives_the_uninterrupted_weights(work, tmp_path):
     deadline = time.monotonic() + TIMEOUT
     while _checkpoint_epoch(tmp_path / "ckpt") < 2 and process.poll() is None:
         assert time.monotonic() < deadline
-        time.sleep(0.02)
+        time.sleep(0.005)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=TIMEOUT)
     assert process.returncode == 130, err[-2000:]

@@ -50,8 +50,7 @@ def depthwise_rows(x, k, bias, geometry, mode, lo, hi, r0, r1, out):  # pragma: 
     acc = np.empty(width, np.float32)
     for oh in range(r0, r1):
         for ow in range(wo):
-            for j in range(width):
-                acc[j] = bias[j]
+            acc[:] = 0.0
             for a in range(kh):
                 ih = oh * sh - top + a * dh
                 if ih < 0 or ih >= h:
@@ -68,6 +67,8 @@ def depthwise_rows(x, k, bias, geometry, mode, lo, hi, r0, r1, out):  # pragma: 
                             v = x[ih, iw, i]
                             for m in range(mult):
                                 acc[i * mult + m] += v * k[a, b, i * mult + m]
+            for j in range(width):
+                acc[j] += bias[j]
             activate_into(acc, mode, lo, hi, out[oh, ow])
 
 
