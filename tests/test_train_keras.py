@@ -176,6 +176,13 @@ def test_digits_train_evaluate_run_and_onnx_agree(work, tmp_path, capsys):
     np.testing.assert_array_equal(onnx_out.argmax(axis=1), predicted)
 
 
+def _as_a_terminal_finds_it() -> None:
+    """The child's Ctrl-C as in a terminal: SIGINT handled by default and not blocked
+    (a shell's background jobs inherit it ignored; a thread's mask is inherited too)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _checkpoint_epoch(directory) -> int:
     from specc.train.checkpoint import read_checkpoint
 
@@ -217,16 +224,16 @@ def test_resume_after_ctrl_c_gives_the_uninterrupted_weights(work, tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         env=env,
-        # as a terminal's Ctrl-C finds it (a shell's background jobs inherit SIGINT ignored)
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=_as_a_terminal_finds_it,
     )
     deadline = time.monotonic() + TIMEOUT
     while _checkpoint_epoch(tmp_path / "ckpt") < 2 and process.poll() is None:
         assert time.monotonic() < deadline
         time.sleep(0.005)
+    seen = _checkpoint_epoch(tmp_path / "ckpt")
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=TIMEOUT)
-    assert process.returncode == 130, err[-2000:]
+    out, err = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 130, (seen, out[-1500:], err[-1500:])
     stopped = _checkpoint_epoch(tmp_path / "ckpt")
     assert 2 <= stopped < RESUME_EPOCHS
     assert f"interrupted: the checkpoint after epoch {stopped} is" in err
