@@ -18,9 +18,9 @@ runtime's own threads (:func:`specc.runtime.threads.run_split`) run them in
 parallel; numba's threading layer is not used, as it may not be entered
 from several threads at once.
 
-Each output value is the sum of its taps in a fixed order (bias first, then
-the taps row by row), whatever the blocks or threads: results do not depend
-on how a batch is split.
+Each output value is the sum of its taps in a fixed order (row by row, then
+the bias, as Keras adds it), whatever the blocks or threads: results do not
+depend on how a batch is split.
 """
 
 from __future__ import annotations

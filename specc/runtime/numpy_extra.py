@@ -84,17 +84,12 @@ class ExtraLayers(SlicingLayers):
 
         if xp is not np or axis != len(shape):
             return fn
-        # Over the channels on the CPU: by pieces of rows, in cache, with scale
-        # and offset repeated along a row (loops of W*C values, not C).
-        width = shape[-2] if len(shape) == 3 else 1
-        scale, offset = np.tile(scale.reshape(-1), width), np.tile(offset.reshape(-1), width)
-        step = max(1, NORM_PIECE // scale.size)
-
         compiled = self.compiled
         if compiled is not None:
             # One pass (a multiply-add per value, and relu/relu6 inside); another
             # activation after it, so the numbers never depend on which it is.
-            flat_scale, flat_offset = scale[: shape[-1]], offset[: shape[-1]]
+            flat_scale = np.ascontiguousarray(scale.reshape(-1), np.float32)
+            flat_offset = np.ascontiguousarray(offset.reshape(-1), np.float32)
             fused = activation_mode(activation)
             mode = fused or activation_mode(None)
 
@@ -108,6 +103,12 @@ class ExtraLayers(SlicingLayers):
                 return out if fused else activate_inplace(np, out, activation)
 
             return compiled_fn
+
+        # Over the channels on the CPU: by pieces of rows, in cache, with scale
+        # and offset repeated along a row (loops of W*C values, not C).
+        width = shape[-2] if len(shape) == 3 else 1
+        scale, offset = np.tile(scale.reshape(-1), width), np.tile(offset.reshape(-1), width)
+        step = max(1, NORM_PIECE // scale.size)
 
         def rows_fn(inputs: list[Array]) -> Array:
             x = inputs[0]
