@@ -153,6 +153,40 @@ def kernel_matrix(kernel: Array, bias: Array | None, xp: Any) -> Array:
     return xp.concatenate([mat, bias.reshape(1, f)], axis=0)
 
 
+def grouped_kernel(xp: Any, kernel: Array, groups: int) -> Array:
+    """A grouped Conv2D's (kh, kw, C/groups, F) kernel as (groups, kh*kw*C/groups, F/groups).
+
+    Group ``g``'s matrix multiplies the group's im2col columns (kernel row,
+    kernel column, channel) into its F/groups output channels.
+    """
+    kh, kw, cg, f = kernel.shape
+    mats = kernel.reshape(kh * kw * cg, groups, f // groups).transpose(1, 0, 2)
+    return xp.ascontiguousarray(mats)
+
+
+def im2col_grouped(x: np.ndarray, window: Window, groups: int) -> np.ndarray:
+    """Patches of padded ``x`` as (N*Ho*Wo, groups, kh*kw*C/groups), on the CPU.
+
+    Each group's columns are adjacent, in Keras's kernel order, so that
+    ``rows[:, g]`` is group ``g``'s im2col matrix (a row stride of C*kh*kw
+    values): one matrix product per group reads it in place.
+    """
+    n, h, w, c = x.shape
+    (kh, kw), (sh, sw), (dh, dw) = window.kernel, window.strides, window.dilation
+    ho, wo = window.out_hw
+    cg = c // groups
+    x = np.ascontiguousarray(x)
+    row, item = w * c * x.itemsize, x.itemsize
+    patches = np.lib.stride_tricks.as_strided(
+        x,
+        (n, ho, wo, groups, kh, kw, cg),
+        (h * row, sh * row, sw * c * item, cg * item, dh * row, dw * c * item, item),
+    )
+    rows = np.empty((n, ho, wo, groups, kh, kw, cg), dtype=x.dtype)
+    rows[...] = patches
+    return rows.reshape(n * ho * wo, groups, kh * kw * cg)
+
+
 def conv2d(
     xp: Any,
     x: Array,
@@ -189,10 +223,8 @@ def conv2d(
         out = cols @ mat
     else:
         m = cols.shape[0]
-        fg = f // groups
         grouped = cols.reshape(m, kh * kw, groups, cg).transpose(2, 0, 1, 3).reshape(groups, m, -1)
-        kmat = kernel.reshape(kh * kw, cg, groups, fg).transpose(2, 0, 1, 3)
-        out = xp.matmul(grouped, kmat.reshape(groups, -1, fg)).transpose(1, 0, 2)
+        out = xp.matmul(grouped, grouped_kernel(xp, kernel, groups)).transpose(1, 0, 2)
     if pooled:
         return max_of(xp, list(out.reshape(4, n, ho, wo, f)))
     return out.reshape(n, ho, wo, f)

@@ -114,11 +114,13 @@ class WindowOps:
             inline = not pooled and kernel.shape[:2] != (1, 1)
             matrix = nn.kernel_matrix(kernel, bias if inline else None, xp)
             bias = None if inline else bias
+        elif xp is np and not pooled:
+            matrix = nn.grouped_kernel(np, kernel, layer.groups)
 
         def op_fn(inputs: list[Array]) -> Array:
             # On the CPU by pieces (im2col in cache; 1x1 products only when
             # spread over threads: whole, BLAS runs them faster alone).
-            pieces = split_width() > 1 or kernel.shape[:2] != (1, 1)
+            pieces = split_width() > 1 or kernel.shape[:2] != (1, 1) or layer.groups > 1
             if matrix is not None and not pooled and xp is np and pieces:
                 return self._split_product(op, inputs[0], matrix, bias)
             y = nn.conv2d(xp, inputs[0], kernel, window, layer.groups, matrix, pooled)
@@ -127,20 +129,26 @@ class WindowOps:
         return op_fn
 
     def _split_product(self, op: Op, x: Array, matrix: Array, bias: Array | None) -> Array:
-        """A one-group convolution on the CPU by pieces of output rows, over the threads
+        """A convolution on the CPU by pieces of output rows, over the threads
         :func:`~specc.runtime.threads.run_split` allows.
 
         Each piece builds its own im2col rows (about :data:`IM2COL_VALUES`
-        values, in cache; a 1x1 kernel reads its input uncopied), multiplies
-        them and adds the bias and activation while the result is in cache.
+        values, in cache; a one-group 1x1 kernel reads its input uncopied),
+        multiplies them and adds the bias and activation while the result is
+        in cache. ``matrix`` is :func:`~specc.runtime.nn.kernel_matrix`'s, or
+        :func:`~specc.runtime.nn.grouped_kernel`'s for a grouped convolution:
+        then the rows come group by group and each group's product writes its
+        channels of the output in place.
         """
         window = op.window
         assert window is not None
         (kh, kw), sh, dh = window.kernel, window.strides[0], window.dilation[0]
-        with_bias = matrix.shape[0] == x.shape[-1] * kh * kw + 1
-        n, f = x.shape[0], matrix.shape[1]
+        columns = x.shape[-1] * kh * kw
+        groups = matrix.shape[0] if matrix.ndim == 3 else 1
+        with_bias = groups == 1 and matrix.shape[0] == columns + 1
+        n, f = x.shape[0], matrix.shape[-1] * groups
         ho, wo = window.out_hw
-        pointwise = (kh, kw) == (1, 1)
+        pointwise = (kh, kw) == (1, 1) and groups == 1
         if pointwise:
             cols, _ = nn.im2col(np, nn.pad_hw(np, x, window.pads), window)
         else:
@@ -148,7 +156,7 @@ class WindowOps:
         width = split_width()
         step = -(-ho // (SPLIT_PIECES * width)) if width > 1 else ho
         if not pointwise:
-            step = max(1, min(step, IM2COL_VALUES // (wo * matrix.shape[0])))
+            step = max(1, min(step, IM2COL_VALUES // (wo * (columns + with_bias))))
         pieces = [(i, r0, min(ho, r0 + step)) for i in range(n) for r0 in range(0, ho, step)]
         out = np.empty((n, ho, wo, f), dtype=np.float32)
 
@@ -159,9 +167,16 @@ class WindowOps:
             else:
                 part = replace(window, out_hw=(r1 - r0, wo))
                 inputs = x[i : i + 1, r0 * sh : (r1 - 1) * sh + (kh - 1) * dh + 1]
-                rows, _ = nn.im2col(np, inputs, part, with_bias)
+                if groups > 1:
+                    rows = nn.im2col_grouped(inputs, part, groups)
+                else:
+                    rows, _ = nn.im2col(np, inputs, part, with_bias)
             y = out[i, r0:r1]
-            np.matmul(rows, matrix, out=y.reshape(-1, f))
+            if groups > 1:
+                by_group = y.reshape(-1, groups, f // groups).transpose(1, 0, 2)
+                np.matmul(rows.transpose(1, 0, 2), matrix, out=by_group)
+            else:
+                np.matmul(rows, matrix, out=y.reshape(-1, f))
             done = self._finish(op, y, bias)
             if done is not y:
                 y[...] = done
