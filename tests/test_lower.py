@@ -30,6 +30,7 @@ from specc.lower import (
     fold_zero_padding,
     fuse_activation,
     fuse_conv_maxpool,
+    fuse_scale_into_conv,
     lower,
 )
 from specc.runtime.numpy_backend import NumpyBackend
@@ -58,6 +59,20 @@ model shared { input 8x8x3
   add @c
   dense 3 relu
   maxpool 2 }
+model excite { input 9x9x6
+  conv2d 6 3x3 padding=same swish name=c
+  multiply {
+    path {
+      globalavgpool keepdims=true
+      conv2d 2 1 relu
+      conv2d 6 1 sigmoid
+    }
+    path { }
+  }
+  conv2d 5 1 use_bias=false
+  batchnormalization
+  conv2d 4 1 relu
+  flatten }
 model norms { input 9x9x3
   conv2d 6 3x3 padding=same use_bias=false
   batchnormalization epsilon=1e-3
@@ -117,6 +132,7 @@ def _changed(before: Plan, after: Plan) -> int:
         (fold_batchnorm, False, 8),
         (fuse_activation, True, 8),
         (fold_zero_padding, False, 3),
+        (fuse_scale_into_conv, False, 1),
     ],
     ids=lambda v: getattr(v, "__name__", str(v)),
 )

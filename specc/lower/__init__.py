@@ -22,6 +22,7 @@ from specc.lower.passes import (
     fold_zero_padding,
     fuse_activation,
     fuse_conv_maxpool,
+    fuse_scale_into_conv,
 )
 from specc.lower.plan import Op, Plan, Window, resolve, transposed_window_of, window_of
 
@@ -37,6 +38,7 @@ __all__ = [
     "fold_zero_padding",
     "fuse_activation",
     "fuse_conv_maxpool",
+    "fuse_scale_into_conv",
     "lower",
     "transposed_window_of",
     "window_of",

@@ -16,7 +16,8 @@ from specc.lower.plan import Op, Plan
 Pass = Callable[[Plan], Plan]
 
 CONV_MAXPOOL = "conv2d_maxpool"
-FUSED_KINDS: tuple[str, ...] = (CONV_MAXPOOL,)
+SCALED_CONV = "conv2d_scaled"
+FUSED_KINDS: tuple[str, ...] = (CONV_MAXPOOL, SCALED_CONV)
 """Op kinds that only passes create; a backend running the passes handles them."""
 
 MONOTONE = ("relu", "relu6")
@@ -221,11 +222,63 @@ def fold_zero_padding(plan: Plan, kinds: tuple[str, ...] = ("depthwiseconv2d",))
     return plan.with_ops([folded.get(op.index, op) for op in plan.ops if op.index not in gone])
 
 
+def _is_pointwise(op: Op) -> bool:
+    """A one-group 1x1 Conv2D, stride 1, unpadded: a matrix product over the pixels."""
+    window = op.window
+    return (
+        op.kind == "conv2d"
+        and window is not None
+        and window.kernel == window.strides == window.dilation == (1, 1)
+        and window.pads == ((0, 0), (0, 0))
+        and getattr(op.layer, "groups", 1) == 1
+    )
+
+
+def fuse_scale_into_conv(plan: Plan) -> Plan:
+    """A squeeze-and-excitation product folded into the 1x1 Conv2D that alone reads it.
+
+    A two-input Multiply of a (H, W, C) map by a (1, 1, C) factor, read only
+    by a 1x1 stride-1 convolution (EfficientNets, MobileNetV3, RegNetY):
+    ``(x * s) @ K`` is ``x @ (s K)``, so the fused op (kind
+    :data:`SCALED_CONV`) scales the kernel's rows by each image's factor, a
+    C x F product, instead of writing the whole map again. It keeps the
+    convolution's nodes alone (as :func:`fold_zero_padding` does) and reads
+    the map and the factor, in that order. The same function up to the
+    rounding of ``s * k`` instead of ``x * s``.
+    """
+    ops = {op.index: op for op in plan.ops}
+    consumers = plan.consumers()
+    fused: dict[int, Op] = {}
+    gone: set[int] = set()
+    for op in plan.ops:
+        if op.kind != "multiply" or len(op.inputs) != 2 or op.activation not in (None, "linear"):
+            continue
+        shapes = [tuple(shape) for shape in op.input_shapes]
+        full = tuple(op.output_shape)
+        if len(full) != 3 or full not in shapes or op.inputs[0] == op.inputs[1]:
+            continue
+        big = shapes.index(full)
+        if shapes[1 - big] != (1, 1, full[2]):
+            continue
+        conv = _sole_reader(plan, op, ops, consumers)
+        if conv is None or not _is_pointwise(conv) or conv.pool is not None:
+            continue
+        fused[conv.index] = replace(
+            conv,
+            kind=SCALED_CONV,
+            inputs=(op.inputs[big], op.inputs[1 - big]),
+            input_shapes=(op.input_shapes[big], op.input_shapes[1 - big]),
+        )
+        gone.add(op.index)
+    return plan.with_ops([fused.get(op.index, op) for op in plan.ops if op.index not in gone])
+
+
 RUNTIME_PASSES: tuple[Pass, ...] = (
     fold_zero_padding,
     fold_batchnorm,
     fuse_activation,
     fuse_conv_maxpool,
     defer_monotone_activation,
+    fuse_scale_into_conv,
 )
 """The passes the numpy runtime runs on the CPU, in this order."""

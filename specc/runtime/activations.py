@@ -12,7 +12,7 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 # Eigen's float32 erf (what TensorFlow's and XLA's CPU kernels compute): x * P(x^2) / Q(x^2)
 # on x clamped to [-4, 4], absolute error below 2e-7 on the whole real line.
-_ERF_NUMERATOR = (
+ERF_NUMERATOR = (
     -2.72614225801306e-10,
     2.77068142495902e-08,
     -2.10102402082508e-06,
@@ -21,7 +21,7 @@ _ERF_NUMERATOR = (
     -2.95459980854025e-03,
     -1.60960333262415e-02,
 )
-_ERF_DENOMINATOR = (
+ERF_DENOMINATOR = (
     -1.45660718464996e-05,
     -2.13374055278905e-04,
     -1.68282697438203e-03,
@@ -48,9 +48,9 @@ def erf(xp: Any, x: Array) -> Array:
     (Eigen's rational approximation: absolute error below 2e-7)."""
     t = xp.clip(x, -4, 4)
     t2 = t * t
-    out = _horner(xp, t2, _ERF_NUMERATOR)
+    out = _horner(xp, t2, ERF_NUMERATOR)
     out *= t
-    out /= _horner(xp, t2, _ERF_DENOMINATOR)
+    out /= _horner(xp, t2, ERF_DENOMINATOR)
     return out
 
 

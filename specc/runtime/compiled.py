@@ -3,8 +3,9 @@
 NumPy runs one operation per pass over memory: a 3x3 depthwise convolution
 is at least nine passes over its output, then one for the bias and one for
 the activation. A loop compiled by numba does the whole of an output pixel
-(every tap, the bias, relu, relu6 or hard silu) while its channels sit in
-registers, one pass in all: MobileNetV2's seventeen depthwise layers at
+(every tap, the bias, and relu, relu6 or hard silu) while its channels sit
+in registers, one pass in all (silu and gelu over each finished row of
+output, while it is in cache): MobileNetV2's seventeen depthwise layers at
 batch 1 take 3.2 ms on one core here, against 9.7 ms for the einsum blocks
 of :mod:`specc.runtime.numpy_depthwise` (benchmarks/NOTES.md).
 
@@ -37,13 +38,17 @@ MODES = {
     "relu6": (0, 0.0, 6.0),
     "hard_silu": (1, 0.0, 0.0),
     "hard_swish": (1, 0.0, 0.0),
+    "silu": (2, 0.0, 0.0),
+    "swish": (2, 0.0, 0.0),
+    "gelu": (3, 0.0, 0.0),
 }
 """The activations the kernels apply to each value as they write it: (mode,
 low, high). Mode 0 clamps to [low, high] (none, relu, relu6); 1 is hard silu
-``x * relu6(x + 3) / 6``, as :mod:`specc.runtime.activations` computes it.
-Only these vectorize: silu's ``exp`` and gelu's division compile to scalar
-calls here (numba without Intel's SVML), 3-4x slower than NumPy's SIMD loops,
-so those run in NumPy, on each block while it is in cache."""
+``x * relu6(x + 3) / 6``, 2 silu ``x / (1 + exp(-x))`` and 3 gelu
+``x * (1 + erf(x / sqrt(2))) / 2``, as :mod:`specc.runtime.activations`
+computes them. numba here has no vectorized ``exp`` (Intel's SVML), so silu's
+is Cephes's polynomial (at most 2 ulp from the true exp, as NumPy's own), and
+erf is Eigen's rational function, the one NumPy's path uses."""
 
 
 def activation_mode(name: str | None) -> tuple[int, float, float] | None:

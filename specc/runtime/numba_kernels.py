@@ -7,18 +7,42 @@ later process (a closure's cache key changes with every process).
 import numba
 import numpy as np
 
+from specc.runtime.activations import ERF_DENOMINATOR, ERF_NUMERATOR
+
 CONTRACT = {"contract"}
 """numba's only fast-math flag used: a multiply-add may be one fused
 instruction (one rounding instead of two; no reassociation, no NaN or
 infinity assumptions)."""
 
-jit = numba.njit(nogil=True, cache=True, fastmath=CONTRACT, boundscheck=False)
+jit = numba.njit(nogil=True, cache=True, fastmath=CONTRACT, boundscheck=False, error_model="numpy")
+"""``error_model="numpy"``: a float division by zero gives inf or NaN, as in
+NumPy, instead of a check for Python's ZeroDivisionError, which keeps a loop
+with a division from vectorizing."""
 f32 = np.float32
+# Cephes's expf (also Eigen's pexp, behind TensorFlow's float32 exp): exp(v) =
+# 2^k * exp(r), k = round(v / ln 2), r = v - k ln 2 (ln 2 in two parts, so r is
+# exact), exp(r) by a degree-7 polynomial on |r| <= ln 2 / 2. Cephes gives a
+# peak relative error of 1.7e-7 (2 ulp); tests/test_compiled_kernels.py measures
+# it against float64 over the whole range.
+LOG2E, LN2_HI, LN2_LO = 1.4426950408889634, 0.693359375, -2.12194440e-4
+EXP_POLY = (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
+            1.6666665459e-1, 5.0000001201e-1)  # fmt: skip
+EXP_LOW, EXP_HIGH = -87.33654, 88.0
+"""exp's argument is clamped to these: 2^k stays a normal float (k in
+[-126, 127]); exp(88) = 1.65e38 still divides a silu's x to nothing."""
+
+
+ROW_PIECE = 1024
+"""Values per piece of :func:`activate_rows`: its scratch stays in L1."""
 
 
 @jit
-def activate_into(acc, mode, lo, hi, out):  # pragma: no cover
-    """``out[j] = activation(acc[j])``; one loop per mode, so each vectorizes."""
+def activate_into(acc, mode, lo, hi, out, bits, scale):  # pragma: no cover
+    """``out[j] = activation(acc[j])``; one loop per mode, so each vectorizes.
+
+    ``out`` is not ``acc``; ``bits`` is int32 scratch as long as ``acc``,
+    ``scale`` its float32 view (silu only).
+    """
     n = acc.shape[0]
     if mode == 0:
         for j in range(n):
@@ -28,10 +52,65 @@ def activate_into(acc, mode, lo, hi, out):  # pragma: no cover
             if v > hi:
                 v = hi
             out[j] = v
-    else:
+    elif mode == 1:
         for j in range(n):
             v = acc[j]
             out[j] = v * (min(max(v + f32(3.0), f32(0.0)), f32(6.0)) / f32(6.0))
+    elif mode == 2:
+        silu_into(acc, out, bits, scale)
+    else:
+        gelu_into(acc, out)
+
+
+@jit
+def silu_into(acc, out, bits, scale):  # pragma: no cover
+    """``out[j] = acc[j] / (1 + exp(-acc[j]))``, exp as Cephes's expf (above).
+
+    Two loops: the first leaves exp(r) in ``out`` and 2^k's bits in ``bits``
+    (a float's exponent field), the second reads them back through
+    ``scale``, their float32 view.
+    """
+    n = acc.shape[0]
+    for j in range(n):
+        v = min(max(-acc[j], f32(EXP_LOW)), f32(EXP_HIGH))
+        k = np.floor(v * f32(LOG2E) + f32(0.5))
+        r = v - k * f32(LN2_HI)
+        r = r - k * f32(LN2_LO)
+        p = f32(EXP_POLY[0])
+        p = p * r + f32(EXP_POLY[1])
+        p = p * r + f32(EXP_POLY[2])
+        p = p * r + f32(EXP_POLY[3])
+        p = p * r + f32(EXP_POLY[4])
+        p = p * r + f32(EXP_POLY[5])
+        out[j] = p * r * r + r + f32(1.0)
+        bits[j] = (np.int32(k) + np.int32(127)) << np.int32(23)
+    for j in range(n):
+        out[j] = acc[j] / (f32(1.0) + out[j] * scale[j])
+
+
+@jit
+def gelu_into(acc, out):  # pragma: no cover
+    """``out[j] = 0.5 * x * (1 + erf(x / sqrt(2)))`` for ``x = acc[j]``, as
+    :func:`specc.runtime.activations.erf` and its gelu compute it."""
+    n = acc.shape[0]
+    for j in range(n):
+        x = acc[j]
+        t = min(max(x * f32(0.7071067811865476), f32(-4.0)), f32(4.0))
+        t2 = t * t
+        num = t2 * f32(ERF_NUMERATOR[0])
+        num = (num + f32(ERF_NUMERATOR[1])) * t2
+        num = (num + f32(ERF_NUMERATOR[2])) * t2
+        num = (num + f32(ERF_NUMERATOR[3])) * t2
+        num = (num + f32(ERF_NUMERATOR[4])) * t2
+        num = (num + f32(ERF_NUMERATOR[5])) * t2
+        num = num + f32(ERF_NUMERATOR[6])
+        den = t2 * f32(ERF_DENOMINATOR[0])
+        den = (den + f32(ERF_DENOMINATOR[1])) * t2
+        den = (den + f32(ERF_DENOMINATOR[2])) * t2
+        den = (den + f32(ERF_DENOMINATOR[3])) * t2
+        den = den + f32(ERF_DENOMINATOR[4])
+        erf = num * t / den
+        out[j] = (erf + f32(1.0)) * x * f32(0.5)
 
 
 @jit
@@ -48,6 +127,9 @@ def depthwise_rows(x, k, bias, geometry, mode, lo, hi, r0, r1, out):  # pragma: 
     wo = out.shape[1]
     sh, sw, dh, dw, top, left, mult = geometry
     acc = np.empty(width, np.float32)
+    bits = np.empty(0, np.int32)
+    scale_bits = bits.view(np.float32)
+    after = mode >= 2  # silu, gelu: over each finished row (their loops need long runs)
     for oh in range(r0, r1):
         for ow in range(wo):
             acc[:] = 0.0
@@ -69,7 +151,27 @@ def depthwise_rows(x, k, bias, geometry, mode, lo, hi, r0, r1, out):  # pragma: 
                                 acc[i * mult + m] += v * k[a, b, i * mult + m]
             for j in range(width):
                 acc[j] += bias[j]
-            activate_into(acc, mode, lo, hi, out[oh, ow])
+            if after:
+                out[oh, ow, :] = acc
+            else:
+                activate_into(acc, mode, lo, hi, out[oh, ow], bits, scale_bits)
+        if after:
+            activate_rows(out[oh], mode, lo, hi)
+
+
+@jit
+def activate_rows(y, mode, lo, hi):  # pragma: no cover
+    """A C-contiguous (P, F) array through the activation in place, by pieces of
+    :data:`ROW_PIECE` values copied to scratch (the kernels' ``out`` is not their input)."""
+    flat = y.reshape(y.size)
+    acc = np.empty(ROW_PIECE, np.float32)
+    bits = np.empty(ROW_PIECE, np.int32)
+    scale = bits.view(np.float32)
+    for start in range(0, flat.size, ROW_PIECE):
+        m = min(flat.size - start, ROW_PIECE)
+        piece = flat[start : start + m]
+        acc[:m] = piece
+        activate_into(acc[:m], mode, lo, hi, piece, bits[:m], scale[:m])
 
 
 @jit
@@ -77,19 +179,35 @@ def affine_rows(x, scale, shift, mode, lo, hi, out):  # pragma: no cover
     """``out[p, f] = activation(x[p, f] * scale[f] + shift[f])`` for (P, F) arrays
     (``out`` may be ``x``): a BatchNormalization, or a bias with a unit scale."""
     rows, width = x.shape
+    if mode >= 2:
+        for p in range(rows):
+            for f in range(width):
+                out[p, f] = x[p, f] * scale[f] + shift[f]
+        activate_rows(out, mode, lo, hi)
+        return
     acc = np.empty(width, np.float32)
+    bits = np.empty(0, np.int32)
+    scale_bits = bits.view(np.float32)
     for p in range(rows):
         for f in range(width):
             acc[f] = x[p, f] * scale[f] + shift[f]
-        activate_into(acc, mode, lo, hi, out[p])
+        activate_into(acc, mode, lo, hi, out[p], bits, scale_bits)
 
 
 @jit
 def bias_rows(y, bias, mode, lo, hi):  # pragma: no cover
     """``y[p, f] = activation(y[p, f] + bias[f])`` in place, for a (P, F) array."""
     rows, width = y.shape
+    if mode >= 2:
+        for p in range(rows):
+            for f in range(width):
+                y[p, f] += bias[f]
+        activate_rows(y, mode, lo, hi)
+        return
     acc = np.empty(width, np.float32)
+    bits = np.empty(0, np.int32)
+    scale_bits = bits.view(np.float32)
     for p in range(rows):
         for f in range(width):
             acc[f] = y[p, f] + bias[f]
-        activate_into(acc, mode, lo, hi, y[p])
+        activate_into(acc, mode, lo, hi, y[p], bits, scale_bits)

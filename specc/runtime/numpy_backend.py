@@ -27,8 +27,8 @@ from specc.diagnostics import Diagnostic, SpeccError
 from specc.ir.graph import Model
 from specc.lower import RUNTIME_PASSES, Op, Pass, lower
 from specc.runtime import nn, resize, sample_bytes
-from specc.runtime.activations import activate, activate_inplace
-from specc.runtime.compiled import kernels
+from specc.runtime.activations import activate
+from specc.runtime.compiled import activation_mode, kernels
 from specc.runtime.numpy_conv import WindowOps, is_depthwise
 from specc.runtime.numpy_extra import ExtraLayers
 
@@ -272,7 +272,11 @@ class NumpyBackend(WindowOps, ExtraLayers):
         return lambda inputs: inputs[0]
 
     def activation(self, op: Op, w: dict[str, Array]) -> Fn:
-        """A Keras activation function."""
+        """A Keras activation function (on a copy where it runs in place: others may read
+        the input)."""
+        mode = self.compiled and activation_mode(op.activation)
+        if mode and mode[0] >= 2:
+            return lambda inputs: self._activate(np.array(inputs[0], np.float32), op.activation)
         return lambda inputs: activate(self.xp, inputs[0], op.activation)
 
     def zeropadding2d(self, op: Op, w: dict[str, Array]) -> Fn:
@@ -294,13 +298,11 @@ class NumpyBackend(WindowOps, ExtraLayers):
 
     def add(self, op: Op, w: dict[str, Array]) -> Fn:
         """Sum of the inputs (broadcast as Keras does), then a fused activation, in place."""
-        xp, activation = self.xp, op.activation
+        activation = op.activation
         if activation is None:
             return lambda inputs: functools.reduce(operator.add, inputs)
         # Keras's Add takes two inputs or more: the sum is a fresh array.
-        return lambda inputs: activate_inplace(
-            xp, functools.reduce(operator.add, inputs), activation
-        )
+        return lambda inputs: self._activate(functools.reduce(operator.add, inputs), activation)
 
     def subtract(self, op: Op, w: dict[str, Array]) -> Fn:
         """First input minus the second."""

@@ -18,7 +18,7 @@ import numpy as np
 
 from specc.lower import Op
 from specc.runtime import nn, winograd
-from specc.runtime.activations import activate, activate_inplace
+from specc.runtime.activations import activate_inplace
 from specc.runtime.compiled import activation_mode
 from specc.runtime.numpy_depthwise import compiled_depthwise
 from specc.runtime.threads import run_split, split_width
@@ -64,7 +64,20 @@ class WindowOps:
             return y
         if bias is not None:
             self._add_bias(op, y, bias)
-        return activate_inplace(self.xp, y, op.activation)
+        return self._activate(y, op.activation)
+
+    def _activate(self, y: Array, name: str | None) -> Array:
+        """A fresh array ``y`` through activation ``name``, in place where it can be.
+
+        With the compiled kernels loaded, silu and gelu are theirs (as in the
+        ops that fuse them), so that fusing an activation into the op before
+        it changes no number.
+        """
+        mode = self.compiled and activation_mode(name)
+        if mode and mode[0] >= 2 and y.flags.c_contiguous and y.dtype == np.float32:
+            self.compiled.activate_rows(y.reshape(-1, y.shape[-1]), *mode)
+            return y
+        return activate_inplace(self.xp, y, name)
 
     def _add_bias(self, op: Op, y: Array, bias: Array) -> None:
         """``y += bias`` over the last axis, a whole row of pixels per NumPy inner loop.
@@ -192,6 +205,32 @@ class WindowOps:
         """A Conv2D with its 2x2 max pooling: only the four window corners are computed."""
         return self._conv(op, w, pooled=True)
 
+    def conv2d_scaled(self, op: Op, w: dict[str, Array]) -> Fn:
+        """A 1x1 Conv2D of a map times a (1, 1, C) factor
+        (:func:`~specc.lower.passes.fuse_scale_into_conv`): the kernel's rows
+        scaled by each image's factor, then one matrix product per image.
+
+        Where the map has fewer pixels than the kernel has columns (the late,
+        small maps) scaling the map is the smaller pass, and it is the one done.
+        """
+        xp, kernel, bias = self.xp, w["kernel"], w.get("bias")
+        channels, filters = kernel.shape[2], kernel.shape[3]
+        matrix = kernel.reshape(channels, filters)
+        h, wd = op.input_shapes[0][:2]
+        scale_kernel = h * wd > filters
+
+        def op_fn(inputs: list[Array]) -> Array:
+            x, factor = inputs
+            n = x.shape[0]
+            if scale_kernel:
+                scaled = factor.reshape(n, channels, 1) * matrix
+                y = xp.matmul(x.reshape(n, h * wd, channels), scaled)
+            else:
+                y = (x * factor).reshape(n * h * wd, channels) @ matrix
+            return self._finish(op, y.reshape(n, h, wd, filters), bias)
+
+        return op_fn
+
     def depthwiseconv2d(self, op: Op, w: dict[str, Array]) -> Fn:
         """Keras DepthwiseConv2D: a multiply-add per kernel tap over all channels."""
         return self._depthwise(op, w["kernel"], w.get("bias"))
@@ -238,7 +277,7 @@ class WindowOps:
             y = nn.conv2d_transpose(xp, inputs[0], kernel, window)
             if bias is not None:
                 y = y + bias
-            return activate(xp, y, op.activation)
+            return self._activate(y, op.activation)
 
         return op_fn
 

@@ -80,7 +80,7 @@ class ExtraLayers(SlicingLayers):
         def fn(inputs: list[Array]) -> Array:
             y = inputs[0] * scale
             y += offset
-            return activate_inplace(xp, y, activation)
+            return self._activate(y, activation)
 
         if xp is not np or axis != len(shape):
             return fn
