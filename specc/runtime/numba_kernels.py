@@ -37,12 +37,10 @@ ROW_PIECE = 1024
 
 
 @jit
-def activate_into(acc, mode, lo, hi, out, bits, scale):  # pragma: no cover
-    """``out[j] = activation(acc[j])``; one loop per mode, so each vectorizes.
-
-    ``out`` is not ``acc``; ``bits`` is int32 scratch as long as ``acc``,
-    ``scale`` its float32 view (silu only).
-    """
+def activate_into(acc, mode, lo, hi, out):  # pragma: no cover
+    """``out[j] = activation(acc[j])`` for modes 0 and 1 (a clamp, hard silu); one
+    loop per mode, so each vectorizes. Small, so that it inlines into the
+    per-pixel loops; silu and gelu go over longer runs (:func:`activate_rows`)."""
     n = acc.shape[0]
     if mode == 0:
         for j in range(n):
@@ -52,14 +50,10 @@ def activate_into(acc, mode, lo, hi, out, bits, scale):  # pragma: no cover
             if v > hi:
                 v = hi
             out[j] = v
-    elif mode == 1:
+    else:
         for j in range(n):
             v = acc[j]
             out[j] = v * (min(max(v + f32(3.0), f32(0.0)), f32(6.0)) / f32(6.0))
-    elif mode == 2:
-        silu_into(acc, out, bits, scale)
-    else:
-        gelu_into(acc, out)
 
 
 @jit
@@ -127,8 +121,6 @@ def depthwise_rows(x, k, bias, geometry, mode, lo, hi, r0, r1, out):  # pragma: 
     wo = out.shape[1]
     sh, sw, dh, dw, top, left, mult = geometry
     acc = np.empty(width, np.float32)
-    bits = np.empty(0, np.int32)
-    scale_bits = bits.view(np.float32)
     after = mode >= 2  # silu, gelu: over each finished row (their loops need long runs)
     for oh in range(r0, r1):
         for ow in range(wo):
@@ -154,44 +146,55 @@ def depthwise_rows(x, k, bias, geometry, mode, lo, hi, r0, r1, out):  # pragma: 
             if after:
                 out[oh, ow, :] = acc
             else:
-                activate_into(acc, mode, lo, hi, out[oh, ow], bits, scale_bits)
+                activate_into(acc, mode, lo, hi, out[oh, ow])
         if after:
             activate_rows(out[oh], mode, lo, hi)
 
 
 @jit
 def activate_rows(y, mode, lo, hi):  # pragma: no cover
-    """A C-contiguous (P, F) array through the activation in place, by pieces of
-    :data:`ROW_PIECE` values copied to scratch (the kernels' ``out`` is not their input)."""
-    flat = y.reshape(y.size)
-    acc = np.empty(ROW_PIECE, np.float32)
-    bits = np.empty(ROW_PIECE, np.int32)
-    scale = bits.view(np.float32)
-    for start in range(0, flat.size, ROW_PIECE):
-        m = min(flat.size - start, ROW_PIECE)
-        piece = flat[start : start + m]
-        acc[:m] = piece
-        activate_into(acc[:m], mode, lo, hi, piece, bits[:m], scale[:m])
+    """A C-contiguous (P, F) array through silu or gelu in place."""
+    width = y.shape[1]
+    affine_rows(y, np.ones(width, np.float32), np.zeros(width, np.float32), mode, lo, hi, y)
+
+
+@jit
+def _smooth_into(acc, mode, out, bits, scale):  # pragma: no cover
+    if mode == 2:
+        silu_into(acc, out, bits, scale)
+    else:
+        gelu_into(acc, out)
 
 
 @jit
 def affine_rows(x, scale, shift, mode, lo, hi, out):  # pragma: no cover
     """``out[p, f] = activation(x[p, f] * scale[f] + shift[f])`` for (P, F) arrays
-    (``out`` may be ``x``): a BatchNormalization, or a bias with a unit scale."""
+    (``out`` may be ``x``): a BatchNormalization, or a bias with a unit scale.
+
+    Modes 0 and 1 a row at a time; silu and gelu by blocks of rows of about
+    :data:`ROW_PIECE` values, so that their loops run long.
+    """
     rows, width = x.shape
-    if mode >= 2:
+    if mode < 2:
+        acc = np.empty(width, np.float32)
         for p in range(rows):
             for f in range(width):
-                out[p, f] = x[p, f] * scale[f] + shift[f]
-        activate_rows(out, mode, lo, hi)
+                acc[f] = x[p, f] * scale[f] + shift[f]
+            activate_into(acc, mode, lo, hi, out[p])
         return
-    acc = np.empty(width, np.float32)
-    bits = np.empty(0, np.int32)
-    scale_bits = bits.view(np.float32)
-    for p in range(rows):
-        for f in range(width):
-            acc[f] = x[p, f] * scale[f] + shift[f]
-        activate_into(acc, mode, lo, hi, out[p], bits, scale_bits)
+    block = max(1, ROW_PIECE // width)
+    acc = np.empty((block, width), np.float32)
+    flat = acc.reshape(block * width)
+    bits = np.empty(block * width, np.int32)
+    view = bits.view(np.float32)
+    for p0 in range(0, rows, block):
+        m = min(rows - p0, block)
+        for r in range(m):
+            for f in range(width):
+                acc[r, f] = x[p0 + r, f] * scale[f] + shift[f]
+        n = m * width
+        target = out[p0 : p0 + m].reshape(n)
+        _smooth_into(flat[:n], mode, target, bits[:n], view[:n])
 
 
 @jit
@@ -199,15 +202,10 @@ def bias_rows(y, bias, mode, lo, hi):  # pragma: no cover
     """``y[p, f] = activation(y[p, f] + bias[f])`` in place, for a (P, F) array."""
     rows, width = y.shape
     if mode >= 2:
-        for p in range(rows):
-            for f in range(width):
-                y[p, f] += bias[f]
-        activate_rows(y, mode, lo, hi)
+        affine_rows(y, np.ones(width, np.float32), bias, mode, lo, hi, y)
         return
     acc = np.empty(width, np.float32)
-    bits = np.empty(0, np.int32)
-    scale_bits = bits.view(np.float32)
     for p in range(rows):
         for f in range(width):
             acc[f] = y[p, f] + bias[f]
-        activate_into(acc, mode, lo, hi, y[p], bits, scale_bits)
+        activate_into(acc, mode, lo, hi, y[p])
