@@ -133,7 +133,8 @@ class WindowOps:
         def op_fn(inputs: list[Array]) -> Array:
             # On the CPU by pieces (im2col in cache; 1x1 products only when
             # spread over threads: whole, BLAS runs them faster alone).
-            pieces = split_width() > 1 or kernel.shape[:2] != (1, 1) or layer.groups > 1
+            macs = op.node.macs * inputs[0].shape[0]
+            pieces = split_width(macs) > 1 or kernel.shape[:2] != (1, 1) or layer.groups > 1
             if matrix is not None and not pooled and xp is np and pieces:
                 return self._split_product(op, inputs[0], matrix, bias)
             y = nn.conv2d(xp, inputs[0], kernel, window, layer.groups, matrix, pooled)
@@ -166,7 +167,7 @@ class WindowOps:
             cols, _ = nn.im2col(np, nn.pad_hw(np, x, window.pads), window)
         else:
             x = nn.pad_hw(np, x, window.pads)
-        width = split_width()
+        width = split_width(op.node.macs * n)
         step = -(-ho // (SPLIT_PIECES * width)) if width > 1 else ho
         if not pointwise:
             step = max(1, min(step, IM2COL_VALUES // (wo * (columns + with_bias))))

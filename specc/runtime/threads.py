@@ -141,8 +141,11 @@ def spread(width: int) -> Iterator[None]:
         _split.width = previous
 
 
-def split_width() -> int:
-    """How many threads an op on this thread may use (1 outside :func:`spread`)."""
+def split_width(macs: int | None = None) -> int:
+    """How many threads an op on this thread may use (1 outside :func:`spread`, and
+    for an op of fewer than :data:`SPLIT_MIN_MACS` multiply-adds)."""
+    if macs is not None and macs < SPLIT_MIN_MACS:
+        return 1
     return getattr(_split, "width", 1)
 
 
@@ -152,7 +155,11 @@ SPLIT_MIN_MACS = 30_000_000
 Waking a helper and handing it pieces costs more than it saves on small
 ops: a 7.2M-MAC 1x1 convolution of MobileNetV2 took 0.29 ms alone and 0.37
 ms over two threads, and all of MobileNetV2 at batch 1 ran 1.45x slower
-split than on one thread on an idle 2-core machine (benchmarks/NOTES.md)."""
+split than on one thread on an idle 2-core machine (benchmarks/NOTES.md).
+Below it an op also keeps the shape of its one-thread work
+(:func:`split_width` is 1): a 1x1 convolution cut into pieces for threads
+it will not use ran its products 2x slower (OpenBLAS packs the kernel again
+for every piece)."""
 
 
 def run_split(count: int, work: Callable[[int], None], macs: int | None = None) -> None:
@@ -163,8 +170,8 @@ def run_split(count: int, work: Callable[[int], None], macs: int | None = None) 
     write only its own part of the output. ``macs``, the multiply-adds of all
     the pieces, keeps an op below :data:`SPLIT_MIN_MACS` on this thread.
     """
-    width = min(split_width(), count)
-    if width <= 1 or (macs is not None and macs < SPLIT_MIN_MACS):
+    width = min(split_width(macs), count)
+    if width <= 1:
         for i in range(count):
             work(i)
         return
