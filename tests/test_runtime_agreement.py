@@ -254,3 +254,33 @@ def test_winograd_gives_the_same_output_in_image_chunks(monkeypatch, pooled):
     np.testing.assert_allclose(rows, whole, rtol=0, atol=atol)
     direct = nn.conv2d(np, x, kernel, window, pooled=pooled)
     np.testing.assert_allclose(whole, direct, rtol=1e-5, atol=1e-5 * float(np.abs(direct).max()))
+
+
+def test_an_op_below_the_splitting_floor_keeps_its_one_thread_shape(monkeypatch):
+    """Batch 1 on two threads: a 1x1 convolution below SPLIT_MIN_MACS is one whole
+    product, as on one thread (pieces would repack the kernel for each); above
+    the floor it goes by pieces over the threads."""
+    from specc.check import check_source
+    from specc.runtime import numpy_conv, threads
+    from specc.runtime.numpy_backend import NumpyBackend
+    from specc.weights import init_weights
+
+    spec = "model pointwise { input 16x16x8\n  conv2d 16 1x1 activation=relu }"
+    model = check_source(spec, "pointwise.cnn").model()
+    weights = init_weights(model)
+    x = np.random.default_rng(5).standard_normal((1, 16, 16, 8)).astype(np.float32)
+    pieced = []
+    by_pieces = numpy_conv.WindowOps._split_product
+    monkeypatch.setattr(
+        numpy_conv.WindowOps,
+        "_split_product",
+        lambda self, *args: pieced.append(1) or by_pieces(self, *args),
+    )
+    alone = NumpyBackend(model, weights, threads=1)(x)
+    both = NumpyBackend(model, weights, threads=2)
+    assert model.total("macs") < threads.SPLIT_MIN_MACS
+    np.testing.assert_array_equal(both(x), alone)
+    assert pieced == []
+    monkeypatch.setattr(threads, "SPLIT_MIN_MACS", 0)
+    np.testing.assert_allclose(both(x), alone, rtol=1e-6, atol=1e-6)
+    assert pieced
