@@ -25,12 +25,14 @@ import numpy as np
 from specc.codes import E605
 from specc.diagnostics import Diagnostic, SpeccError
 from specc.ir.graph import Model
-from specc.lower import RUNTIME_PASSES, Op, Pass, lower
+from specc.lower import RUNTIME_PASSES, Op, Pass, Window, lower
+from specc.lower.plan import NO_PADS
 from specc.runtime import nn, resize, sample_bytes
 from specc.runtime.activations import activate
 from specc.runtime.compiled import activation_mode, kernels
 from specc.runtime.numpy_conv import WindowOps, is_depthwise
 from specc.runtime.numpy_extra import ExtraLayers
+from specc.runtime.threads import split_width
 
 CACHE_BYTES = 6 * 2**20
 """Working set of one CPU micro-batch: about what a core's share of cache holds."""
@@ -225,11 +227,18 @@ class NumpyBackend(WindowOps, ExtraLayers):
             self.xp.cuda.Device().synchronize()
 
     def dense(self, op: Op, w: dict[str, Array]) -> Fn:
-        """Keras Dense on the last axis."""
+        """Keras Dense on the last axis (over a map on the CPU, split over threads as a
+        1x1 convolution is: ConvNeXt's are most of its work)."""
         kernel, bias = w["kernel"], w.get("bias")
+        pointwise = None
+        if self.xp is np and len(op.input_shapes[0]) == 3:
+            h, wd, _ = op.input_shapes[0]
+            pointwise = Window((1, 1), (1, 1), (1, 1), NO_PADS, (h, wd), (h, wd))
 
         def op_fn(inputs: list[Array]) -> Array:
             x = inputs[0]
+            if pointwise and split_width(op.node.macs * x.shape[0]) > 1:
+                return self._split_product(op, x, kernel, bias, pointwise)
             y = (x.reshape(-1, x.shape[-1]) @ kernel).reshape(*x.shape[:-1], kernel.shape[1])
             return self._finish(op, y, bias)
 

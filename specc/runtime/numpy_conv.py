@@ -16,20 +16,19 @@ from typing import Any
 
 import numpy as np
 
-from specc.lower import Op
+from specc.lower import Op, Window
 from specc.runtime import nn, winograd
 from specc.runtime.activations import activate_inplace
 from specc.runtime.compiled import activation_mode
 from specc.runtime.numpy_depthwise import compiled_depthwise
-from specc.runtime.threads import run_split, split_width
+from specc.runtime.threads import SPLIT_PIECES, even_slices, run_split, split_width
 
 Array = Any
 Fn = Callable[[list[Array]], Array]
 IM2COL_VALUES = 2**18
 """Values of im2col rows per piece of a convolution on the CPU (1 MiB, in L2)."""
-SPLIT_PIECES = 4
-"""Pieces per thread of a product split over threads: a descheduled thread
-holds up a quarter of its share."""
+MIN_COLUMN_BLOCK = 64
+"""Fewest output channels in a piece of a product cut by channels."""
 
 
 def is_depthwise(op: Op) -> bool:
@@ -108,8 +107,9 @@ class WindowOps:
 
             def fast(inputs: list[Array]) -> Array:
                 x = inputs[0]
-                run = partial(run_split, macs=op.node.macs * x.shape[0]) if xp is np else None
-                y = winograd.conv3x3(xp, x, u, window, pooled, run)
+                macs = op.node.macs * x.shape[0]
+                run = partial(run_split, macs=macs) if xp is np else None
+                y = winograd.conv3x3(xp, x, u, window, pooled, run, split_width(macs))
                 return self._finish(op, y, bias)
 
             return fast
@@ -142,9 +142,12 @@ class WindowOps:
 
         return op_fn
 
-    def _split_product(self, op: Op, x: Array, matrix: Array, bias: Array | None) -> Array:
+    def _split_product(
+        self, op: Op, x: Array, matrix: Array, bias: Array | None, window: Window | None = None
+    ) -> Array:
         """A convolution on the CPU by pieces of output rows, over the threads
-        :func:`~specc.runtime.threads.run_split` allows.
+        :func:`~specc.runtime.threads.run_split` allows (``window``: the op's,
+        or a 1x1 one for a Dense layer over a map).
 
         Each piece builds its own im2col rows (about :data:`IM2COL_VALUES`
         values, in cache; a one-group 1x1 kernel reads its input uncopied),
@@ -154,7 +157,7 @@ class WindowOps:
         then the rows come group by group and each group's product writes its
         channels of the output in place.
         """
-        window = op.window
+        window = window or op.window
         assert window is not None
         (kh, kw), sh, dh = window.kernel, window.strides[0], window.dilation[0]
         columns = x.shape[-1] * kh * kw
@@ -162,12 +165,17 @@ class WindowOps:
         with_bias = groups == 1 and matrix.shape[0] == columns + 1
         n, f = x.shape[0], matrix.shape[-1] * groups
         ho, wo = window.out_hw
-        pointwise = (kh, kw) == (1, 1) and groups == 1
-        if pointwise:
-            cols, _ = nn.im2col(np, nn.pad_hw(np, x, window.pads), window)
-        else:
-            x = nn.pad_hw(np, x, window.pads)
         width = split_width(op.node.macs * n)
+        pointwise = (kh, kw) == (1, 1) and groups == 1
+        # Fewer pixels than output channels (late maps, one image): cut by rows,
+        # every thread would pack the whole kernel for its few rows; instead
+        # each multiplies all the rows by its block of kernel columns.
+        by_columns = width > 1 and groups == 1 and n * ho * wo < f
+        x = nn.pad_hw(np, x, window.pads)
+        if pointwise or by_columns:
+            cols, _ = nn.im2col(np, x, window, with_bias)
+        if by_columns:
+            return self._split_columns(op, cols, matrix, bias, width, (n, ho, wo, f))
         step = -(-ho // (SPLIT_PIECES * width)) if width > 1 else ho
         if not pointwise:
             step = max(1, min(step, IM2COL_VALUES // (wo * (columns + with_bias))))
@@ -197,6 +205,23 @@ class WindowOps:
 
         run_split(len(pieces), piece, op.node.macs * n)
         return out
+
+    def _split_columns(
+        self, op: Op, rows: Array, matrix: Array, bias: Array | None, width: int, shape: tuple
+    ) -> Array:
+        """``rows @ matrix`` by blocks of output channels over ``width`` threads, then the
+        bias and activation over the whole output (small: a few pixels)."""
+        out = np.empty(shape, dtype=np.float32)
+        flat = out.reshape(-1, shape[-1])
+        count = min(width * SPLIT_PIECES, max(1, shape[-1] // MIN_COLUMN_BLOCK))
+        blocks = even_slices(shape[-1], count)
+
+        def block(index: int) -> None:
+            columns = blocks[index]
+            np.matmul(rows, matrix[:, columns], out=flat[:, columns])
+
+        run_split(len(blocks), block, op.node.macs * shape[0])
+        return self._finish(op, out, bias)
 
     def conv2d(self, op: Op, w: dict[str, Array]) -> Fn:
         """Keras Conv2D: Winograd, or im2col and one matrix product (per group)."""

@@ -18,6 +18,7 @@ behind itself.
 from __future__ import annotations
 
 import ctypes
+import itertools
 import os
 import platform
 import threading
@@ -160,6 +161,19 @@ Below it an op also keeps the shape of its one-thread work
 (:func:`split_width` is 1): a 1x1 convolution cut into pieces for threads
 it will not use ran its products 2x slower (OpenBLAS packs the kernel again
 for every piece)."""
+
+
+SPLIT_PIECES = 4
+"""Pieces per thread of an op split over threads: a descheduled thread holds
+up a quarter of its share."""
+
+
+def even_slices(total: int, count: int) -> list[slice]:
+    """``range(total)`` as ``count`` consecutive slices (fewer when ``total`` is
+    smaller) whose lengths differ by one at most."""
+    count = max(1, min(count, total))
+    bounds = [total * i // count for i in range(count + 1)]
+    return [slice(a, b) for a, b in itertools.pairwise(bounds)]
 
 
 def run_split(count: int, work: Callable[[int], None], macs: int | None = None) -> None:

@@ -20,12 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from specc.runtime.threads import SPLIT_PIECES, even_slices
+
 if TYPE_CHECKING:
     from specc.lower import Window
 
 MIN_CHANNELS = 16
 OUTPUT_CHUNK_BYTES = 2**20
 """Size of the transformed products M handled at a time (about a core's L2 cache)."""
+MIN_CHANNEL_BLOCK = 64
+"""Fewest output channels in a chunk of the products cut by channels."""
 
 _G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float64)
 
@@ -55,12 +59,14 @@ def conv3x3(
     window: Window,
     pooled: bool = False,
     run: Callable[[int, Callable[[int], None]], None] | None = None,
+    threads: int = 1,
 ) -> Any:
     """The convolution of ``x`` (N, H, W, C) with transformed kernel ``u`` (16, C, F), no bias.
 
     ``window`` is the convolution's, resolved by the lowering stage (pads and
     output size). ``run(count, work)`` calls ``work(i)`` for each chunk of
-    the products (:func:`specc.runtime.threads.run_split`); by default in turn.
+    the products (:func:`specc.runtime.threads.run_split`), which may run on
+    ``threads`` threads; by default in turn.
 
     With ``pooled`` it returns the 2x2, stride-2 max pooling (valid padding)
     of the convolution instead: each 2x2 output tile is one pooling window,
@@ -99,24 +105,17 @@ def conv3x3(
     xp.add(odd[..., :tw, :], even[..., 1:, :], out=v[:, 1])
     xp.subtract(even[..., 1:, :], odd[..., :tw, :], out=v[:, 2])
     xp.subtract(odd[..., :tw, :], odd[..., 1:, :], out=v[:, 3])
-    # The products and the output transform run a few images at a time, so
-    # that M (4x the output) is still in cache when the transform reads it.
-    # With ``run`` (the CPU), an image larger than that goes by chunks of tile
-    # rows, which ``run`` may spread over threads (each writes its own part of y).
+    # The products and the output transform by chunks (_chunks), which ``run``
+    # may spread over threads (each writes its own part of y).
     y = xp.empty((2, 2, n, th, tw, f), dtype=x.dtype)  # y[b, a]: output pixel (2i+a, 2j+b)
-    per_row = 16 * tw * f * x.dtype.itemsize
-    rows = max(1, OUTPUT_CHUNK_BYTES // max(per_row, 1))
-    if rows >= th or run is None:  # on a GPU, whole images (fewer launches)
-        step = max(1, min(n, rows // max(th, 1)))
-        chunks = [(slice(i, min(n, i + step)), slice(0, th)) for i in range(0, n, step)]
-    else:
-        chunks = [(i, slice(r, min(th, r + rows))) for i in range(n) for r in range(0, th, rows)]
+    chunks = _chunks(n, th, tw, f, x.dtype.itemsize, run is not None, threads)
 
     def product(index: int) -> None:
-        images, tile_rows = chunks[index]
+        images, tile_rows, channels = chunks[index]
         vk = v[:, :, images, tile_rows]
-        m = xp.matmul(vk.reshape(16, -1, c), u).reshape(4, 4, *vk.shape[2:-1], f)
-        _output_transform(xp, m, y[:, :, images, tile_rows])
+        m = xp.matmul(vk.reshape(16, -1, c), u[:, :, channels])
+        m = m.reshape(4, 4, *vk.shape[2:-1], m.shape[-1])
+        _output_transform(xp, m, y[:, :, images, tile_rows, :, channels])
 
     if run is None:
         for index in range(len(chunks)):
@@ -132,6 +131,39 @@ def conv3x3(
     if (2 * th, 2 * tw) != (ho, wo):
         out = xp.ascontiguousarray(out[:, :ho, :wo, :])
     return out
+
+
+def _chunks(
+    n: int, th: int, tw: int, f: int, itemsize: int, by_rows: bool, threads: int
+) -> list[tuple[slice, slice, slice]]:
+    """The (images, tile rows, output channels) of each chunk of the products.
+
+    The products and the output transform run a few images at a time, so
+    that M (4x the output) is still in cache when the transform reads it.
+    With ``by_rows`` (the CPU), an image larger than that goes by chunks of
+    tile rows of about equal size; where that leaves fewer chunks than
+    ``threads``, the output channels are cut too, into
+    :data:`~specc.runtime.threads.SPLIT_PIECES` blocks per thread or down to
+    :data:`MIN_CHANNEL_BLOCK`: the late, small maps of a batch-1 call, whose
+    kernel is larger than their tiles, so that each thread reads its part
+    of the kernel only (cutting their few tiles would make every thread
+    read all of it). On a GPU, whole images (fewer launches).
+    """
+    every = slice(None)
+    per_row = 16 * tw * f * itemsize
+    rows = max(1, OUTPUT_CHUNK_BYTES // max(per_row, 1))
+    if rows >= th or not by_rows:
+        step = max(1, min(n, rows // max(th, 1)))
+        spans = [(slice(i, min(n, i + step)), slice(0, th)) for i in range(0, n, step)]
+    else:
+        parts = even_slices(th, -(-th // rows))
+        spans = [(slice(i, i + 1), part) for i in range(n) for part in parts]
+    blocks = 1
+    if by_rows and len(spans) < threads:
+        blocks = min(-(-threads * SPLIT_PIECES // len(spans)), f // MIN_CHANNEL_BLOCK)
+    if blocks <= 1:
+        return [(images, tile_rows, every) for images, tile_rows in spans]
+    return [(*span, block) for span in spans for block in even_slices(f, blocks)]
 
 
 def _output_transform(xp: Any, m: Any, y: Any) -> None:
