@@ -110,7 +110,7 @@ def table(rows: list[dict[str, object]]) -> str:
 
 def main() -> int:
     """Measure the chosen models and batches; print the table; optionally write JSON."""
-    from specc.runtime.threads import cpu_count
+    from specc.runtime.threads import blas_core, blas_note, cpu_count
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=DEFAULT_MODELS)
@@ -126,7 +126,11 @@ def main() -> int:
         parser.error(f"unknown model(s) {', '.join(unknown)}; known: {listed}")
     batches = [int(b) for b in args.batches.split(",")]
     rows = [row for name in names for row in measure(name, batches, args.seconds)]
-    print(f"{cpu_count()} CPU cores; images/s (fraction of onnxruntime's), interleaved rounds\n")
+    kernels = f"NumPy's OpenBLAS on its {blas_core() or 'unknown'} kernels"
+    print(f"{cpu_count()} CPU cores, {kernels}; images/s (fraction of onnxruntime's)\n")
+    note = blas_note()
+    if note:
+        print(f"note: {note}\n")
     print(table(rows))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
