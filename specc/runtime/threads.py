@@ -9,7 +9,8 @@ for a single thread of its own (``openblas_set_num_threads_local``, OpenBLAS
 and the split still parallelises everything else.
 
 A batch of fewer micro-batches than cores (batch 1) leaves cores idle; there
-the ops themselves split their work (rows of a matrix product, blocks of a
+the ops themselves split their work (rows of a matrix product, or its
+columns where the output has fewer pixels than channels; blocks of a
 depthwise convolution) with :func:`run_split`, over the calling worker and
 :func:`helpers`, a second pool so that a worker never waits on a task queued
 behind itself.
