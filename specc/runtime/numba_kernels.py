@@ -209,3 +209,81 @@ def bias_rows(y, bias, mode, lo, hi):  # pragma: no cover
         for f in range(width):
             acc[f] = y[p, f] + bias[f]
         activate_into(acc, mode, lo, hi, y[p])
+
+
+@jit
+def winograd_input(q, i0, i1, v):  # pragma: no cover
+    """Winograd's ``V = Bt d B`` for tile rows ``i0:i1`` of one padded image.
+
+    ``q`` (2 th + 2, 2 tw + 2, C) is the image with its pads (zeros up to
+    whole tiles); ``v`` (16, (i1 - i0) tw, C) receives ``V[4a + b]`` for
+    each tile, row by row. The sums and differences are
+    :func:`specc.runtime.winograd.conv3x3`'s, in its order: the same values.
+    """
+    tw, c = (q.shape[1] - 2) // 2, q.shape[2]
+    rows = np.empty((4, 4, c), np.float32)  # (Bt d)[a, column s]
+    for i in range(i0, i1):
+        for j in range(tw):
+            tile = (i - i0) * tw + j
+            for s in range(4):
+                d0, d1 = q[2 * i, 2 * j + s], q[2 * i + 1, 2 * j + s]
+                d2, d3 = q[2 * i + 2, 2 * j + s], q[2 * i + 3, 2 * j + s]
+                t0, t1, t2, t3 = rows[0, s], rows[1, s], rows[2, s], rows[3, s]
+                for ch in range(c):
+                    t0[ch] = d0[ch] - d2[ch]
+                    t1[ch] = d1[ch] + d2[ch]
+                    t2[ch] = d2[ch] - d1[ch]
+                    t3[ch] = d1[ch] - d3[ch]
+            for a in range(4):
+                r0, r1, r2, r3 = rows[a, 0], rows[a, 1], rows[a, 2], rows[a, 3]
+                v0, v1 = v[4 * a, tile], v[4 * a + 1, tile]
+                v2, v3 = v[4 * a + 2, tile], v[4 * a + 3, tile]
+                for ch in range(c):
+                    v0[ch] = r0[ch] - r2[ch]
+                    v1[ch] = r1[ch] + r2[ch]
+                    v2[ch] = r2[ch] - r1[ch]
+                    v3[ch] = r1[ch] - r3[ch]
+
+
+@jit
+def winograd_output(m, i0, i1, bias, lo, hi, out):  # pragma: no cover
+    """Winograd's ``Y = At M A`` for tile rows ``i0:i1`` of one image, written to
+    its output ``out`` (ho, wo, F) with the bias added and clamped to [lo, hi].
+
+    ``m`` (16, (i1 - i0) tw, F) holds the 16 products of each tile; output
+    pixels past ``out``'s edge (odd sizes) are dropped. The sums are
+    :func:`specc.runtime.winograd.conv3x3`'s, in its order.
+    """
+    ho, wo, f = out.shape
+    tw = (wo + 1) // 2
+    rows = np.empty((2, 4, f), np.float32)  # (At M)[a, column b]
+    for i in range(i0, i1):
+        for j in range(tw):
+            tile = (i - i0) * tw + j
+            for b in range(4):
+                m0, m1, m2, m3 = m[b, tile], m[4 + b, tile], m[8 + b, tile], m[12 + b, tile]
+                top, bottom = rows[0, b], rows[1, b]
+                for k in range(f):
+                    top[k] = (m0[k] + m1[k]) + m2[k]
+                    bottom[k] = (m1[k] - m2[k]) - m3[k]
+            for a in range(2):
+                if 2 * i + a >= ho:
+                    continue
+                r0, r1, r2, r3 = rows[a, 0], rows[a, 1], rows[a, 2], rows[a, 3]
+                left = out[2 * i + a, 2 * j]
+                for k in range(f):
+                    left[k] = _clamp(((r0[k] + r1[k]) + r2[k]) + bias[k], lo, hi)
+                if 2 * j + 1 < wo:
+                    right = out[2 * i + a, 2 * j + 1]
+                    for k in range(f):
+                        right[k] = _clamp(((r1[k] - r2[k]) - r3[k]) + bias[k], lo, hi)
+
+
+@jit
+def _clamp(v, lo, hi):  # pragma: no cover
+    """``v`` clamped to [lo, hi] as :func:`activate_into` does (NaN stays NaN)."""
+    if v < lo:
+        v = lo
+    if v > hi:
+        v = hi
+    return v

@@ -30,7 +30,7 @@ from specc.lower.plan import NO_PADS
 from specc.runtime import nn, resize, sample_bytes
 from specc.runtime.activations import activate
 from specc.runtime.compiled import activation_mode, kernels
-from specc.runtime.numpy_conv import WindowOps, is_depthwise
+from specc.runtime.numpy_conv import WindowOps, is_depthwise, uses_winograd
 from specc.runtime.numpy_extra import ExtraLayers
 from specc.runtime.threads import split_width
 
@@ -114,9 +114,11 @@ class NumpyBackend(WindowOps, ExtraLayers):
         self.plan = lower(model, passes, (*keep, *self.taps))
         self.kept = (self.plan.output, *self.taps)  # values returned by a pass
         # numba's fused kernels on the CPU (specc.runtime.compiled), when installed,
-        # for plans with a depthwise convolution: loading them costs about a
-        # second per process, which other models would not win back.
-        self.wants_compiled = self.xp is np and any(map(is_depthwise, self.plan.ops))
+        # for plans with a depthwise or a Winograd convolution: loading them costs
+        # about a second per process, which other models would not win back.
+        ops = self.plan.ops
+        compiled = [is_depthwise(op) or (self.winograd and uses_winograd(op)) for op in ops]
+        self.wants_compiled = self.xp is np and any(compiled)
         self.compiled = kernels() if self.wants_compiled else None
         # Each step: the op, its function, and the values it is the last to read.
         self.steps: list[tuple[Op, Fn, tuple[int, ...]]] = []

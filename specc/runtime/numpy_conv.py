@@ -40,6 +40,15 @@ def is_depthwise(op: Op) -> bool:
     return op.kind == "conv2d" and groups > 1 and op.input_shapes[0][-1] == groups
 
 
+def uses_winograd(op: Op) -> bool:
+    """True for a Conv2D (not fused with a pooling) that the CPU computes by Winograd."""
+    if op.kind != "conv2d" or op.window is None:
+        return False
+    kernel = (*op.window.kernel, op.input_shapes[0][-1], 0)
+    groups = getattr(op.layer, "groups", 1)
+    return winograd.applies(kernel, op.window.strides, op.window.dilation, groups)
+
+
 class WindowOps:
     """Convolutions and local poolings; the backend sets ``xp``, ``winograd``,
     ``compiled`` and ``_bias_rows``."""
@@ -105,10 +114,18 @@ class WindowOps:
         ):
             u = winograd.transform_kernel(kernel)
 
+            mode = self.compiled and activation_mode(op.activation)
+            clamp = (mode[1], mode[2]) if mode and mode[0] == 0 else (-np.inf, np.inf)
+
             def fast(inputs: list[Array]) -> Array:
                 x = inputs[0]
                 macs = op.node.macs * x.shape[0]
                 run = partial(run_split, macs=macs) if xp is np else None
+                if self.compiled and not pooled and run is not None:
+                    y = winograd.conv3x3_compiled(
+                        self.compiled, x, u, window, bias, clamp, run, split_width(macs)
+                    )
+                    return y if mode and mode[0] == 0 else self._activate(y, op.activation)
                 y = winograd.conv3x3(xp, x, u, window, pooled, run, split_width(macs))
                 return self._finish(op, y, bias)
 

@@ -16,6 +16,7 @@ fewer, the 16 products are too thin for BLAS and im2col wins).
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -130,6 +131,76 @@ def conv3x3(
     out = out.reshape(n, 2 * th, 2 * tw, f)
     if (2 * th, 2 * tw) != (ho, wo):
         out = xp.ascontiguousarray(out[:, :ho, :wo, :])
+    return out
+
+
+def conv3x3_compiled(
+    kernels: ModuleType,
+    x: np.ndarray,
+    u: np.ndarray,
+    window: Window,
+    bias: np.ndarray | None,
+    clamp: tuple[float, float],
+    run: Callable[[int, Callable[[int], None]], None],
+    threads: int = 1,
+) -> np.ndarray:
+    """:func:`conv3x3` (not pooled) on the CPU with the transforms compiled, the bias
+    added and the output clamped to ``clamp`` (a relu, relu6 or none) in the output
+    transform.
+
+    numba's :func:`~specc.runtime.numba_kernels.winograd_input` and
+    :func:`~specc.runtime.numba_kernels.winograd_output` do in one pass each
+    what NumPy does in eight, the same sums in the same order (the same
+    values), and release the GIL: each chunk of :func:`_chunks` is one
+    compiled pass, one product, one compiled pass, so that threads sharing
+    an image scale (NumPy's many short passes wait on the GIL in turn).
+    """
+    n, h, w, c = x.shape
+    f = u.shape[2]
+    t, left = window.pads[0][0], window.pads[1][0]
+    ho, wo = window.out_hw
+    th, tw = (ho + 1) // 2, (wo + 1) // 2
+    q = np.zeros((n, 2 * th + 2, 2 * tw + 2, c), dtype=np.float32)
+    rows, cols = max(0, min(h, 2 * th + 2 - t)), max(0, min(w, 2 * tw + 2 - left))
+    q[:, t : t + rows, left : left + cols] = x[:, :rows, :cols]
+    out = np.empty((n, ho, wo, f), dtype=np.float32)
+    shift = np.zeros(f, np.float32) if bias is None else bias
+    lo, hi = np.float32(clamp[0]), np.float32(clamp[1])
+    chunks = _chunks(n, th, tw, f, x.dtype.itemsize, True, threads)
+
+    def transform(images: slice, tile_rows: slice) -> np.ndarray:
+        count = (tile_rows.stop - tile_rows.start) * tw
+        v = np.empty((16, (images.stop - images.start) * count, c), dtype=np.float32)
+        for k, image in enumerate(range(images.start, images.stop)):
+            kernels.winograd_input(
+                q[image], tile_rows.start, tile_rows.stop, v[:, k * count : (k + 1) * count]
+            )
+        return v
+
+    # Chunks cut by channels share their tiles' V: transformed once, first.
+    shared = {
+        (images.start, tile_rows.start): transform(images, tile_rows)
+        for images, tile_rows, channels in chunks
+        if channels != slice(None)
+    }
+
+    def product(index: int) -> None:
+        images, tile_rows, channels = chunks[index]
+        v = shared.get((images.start, tile_rows.start))
+        m = np.matmul(transform(images, tile_rows) if v is None else v, u[:, :, channels])
+        count = (tile_rows.stop - tile_rows.start) * tw
+        for k, image in enumerate(range(images.start, images.stop)):
+            kernels.winograd_output(
+                m[:, k * count : (k + 1) * count],
+                tile_rows.start,
+                tile_rows.stop,
+                shift[channels],
+                lo,
+                hi,
+                out[image, :, :, channels],
+            )
+
+    run(len(chunks), product)
     return out
 
 
