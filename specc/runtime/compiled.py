@@ -8,6 +8,8 @@ in registers, one pass in all (silu and gelu over each finished row of
 output, while it is in cache): MobileNetV2's seventeen depthwise layers at
 batch 1 take 3.2 ms on one core here, against 9.7 ms for the einsum blocks
 of :mod:`specc.runtime.numpy_depthwise` (benchmarks/NOTES.md).
+Winograd's input and output transforms likewise take one pass each where
+NumPy takes eight (:func:`specc.runtime.winograd.conv3x3_compiled`).
 
 The kernels are in :mod:`specc.runtime.numba_kernels`; numba is the ``fast``
 extra (in ``all``). Without it, or with
