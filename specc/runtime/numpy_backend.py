@@ -113,12 +113,13 @@ class NumpyBackend(WindowOps, ExtraLayers):
         self.taps = {model.node(name).index: name for name in taps}
         self.plan = lower(model, passes, (*keep, *self.taps))
         self.kept = (self.plan.output, *self.taps)  # values returned by a pass
+        ops = self.plan.ops
         # numba's fused kernels on the CPU (specc.runtime.compiled), when installed,
         # for plans with a depthwise or a Winograd convolution: loading them costs
         # about a second per process, which other models would not win back.
-        ops = self.plan.ops
-        compiled = [is_depthwise(op) or (self.winograd and uses_winograd(op)) for op in ops]
-        self.wants_compiled = self.xp is np and any(compiled)
+        # (Winograd's compiled transforms serve the convolutions without a pooling.)
+        winograd = [self.winograd and op.kind == "conv2d" and uses_winograd(op) for op in ops]
+        self.wants_compiled = self.xp is np and (any(map(is_depthwise, ops)) or any(winograd))
         self.compiled = kernels() if self.wants_compiled else None
         # Each step: the op, its function, and the values it is the last to read.
         self.steps: list[tuple[Op, Fn, tuple[int, ...]]] = []

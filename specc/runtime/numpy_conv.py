@@ -41,12 +41,12 @@ def is_depthwise(op: Op) -> bool:
 
 
 def uses_winograd(op: Op) -> bool:
-    """True for a Conv2D (not fused with a pooling) that the CPU computes by Winograd."""
-    if op.kind != "conv2d" or op.window is None:
+    """True for a Conv2D (fused with its pooling or not) that Winograd computes on the
+    CPU (:func:`specc.runtime.winograd.applies`), when the backend uses Winograd."""
+    if op.kind not in ("conv2d", "conv2d_maxpool") or op.window is None:
         return False
-    kernel = (*op.window.kernel, op.input_shapes[0][-1], 0)
-    groups = getattr(op.layer, "groups", 1)
-    return winograd.applies(kernel, op.window.strides, op.window.dilation, groups)
+    kernel = (*op.window.kernel, op.input_shapes[0][-1], op.output_shape[-1])
+    return winograd.applies(kernel, op.window.strides, op.window.dilation, op.layer.groups)
 
 
 class WindowOps:
@@ -109,9 +109,7 @@ class WindowOps:
         layer, xp, window = op.layer, self.xp, op.window
         assert window is not None
         kernel, bias = w["kernel"], w.get("bias")
-        if self.winograd and winograd.applies(
-            kernel.shape, window.strides, window.dilation, layer.groups
-        ):
+        if self.winograd and uses_winograd(op):
             u = winograd.transform_kernel(kernel)
 
             mode = self.compiled and activation_mode(op.activation)

@@ -78,7 +78,7 @@ def conv3x3(
     f = u.shape[2]
     t, left = window.pads[0][0], window.pads[1][0]
     ho, wo = window.out_hw
-    th, tw = (ho // 2, wo // 2) if pooled else ((ho + 1) // 2, (wo + 1) // 2)
+    th, tw = _tiles(window, pooled)
     # The padded input, 2*th + 2 rows of 2*tw + 2 columns (extra zeros at the
     # end), with its columns split by parity: q[:, y, p, j] is padded column
     # 2j + p. Every slice below then has rows of tw*C contiguous values,
@@ -159,7 +159,7 @@ def conv3x3_compiled(
     f = u.shape[2]
     t, left = window.pads[0][0], window.pads[1][0]
     ho, wo = window.out_hw
-    th, tw = (ho + 1) // 2, (wo + 1) // 2
+    th, tw = _tiles(window, False)
     q = np.zeros((n, 2 * th + 2, 2 * tw + 2, c), dtype=np.float32)
     rows, cols = max(0, min(h, 2 * th + 2 - t)), max(0, min(w, 2 * tw + 2 - left))
     q[:, t : t + rows, left : left + cols] = x[:, :rows, :cols]
@@ -202,6 +202,13 @@ def conv3x3_compiled(
 
     run(len(chunks), product)
     return out
+
+
+def _tiles(window: Window, pooled: bool) -> tuple[int, int]:
+    """Rows and columns of 2x2 output tiles: every output pixel covered (the last
+    tiles cropped), or with ``pooled`` only whole tiles (one pooling window each)."""
+    ho, wo = window.out_hw
+    return (ho // 2, wo // 2) if pooled else ((ho + 1) // 2, (wo + 1) // 2)
 
 
 def _chunks(
