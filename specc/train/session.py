@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from specc.train.checkpoint import read_checkpoint, restore, save_checkpoint
 from specc.train.data import Data, read_data, split_validation
 from specc.train.keras_model import build, read_weights, training_loss
 from specc.train.loop import Row, Schedule, left_out, run_epochs
+from specc.train.signals import signals_held
 
 KERAS_BATCH_SIZE = 32  # model.fit's default
 KERAS_EPOCHS = 1
@@ -86,17 +88,18 @@ class Run:
             now = time.perf_counter()
             self.epoch_seconds.append(now - (last[0] if last else begin))
             last[:] = [now]
-            if self.topology.chief:
-                save_checkpoint(
-                    request.checkpoint_dir,
-                    self.keras_model,
-                    request.model.name,
-                    epoch,
-                    rows,
-                    self.schedule.seed,
-                )
-            if after_epoch is not None:
-                after_epoch(epoch, rows)
+            with signals_held(signal.SIGINT, signal.SIGTERM):  # both written, or neither
+                if self.topology.chief:
+                    save_checkpoint(
+                        request.checkpoint_dir,
+                        self.keras_model,
+                        request.model.name,
+                        epoch,
+                        rows,
+                        self.schedule.seed,
+                    )
+                if after_epoch is not None:
+                    after_epoch(epoch, rows)
 
         last: list[float] = []
         self.rows = run_epochs(
